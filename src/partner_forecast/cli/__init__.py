@@ -1,0 +1,13 @@
+"""The ``partner-forecast`` command line: a thin click layer over the library.
+
+Each command lives in its own module of this package and registers itself on :data:`main`.
+User errors (bad input, bad config) exit with code 2 and a one-paragraph message, never a
+traceback; bugs exit 1.
+"""
+
+from __future__ import annotations
+
+from partner_forecast.cli import data_commands  # noqa: F401  (registers commands)
+from partner_forecast.cli.common import main
+
+__all__ = ["main"]

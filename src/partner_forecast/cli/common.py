@@ -1,0 +1,162 @@
+"""The click group, shared option stacks and output handling for every command."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+import pandas as pd
+
+from partner_forecast import __version__
+from partner_forecast.errors import ExportError, PartnerForecastError
+from partner_forecast.reports.output import atomic_write, render
+
+SAMPLE_DATA = Path(__file__).resolve().parents[3] / "data" / "sample"
+BY_CHOICES = ("partner_type", "tier", "partner_role", "partner", "revenue_motion", "region")
+
+
+class UserError(click.ClickException):
+    """A user-facing error: message on stderr, exit code 2, no traceback."""
+
+    exit_code = 2
+
+    def show(self, file=None) -> None:  # noqa: D102
+        click.echo(f"Error: {self.format_message()}", err=True)
+
+
+class PFGroup(click.Group):
+    """Click group that turns library user errors into exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:  # noqa: D102
+        try:
+            return super().invoke(ctx)
+        except ExportError as exc:
+            raise UserError(str(exc)) from None
+        except PartnerForecastError as exc:
+            raise UserError(str(exc)) from None
+
+
+@click.group(cls=PFGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="partner-forecast")
+def main() -> None:
+    """Probabilistic forecasts of partner (channel) revenue from a CRM export.
+
+    Partnerships don't sell, partner sellers do: activation, productivity, conversion,
+    timing and deal size are learned from history and simulated into quarterly partner ARR
+    distributions (P10/P50/P90). DATA is a folder of CSV/Parquet files (see the README's data
+    contract); it defaults to the bundled sample.
+    """
+
+
+def data_argument(f: Callable) -> Callable:
+    """The DATA argument: an export folder, defaulting to the bundled sample (with a notice)."""
+
+    def resolve(ctx: click.Context, param: click.Parameter, value: str | None) -> Path:
+        if value is None:
+            click.echo(f"note: no DATA given, using the bundled sample at {SAMPLE_DATA}", err=True)
+            return SAMPLE_DATA
+        return Path(value)
+
+    return click.argument("data", required=False, callback=resolve,
+                          type=click.Path(file_okay=False, path_type=str))(f)
+
+
+def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None):
+    if value is None:
+        return None
+    try:
+        return pd.Timestamp(value).normalize()
+    except (ValueError, TypeError):
+        raise click.BadParameter(f"not an ISO date: {value!r}") from None
+
+
+def _parse_quarter(ctx: click.Context, param: click.Parameter, value: str | None):
+    if value is None:
+        return None
+    from partner_forecast.calendar import Quarter
+
+    try:
+        return str(Quarter.parse(value))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def output_options(formats: tuple[str, ...] = ("table", "csv", "json", "xlsx")) -> Callable:
+    """``--format`` and ``--output``."""
+
+    def decorator(f: Callable) -> Callable:
+        f = click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+                         help="Write to this file (atomically) instead of stdout.")(f)
+        f = click.option("--format", "fmt", type=click.Choice(formats), default="table",
+                         show_default=True, help="Output format.")(f)
+        return f
+
+    return decorator
+
+
+def common_options(f: Callable) -> Callable:
+    """``--as-of``, ``--quarter``, ``--config`` shared by table commands."""
+    f = click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True),
+                     help="TOML config merged over the defaults.")(f)
+    f = click.option("--quarter", callback=_parse_quarter,
+                     help="Fiscal quarter, e.g. 2026Q4 (default: the one containing as-of).")(f)
+    f = click.option("--as-of", "as_of", callback=_parse_date,
+                     help="View the data as it stood on this date (default: the day after the "
+                          "latest date in the data).")(f)
+    return f
+
+
+def by_option(f: Callable) -> Callable:
+    """``--by`` segment option."""
+    return click.option("--by", type=click.Choice(BY_CHOICES), default=None,
+                        help="Split results by this segment.")(f)
+
+
+def emit(tables: Mapping[str, pd.DataFrame], meta: Mapping[str, Any], fmt: str,
+         output: Path | None) -> None:
+    """Render and print or write atomically."""
+    if fmt == "xlsx" and output is None:
+        raise UserError("--format xlsx needs --output FILE.xlsx")
+    data = render(tables, meta, fmt)
+    if output is not None:
+        atomic_write(output, data)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        assert isinstance(data, str)
+        sys.stdout.write(data)
+
+
+def base_meta(export, settings, **extra: Any) -> dict[str, Any]:
+    """The metadata every output records."""
+    return {"as_of": export.default_as_of.date().isoformat(), "data": export.source,
+            "data_fingerprint": export.fingerprint, "config": settings.source,
+            "config_fingerprint": settings.fingerprint, "version": __version__, **extra}
+
+
+def load_context(data: Path, as_of, config_path: str | None):
+    """Load settings and the export (cut at as-of) for a command."""
+    from partner_forecast.config import load_settings
+    from partner_forecast.data.export import load_export
+
+    settings = load_settings(config_path)
+    export = load_export(data, settings=settings)
+    if as_of is not None:
+        export = export.as_of(as_of)
+    return settings, export
+
+
+def wraps_errors(f: Callable) -> Callable:
+    """Decorator kept for commands called outside the group (e.g. in tests)."""
+
+    @functools.wraps(f)
+    def inner(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return f(*args, **kwargs)
+        except PartnerForecastError as exc:
+            raise UserError(str(exc)) from None
+
+    return inner

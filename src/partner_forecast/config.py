@@ -1,0 +1,192 @@
+"""Load and merge TOML configuration into typed, validated settings.
+
+The packaged ``default.toml`` (also at ``configs/default.toml``) holds every default; a user
+file passed with ``--config`` is merged over it table by table. Settings are validated with
+pydantic (unknown keys are errors, so a typo cannot silently fall back to a default), and
+every output records :attr:`Settings.fingerprint`, a hash of the merged configuration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from partner_forecast.errors import ConfigError
+
+DEFAULT_CONFIG_TEXT = files("partner_forecast").joinpath("default.toml").read_text("utf-8")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CalendarSettings(_Strict):
+    """Fiscal calendar: first month of the fiscal year."""
+
+    fiscal_year_start_month: int = Field(1, ge=1, le=12)
+
+
+class StageSettings(_Strict):
+    """Ordered open stages and the closed outcomes."""
+
+    open: list[str]
+    closed: list[str]
+
+
+class AttributionSettings(_Strict):
+    """Share of ARR attributed to the partner channel by role (0-1)."""
+
+    sourced: float = Field(ge=0, le=1)
+    co_sell: float = Field(ge=0, le=1)
+    influenced: float = Field(ge=0, le=1)
+    fulfillment: float = Field(ge=0, le=1)
+    use_influence_pct: bool = True
+
+    def weight(self, role: str) -> float:
+        """Attribution weight of a partner role."""
+        return float(getattr(self, role))
+
+
+class ConfidenceSettings(_Strict):
+    """Deal confidence score weights, factor scores and the commit/upside rule."""
+
+    weights: dict[str, float]
+    full_above: float
+    discounted_from: float
+    discount: float = Field(ge=0, le=1)
+    stage_score: dict[str, float]
+    tier_score: dict[str, float]
+    engagement_full_at: int = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _weights_sum_to_one(self) -> ConfidenceSettings:
+        expected = {"stage", "tier", "partner_history", "engagement", "technical_validation",
+                    "executive_sponsor"}
+        if set(self.weights) != expected:
+            raise ValueError(f"confidence.weights must have exactly the keys {sorted(expected)}")
+        total = sum(self.weights.values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"confidence.weights must sum to 1, got {total:.4f}")
+        if not self.discounted_from <= self.full_above:
+            raise ValueError("confidence.discounted_from must be <= confidence.full_above")
+        return self
+
+
+class ActivationSettings(_Strict):
+    """Activation targets and thresholds."""
+
+    asr_target: float = Field(ge=0, le=1)
+    paper_partnership_quarters: int = Field(ge=1)
+    activated_within_days: int = Field(ge=1)
+    lead_response_target_days: float = Field(gt=0)
+    conversion_target: float = Field(ge=0, le=1)
+    seller_engagement_target: int = Field(ge=0)
+    fully_enabled_from: float
+    partially_ready_from: float
+
+
+class AuditSettings(_Strict):
+    """Data-quality audit window and required fields."""
+
+    window_days: int = Field(ge=1)
+    required_fields: list[str]
+
+
+class SamplerSettings(_Strict):
+    """MCMC sampler settings and the diagnostics a fit must pass."""
+
+    draws: int = Field(ge=10)
+    tune: int = Field(ge=10)
+    chains: int = Field(ge=1)
+    target_accept: float = Field(gt=0, lt=1)
+    random_seed: int
+    max_rhat: float = Field(gt=1)
+    min_ess: float = Field(ge=0)
+    max_divergences: int = Field(ge=0)
+
+
+class SimulationSettings(_Strict):
+    """Monte Carlo settings."""
+
+    draws: int = Field(ge=1)
+    chunk_draws: int = Field(ge=1)
+    horizon: int = Field(ge=1, le=8)
+    seed: int
+
+
+class Settings(_Strict):
+    """The whole, validated configuration."""
+
+    calendar: CalendarSettings
+    stages: StageSettings
+    attribution: AttributionSettings
+    coverage: dict[str, float]
+    conversion_table: dict[str, dict[str, float]]
+    confidence: ConfidenceSettings
+    activation: ActivationSettings
+    audit: AuditSettings
+    sampler: SamplerSettings
+    simulation: SimulationSettings
+    priors: dict[str, dict[str, Any]]
+    source: str = "default"
+
+    @property
+    def fingerprint(self) -> str:
+        """Short hash of the merged configuration (excluding where it came from)."""
+        payload = json.dumps(self.model_dump(exclude={"source"}), sort_keys=True, default=str)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def conversion_probability(self, partner_type: str, stage: str) -> float:
+        """Seed-table probability that a deal of this type at this stage closes won."""
+        table = self.conversion_table.get(partner_type, self.conversion_table["default"])
+        return float(table[stage])
+
+    def with_overrides(self, **sections: dict[str, Any]) -> Settings:
+        """A copy with some tables updated (e.g. ``sampler={"draws": 50}``)."""
+        data = self.model_dump()
+        for name, values in sections.items():
+            data[name] = _deep_merge(data[name], values)
+        return Settings.model_validate(data)
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Load the defaults, merge the user file at ``path`` over them and validate.
+
+    Raises :class:`ConfigError` naming the file and key on any problem.
+    """
+    data = tomllib.loads(DEFAULT_CONFIG_TEXT)
+    source = "default"
+    if path is not None:
+        p = Path(path)
+        try:
+            user = tomllib.loads(p.read_text("utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{p}: config file not found") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+        unknown = set(user) - set(data)
+        if unknown:
+            raise ConfigError(f"{p}: unknown config table(s): {', '.join(sorted(unknown))}")
+        data = _deep_merge(data, user)
+        source = str(p)
+    try:
+        return Settings.model_validate({**data, "source": source})
+    except ValidationError as exc:
+        lines = [f"{source}: {'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        raise ConfigError("invalid configuration:\n" + "\n".join(lines)) from None

@@ -1,0 +1,208 @@
+"""The loaded export and its as-of view.
+
+:func:`load_export` reads a folder of CSV/Parquet files (the data contract), validates it (every
+problem at once, raising :class:`ExportError`), and returns an :class:`Export` of typed pandas
+frames with canonical labels. :meth:`Export.as_of` rebuilds the export as it stood on a date:
+everything dated on or after ``as_of`` is unknown. Later features (fit, forecast, backtest,
+variance) all stand on this view, so nothing after the cut may leak through it.
+
+Convention: ``as_of`` is the first day *not yet known*. The default as-of is the day after the
+latest date in the data, so the default view is the whole export.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pandas as pd
+
+from partner_forecast.calendar import Quarter
+from partner_forecast.data.read import ROW_COLUMN, convert, empty_table, read_raw
+from partner_forecast.data.schema import CLOSED_STAGES, STAGE_ORDER, TABLES
+from partner_forecast.errors import ExportError, Problem
+
+MAX_PROBLEMS = 200  # problems listed before the rest are counted as "... and N more"
+
+DATE_COLUMNS: dict[str, tuple[str, ...]] = {
+    name: tuple(c.name for c in t.columns if c.kind == "date") for name, t in TABLES.items()
+}
+
+
+@dataclass(frozen=True)
+class Export:
+    """A CRM export as typed frames (one per contract file), optionally cut at ``as_of``.
+
+    Every frame keeps a ``_row`` column with the record's line in its source file.
+    Dates are ``datetime64[ns]`` at midnight; labels are canonical (e.g. ``co_sell``);
+    ARR is currency per year.
+    """
+
+    partners: pd.DataFrame
+    sellers: pd.DataFrame
+    activities: pd.DataFrame
+    opportunities: pd.DataFrame
+    stage_history: pd.DataFrame
+    targets: pd.DataFrame
+    company: pd.DataFrame
+    source: str = ""
+    source_fingerprint: str = ""
+    as_of_date: pd.Timestamp | None = None
+    warnings: tuple[Problem, ...] = field(default_factory=tuple)
+
+    # -- identity -----------------------------------------------------------------------------
+    @property
+    def fingerprint(self) -> str:
+        """Hash of the source files' bytes and the as-of date (what any result depends on)."""
+        cut = "" if self.as_of_date is None else self.as_of_date.date().isoformat()
+        return hashlib.sha256(f"{self.source_fingerprint}|{cut}".encode()).hexdigest()[:16]
+
+    @property
+    def latest_date(self) -> pd.Timestamp:
+        """The latest date anywhere in the export."""
+        latest = pd.Timestamp("1900-01-01")
+        for name, cols in DATE_COLUMNS.items():
+            frame = getattr(self, name)
+            for c in cols:
+                if len(frame) and frame[c].notna().any():
+                    latest = max(latest, frame[c].max())
+        return latest
+
+    @property
+    def default_as_of(self) -> pd.Timestamp:
+        """The as-of date used when none is given: the day after the latest date in the data."""
+        if self.as_of_date is not None:
+            return self.as_of_date
+        return self.latest_date + pd.Timedelta(days=1)
+
+    def quarter(self, fiscal_year_start_month: int = 1) -> Quarter:
+        """The quarter containing the (default) as-of date."""
+        return Quarter.containing(self.default_as_of, fiscal_year_start_month)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The frames by contract file name."""
+        return {name: getattr(self, name) for name in TABLES}
+
+    # -- as-of view ---------------------------------------------------------------------------
+    def as_of(self, date: pd.Timestamp | str) -> Export:
+        """The export as it stood at the start of ``date`` (nothing dated on/after it is known).
+
+        - partners onboarded on/after the date are dropped; a later offboarding is cleared;
+        - sellers who joined on/after are dropped; a later ``left_on`` is cleared;
+        - activities on/after are dropped;
+        - opportunities created on/after are dropped; each deal's stage is rebuilt from its
+          stage history entries before the date; ``closed_on`` and the first-contact / lead
+          dates are kept only if before the date;
+        - stage history entries on/after are dropped;
+        - company figures for quarters not yet ended are dropped (targets are plans: kept).
+        """
+        cut = pd.Timestamp(date).normalize()
+        if self.as_of_date is not None and cut > self.as_of_date:
+            raise ValueError(f"cannot view as of {cut.date()}: this export is already cut at "
+                             f"{self.as_of_date.date()}")
+
+        def before(s: pd.Series) -> pd.Series:
+            return s.notna() & (s < cut)
+
+        def clear_after(frame: pd.DataFrame, cols: tuple[str, ...]) -> pd.DataFrame:
+            frame = frame.copy()
+            for c in cols:
+                frame[c] = frame[c].where(before(frame[c]))
+            return frame
+
+        partners = clear_after(self.partners[before(self.partners["onboarded_on"])],
+                               ("offboarded_on",))
+        sellers = self.sellers[before(self.sellers["joined_on"])
+                               & self.sellers["partner_id"].isin(partners["partner_id"])]
+        sellers = clear_after(sellers, ("left_on",))
+        history = self.stage_history[before(self.stage_history["entered_on"])]
+        opps = self.opportunities[before(self.opportunities["created_on"])
+                                  & self.opportunities["partner_id"].isin(partners["partner_id"])]
+        history = history[history["opportunity_id"].isin(opps["opportunity_id"])]
+        opps = clear_after(opps, ("closed_on", "first_contact_on", "lead_submitted_on"))
+        opps = opps.copy()
+        opps["referring_seller_id"] = opps["referring_seller_id"].where(
+            opps["referring_seller_id"].isin(sellers["seller_id"]), None)
+        current = current_stage(history)
+        stage = opps["opportunity_id"].map(current)
+        # A deal with no history entry before the cut was created before it: it sits in the
+        # stage it was created in, which is its first history entry (validation guarantees one).
+        first = first_stage(self.stage_history)
+        stage = stage.fillna(opps["opportunity_id"].map(first))
+        opps["stage"] = stage.astype(object)
+        closed = opps["stage"].isin(CLOSED_STAGES)
+        opps["closed_on"] = opps["closed_on"].where(closed)
+        acts = self.activities[before(self.activities["occurred_on"])
+                               & self.activities["seller_id"].isin(sellers["seller_id"])]
+        acts = acts.copy()
+        acts["opportunity_id"] = acts["opportunity_id"].where(
+            acts["opportunity_id"].isin(opps["opportunity_id"]), None)
+        company = self.company
+        if len(company):
+            ends = company["quarter"].map(lambda q: Quarter.parse(q).end)
+            company = company[ends <= cut]
+        return replace(self, partners=partners.reset_index(drop=True),
+                       sellers=sellers.reset_index(drop=True),
+                       activities=acts.reset_index(drop=True),
+                       opportunities=opps.reset_index(drop=True),
+                       stage_history=history.reset_index(drop=True),
+                       company=company.reset_index(drop=True), as_of_date=cut)
+
+
+def current_stage(history: pd.DataFrame) -> pd.Series:
+    """Each opportunity's latest stage in a stage-history frame (ties: the later pipeline stage)."""
+    if history.empty:
+        return pd.Series(dtype=object)
+    h = history.assign(_order=history["stage"].map(STAGE_ORDER))
+    h = h.sort_values(["opportunity_id", "entered_on", "_order"], kind="stable")
+    return h.groupby("opportunity_id", sort=False)["stage"].last()
+
+
+def first_stage(history: pd.DataFrame) -> pd.Series:
+    """Each opportunity's first stage entry (the stage it was created in)."""
+    if history.empty:
+        return pd.Series(dtype=object)
+    h = history.assign(_order=history["stage"].map(STAGE_ORDER))
+    h = h.sort_values(["opportunity_id", "entered_on", "_order"], kind="stable")
+    return h.groupby("opportunity_id", sort=False)["stage"].first()
+
+
+def fingerprint_folder(folder: Path) -> str:
+    """Hash of the contract files' names and bytes in ``folder``."""
+    digest = hashlib.sha256()
+    for name in sorted(TABLES):
+        for p in sorted(folder.glob(f"{name}.*")):
+            digest.update(p.name.encode())
+            digest.update(p.read_bytes())
+    return digest.hexdigest()
+
+
+def load_export(folder: str | Path, as_of: pd.Timestamp | str | None = None,
+                settings=None) -> Export:
+    """Read, validate and type the export in ``folder``; cut it at ``as_of`` when given.
+
+    Raises :class:`ExportError` listing every problem (file, row, column, value) at once.
+    """
+    from partner_forecast.data.validate import check_relations
+
+    folder = Path(folder)
+    problems: list[Problem] = []
+    raw = read_raw(folder, problems)
+    tables: dict[str, pd.DataFrame] = {}
+    for name, table in TABLES.items():
+        tables[name] = convert(raw[name], problems) if name in raw else empty_table(table)
+    files = {name: r.path.name for name, r in raw.items()}
+    if not [p for p in problems if p.row is None and p.column is None]:
+        problems.extend(check_relations(tables, files))
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise ExportError(errors[:MAX_PROBLEMS], truncated=max(0, len(errors) - MAX_PROBLEMS))
+    export = Export(**tables, source=str(folder), source_fingerprint=fingerprint_folder(folder),
+                    warnings=tuple(p for p in problems if p.severity != "error"))
+    if as_of is not None:
+        export = export.as_of(as_of)
+    return export
+
+
+__all__ = ["Export", "load_export", "current_stage", "first_stage", "ROW_COLUMN"]
