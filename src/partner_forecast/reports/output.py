@@ -92,7 +92,8 @@ def to_text(tables: Mapping[str, pd.DataFrame], meta: Mapping[str, Any]) -> str:
         widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(header)]
         numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns]
 
-        def line(values: list[str]) -> str:
+        def line(values: list[str], widths: list[int] = widths,
+                 numeric: list[bool] = numeric) -> str:
             return "  ".join(v.rjust(w) if num else v.ljust(w)
                              for v, w, num in zip(values, widths, numeric, strict=True)).rstrip()
 
