@@ -48,12 +48,16 @@ def active_sellers(export: Export, fiscal_year_start_month: int = 1) -> pd.DataF
 
 
 def history_quarters(export: Export, fiscal_year_start_month: int = 1) -> list[Quarter]:
-    """Quarters from the first onboarding/join date to the one containing the last known day."""
-    starts = [export.partners["onboarded_on"].min(), export.sellers["joined_on"].min()]
-    starts = [s for s in starts if pd.notna(s)]
-    if not starts:
+    """Quarters the activity log covers: from the first recorded activity to the last known day.
+
+    The log starts where the export's activity tracking starts, not at the oldest onboarding:
+    quarters before any activity was recorded would show full seller pools with nobody
+    active, which is missing data, not inactivity.
+    """
+    first_activity = export.activities["occurred_on"].min()
+    if pd.isna(first_activity):
         return []
-    first = Quarter.containing(min(starts), fiscal_year_start_month)
+    first = Quarter.containing(first_activity, fiscal_year_start_month)
     last = Quarter.containing(export.default_as_of - pd.Timedelta(days=1), fiscal_year_start_month)
     return [first + i for i in range(int(last - first) + 1)]
 
