@@ -8,6 +8,7 @@ traceback; bugs exit 1.
 from __future__ import annotations
 
 from partner_forecast.cli import data_commands  # noqa: F401  (registers commands)
+from partner_forecast.cli import forecast_commands  # noqa: F401
 from partner_forecast.cli import sample_command  # noqa: F401
 from partner_forecast.cli.common import main
 

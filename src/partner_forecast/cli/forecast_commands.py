@@ -1,0 +1,75 @@
+"""Commands ``forecast`` and ``ledger``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from partner_forecast.cli.common import (
+    by_option,
+    common_options,
+    data_argument,
+    emit,
+    main,
+    output_options,
+)
+
+workspace_option = click.option(
+    "--workspace", type=click.Path(file_okay=False, path_type=Path), default=".partner_forecast",
+    show_default=True, help="Folder holding cached posteriors and the forecast ledger.")
+
+
+@main.command()
+@data_argument
+@common_options
+@by_option
+@click.option("--horizon", type=click.IntRange(1, 8), default=1, show_default=True,
+              help="Number of quarters to forecast, from --quarter.")
+@click.option("--draws", type=click.IntRange(1, 200_000), default=None,
+              help="Monte Carlo draws (default from [simulation] draws: 4000).")
+@click.option("--seed", type=int, default=None, help="Random seed (same seed, same output).")
+@workspace_option
+@click.option("--no-ledger", is_flag=True, help="Do not record this run in the forecast ledger.")
+@output_options()
+def forecast(data: Path, as_of, quarter, config_path, by, horizon, draws, seed, workspace,
+             no_ledger, fmt, output) -> None:
+    """Forecast quarterly partner ARR: P10/P50/P90, committed vs upside, P(>= target).
+
+    Fits the five models (or loads them from the workspace cache), simulates the open pipeline
+    and new pipeline from partner sellers, and prints per quarter and segment the distribution
+    of partner-attributed ARR (and gross ARR), split from open vs new pipeline, committed vs
+    upside, with the probability of reaching the target. Every run is appended to the ledger.
+    """
+    from partner_forecast.forecast import forecast as run_forecast
+
+    result = run_forecast(data, as_of=as_of, quarter=quarter, horizon=horizon, by=by,
+                          draws=draws, seed=seed, config=config_path, workspace=workspace,
+                          record=not no_ledger, progress=True)
+    for w in result.meta.get("warnings", []):
+        click.secho(f"WARNING: {w}", fg="red", bold=True, err=True)
+    meta = {k: v for k, v in result.meta.items() if k not in ("diagnostics", "warnings")}
+    meta["warnings"] = result.meta.get("warnings", [])
+    if fmt in ("json", "xlsx"):
+        meta["diagnostics"] = result.meta.get("diagnostics", [])
+    tables = result.tables()
+    if fmt == "table":
+        tables = {"forecast": tables["forecast"], "diagnostics": tables["diagnostics"]}
+    emit(tables, meta, fmt, output)
+
+
+@main.command()
+@workspace_option
+@click.option("--run", "run_id", default=None, help="Show one run's quantiles instead of the list.")
+@output_options(("table", "csv", "json"))
+def ledger(workspace: Path, run_id: str | None, fmt: str, output: Path | None) -> None:
+    """List the runs recorded in the forecast ledger (or show one with --run)."""
+    from partner_forecast.ledger import Ledger
+
+    book = Ledger(workspace)
+    if run_id is None:
+        emit({"runs": book.runs()}, {"ledger": str(book.path)}, fmt, output)
+        return
+    record = book.run(run_id)
+    meta = {k: v for k, v in record.items() if k not in ("quantiles", "deal_probabilities")}
+    emit({"quantiles": record["quantiles"]}, meta, fmt, output)

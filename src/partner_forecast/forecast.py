@@ -1,0 +1,364 @@
+"""The product's main job: quarterly partner ARR distributions from a CRM export.
+
+:func:`forecast` loads the export as of a date, fits (or loads from the workspace cache) the
+five models, simulates the coming quarters and returns a :class:`ForecastResult`: P10/P50/P90
+and mean of partner-attributed ARR per quarter and segment, the same for gross ARR, split
+from-open-pipeline vs from-new-pipeline, committed vs upside, marketplace and expansion lines,
+and P(attributed ARR >= target) where targets exist. Every run is appended to the forecast
+ledger. The CLI's ``forecast`` command is a thin layer over this function.
+
+ARR is currency per year, counted in the quarter a deal is won. When the as-of date falls inside
+a quarter, ARR already won in that quarter before as-of is added to the simulated remainder.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from partner_forecast import __version__
+from partner_forecast.calendar import Quarter
+from partner_forecast.config import Settings, load_settings
+from partner_forecast.data.export import Export, load_export
+from partner_forecast.errors import PartnerForecastError
+from partner_forecast.outcomes import realised
+from partner_forecast.simulate.result import SimulationResult
+
+DEFAULT_WORKSPACE = Path(".partner_forecast")
+SUMMARY_MEASURES = ("attributed", "gross", "attributed_open", "attributed_new", "committed",
+                    "upside", "marketplace", "expansion")
+WON_TO_DATE_MEASURES = {"attributed": "attributed_arr", "gross": "gross_arr",
+                        "marketplace": "marketplace_arr", "expansion": "expansion_arr"}
+
+
+@dataclass(frozen=True)
+class ForecastResult:
+    """A forecast: draws, quantile tables and what produced them.
+
+    Attributes
+    ----------
+    run_id : str or None
+        Ledger run id (None when not recorded).
+    quarters : tuple of Quarter
+        The reported quarters.
+    segment_by : str or None
+        Segment dimension (None: the total only).
+    simulation : SimulationResult
+        The raw draws (D, H, G) of every measure, without ARR won before as-of.
+    won_to_date : pandas.DataFrame
+        ARR already won before as-of in the as-of quarter, per segment (added to the first
+        quarter's attributed, gross, marketplace and expansion figures).
+    quantiles : pandas.DataFrame
+        Tidy table: quarter, segment, measure, p10, p50, p90, mean (currency per year).
+    targets : pandas.DataFrame
+        quarter, segment, arr_target, p_at_least_target (empty without a targets file).
+    meta : dict
+        as-of, quarters, data and config fingerprints, code version, seed, draws, model
+        diagnostics and warnings.
+    """
+
+    run_id: str | None
+    quarters: tuple[Quarter, ...]
+    segment_by: str | None
+    simulation: SimulationResult
+    won_to_date: pd.DataFrame
+    quantiles: pd.DataFrame
+    targets: pd.DataFrame
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def draws(self, measure: str = "attributed") -> np.ndarray:
+        """(D, H, G) draws of ``measure`` for the reported quarters, won-to-date included."""
+        sim = self.simulation
+        arr = sim.measure(measure)[:, -len(self.quarters):, :].astype(np.float64)
+        column = WON_TO_DATE_MEASURES.get(measure)
+        if column is not None and sim.quarters[0] == self.quarters[0]:
+            add = _won_by_segment(self.won_to_date, sim.segments, column)
+            arr[:, 0, :] += add
+        return arr
+
+    def to_frame(self) -> pd.DataFrame:
+        """Wide summary: one row per quarter and segment.
+
+        P10/P50/P90/mean of attributed and gross ARR, means of the open/new split, committed,
+        upside, marketplace and expansion, and the target with P(>= target) where one exists.
+        """
+        q = self.quantiles
+        wide = q.pivot_table(index=["quarter", "segment"], columns="measure",
+                             values=["p10", "p50", "p90", "mean"], sort=False)
+        out = pd.DataFrame(index=wide.index)
+        for measure in ("attributed", "gross"):
+            for stat in ("p10", "p50", "p90", "mean"):
+                out[f"{measure}_{stat}"] = wide[(stat, measure)]
+        for measure in ("attributed_open", "attributed_new", "committed", "upside", "marketplace",
+                        "expansion"):
+            out[f"{measure}_mean"] = wide[("mean", measure)]
+        out = out.reset_index()
+        if not self.targets.empty:
+            out = out.merge(self.targets, on=["quarter", "segment"], how="left")
+        return out
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tables the CLI renders."""
+        summary = self.to_frame()
+        cols = ["quarter", "segment", "attributed_p10", "attributed_p50", "attributed_p90",
+                "attributed_mean", "gross_p50", "attributed_open_mean", "attributed_new_mean",
+                "committed_mean", "upside_mean"]
+        if "arr_target" in summary:
+            cols += ["arr_target", "p_at_least_target"]
+        return {"forecast": summary[cols], "quantiles": self.quantiles,
+                "diagnostics": pd.DataFrame(self.meta.get("diagnostics", []))}
+
+
+def _won_by_segment(won: pd.DataFrame, segments: tuple[str, ...], column: str) -> np.ndarray:
+    lookup = dict(zip(won["segment"], won[column], strict=True)) if len(won) else {}
+    return np.array([float(lookup.get(s, 0.0)) for s in segments])
+
+
+def resolve_quarters(as_of: pd.Timestamp, quarter: str | Quarter | None, horizon: int,
+                     fiscal_year_start_month: int = 1) -> tuple[list[Quarter], list[Quarter]]:
+    """Quarters to simulate (from the as-of quarter) and quarters to report.
+
+    Raises :class:`PartnerForecastError` when the requested quarter ended before as-of.
+    """
+    if not 1 <= horizon <= 8:
+        raise PartnerForecastError(f"--horizon must be between 1 and 8, got {horizon}")
+    current = Quarter.containing(as_of, fiscal_year_start_month)
+    first = current if quarter is None else (
+        quarter if isinstance(quarter, Quarter) else Quarter.parse(quarter, fiscal_year_start_month))
+    if first < current:
+        raise PartnerForecastError(
+            f"quarter {first} ended before the as-of date {as_of.date()}: forecast it with "
+            f"--as-of {first.start.date()} (or review it with `partner-forecast variance`)")
+    report = [first + i for i in range(horizon)]
+    simulate = [current + i for i in range(int(report[-1] - current) + 1)]
+    return simulate, report
+
+
+def target_table(export: Export, result: SimulationResult, report: list[Quarter],
+                 won_to_date: pd.DataFrame, segment_by: str | None) -> pd.DataFrame:
+    """P(attributed ARR >= target) per reported quarter and segment that has a target.
+
+    The total uses targets with a blank partner_type; per-type targets apply when segmenting by
+    partner_type.
+    """
+    targets = export.targets
+    cols = ["quarter", "segment", "arr_target", "p_at_least_target"]
+    if targets.empty:
+        return pd.DataFrame(columns=cols)
+    rows = []
+    offset = len(result.quarters) - len(report)
+    attributed = result.attributed.astype(np.float64)
+    for h, q in enumerate(report):
+        draws = attributed[:, offset + h, :]
+        if h + offset == 0:
+            draws = draws + _won_by_segment(won_to_date, result.segments, "attributed_arr")
+        tq = targets[targets["quarter"] == str(q)]
+        overall = tq[tq["partner_type"].isna()]
+        if len(overall):
+            target = float(overall["arr_target"].sum())
+            rows.append((str(q), "total", target, float((draws.sum(axis=1) >= target).mean())))
+        if segment_by == "partner_type":
+            for _, row in tq[tq["partner_type"].notna()].iterrows():
+                if row["partner_type"] in result.segments:
+                    g = result.segments.index(row["partner_type"])
+                    rows.append((str(q), row["partner_type"], float(row["arr_target"]),
+                                 float((draws[:, g] >= row["arr_target"]).mean())))
+    return pd.DataFrame(rows, columns=cols)
+
+
+def partner_motion(export: Export, partner_ids: np.ndarray) -> np.ndarray:
+    """Each partner's most common revenue motion in its deal history (``resell`` if none)."""
+    opps = export.opportunities.dropna(subset=["revenue_motion"])
+    mode = opps.groupby("partner_id")["revenue_motion"].agg(lambda s: s.value_counts().index[0])
+    return np.array([mode.get(p, "resell") for p in partner_ids], dtype=object)
+
+
+@dataclass
+class ForecastContext:
+    """Everything a forecast needs before simulation: fitted once, simulated many times.
+
+    Scenarios and lever sweeps simulate the same context with different levers and the same
+    seed (common random numbers), so their differences from the baseline are sharp.
+    """
+
+    settings: Settings
+    export: Export
+    as_of: pd.Timestamp
+    sim_quarters: list[Quarter]
+    report: list[Quarter]
+    segment_by: str | None
+    inputs: Any  # SimulationInputs
+    segments: Any  # SegmentSpec
+    won_to_date: pd.DataFrame
+    fits: Any  # FittedModels
+    n_draws: int
+    seed: int
+    workspace: Path
+
+
+def prepare(data: str | Path | Export, *, as_of: str | pd.Timestamp | None = None,
+            quarter: str | Quarter | None = None, horizon: int = 1, by: str | None = None,
+            draws: int | None = None, seed: int | None = None,
+            config: str | Path | Settings | None = None, workspace: str | Path | None = None,
+            progress: bool = True) -> ForecastContext:
+    """Load the export as of a date, fit or load the models, build the simulation inputs.
+
+    Parameters are those of :func:`forecast`.
+    """
+    from partner_forecast.models.inputs import simulation_inputs
+    from partner_forecast.simulate import SegmentSpec
+    from partner_forecast.workspace import fit_all
+
+    settings = config if isinstance(config, Settings) else load_settings(config)
+    export = data if isinstance(data, Export) else load_export(data, settings=settings)
+    cut = export.default_as_of if as_of is None else pd.Timestamp(as_of).normalize()
+    export = export.as_of(cut)
+    fym = settings.calendar.fiscal_year_start_month
+    sim_quarters, report = resolve_quarters(cut, quarter, horizon, fym)
+    n_draws = int(draws or settings.simulation.draws)
+    seed = settings.simulation.seed if seed is None else int(seed)
+    workspace = Path(workspace) if workspace is not None else DEFAULT_WORKSPACE
+
+    fits = fit_all(export, settings, workspace, progress=progress)
+    inputs = simulation_inputs(fits, export, settings, sim_quarters, n_draws, seed)
+    if by is None:
+        segments = SegmentSpec.total(inputs)
+    elif by == "revenue_motion":
+        segments = SegmentSpec.by(inputs, by, partner_motion=partner_motion(export, inputs.partner_ids))
+    else:
+        segments = SegmentSpec.by(inputs, by)
+    won = realised(export, settings, Quarter.containing(cut, fym), by=by, until=cut)
+    if by is None:
+        won = won[won["segment"] == "total"]
+    return ForecastContext(settings=settings, export=export, as_of=cut, sim_quarters=sim_quarters,
+                           report=report, segment_by=by, inputs=inputs, segments=segments,
+                           won_to_date=won.reset_index(drop=True), fits=fits, n_draws=n_draws,
+                           seed=seed, workspace=workspace)
+
+
+def run(context: ForecastContext, *, levers=None, record: bool = True, progress: bool = True,
+        kind: str = "forecast", name: str | None = None,
+        content_hash: str | None = None) -> ForecastResult:
+    """Simulate a prepared context (optionally with scenario levers) and record it.
+
+    With the same context and no levers (or no-op levers) the draws are identical, run after run.
+    """
+    from partner_forecast.ledger import Ledger, LedgerRun
+    from partner_forecast.simulate import simulate
+
+    ctx = context
+    bar = _progress_bar(ctx.n_draws, "simulating") if progress else None
+    try:
+        sim = simulate(ctx.inputs, seed=ctx.seed, segments=ctx.segments,
+                       chunk_draws=ctx.settings.simulation.chunk_draws, levers=levers,
+                       attribution=ctx.settings.attribution,
+                       progress=(lambda done, total: bar.update(done - bar.n)) if bar else None)
+    finally:
+        if bar is not None:
+            bar.close()
+    quantiles = _quantiles(sim, ctx.report, ctx.won_to_date)
+    targets = target_table(ctx.export, sim, ctx.report, ctx.won_to_date, ctx.segment_by)
+    diagnostics = ctx.fits.diagnostics_table() if hasattr(ctx.fits, "diagnostics_table") \
+        else pd.DataFrame()
+    warnings = list(ctx.inputs.warnings)
+    meta: dict[str, Any] = {
+        "as_of": ctx.as_of.date().isoformat(), "quarters": [str(q) for q in ctx.report],
+        "segment_by": ctx.segment_by or "total", "data": ctx.export.source,
+        "data_fingerprint": ctx.export.fingerprint, "config": ctx.settings.source,
+        "config_fingerprint": ctx.settings.fingerprint, "version": __version__,
+        "draws": ctx.n_draws, "seed": ctx.seed,
+        "diagnostics_ok": not warnings,
+        "diagnostics": diagnostics.to_dict(orient="records"),
+        "warnings": warnings,
+    }
+    if name is not None:
+        meta["scenario"] = name
+        meta["scenario_hash"] = content_hash
+    run_id = None
+    if record:
+        deals = sim.deal_probabilities()
+        long = deals.melt(id_vars=["opportunity_id"], value_vars=[str(q) for q in sim.quarters],
+                          var_name="quarter", value_name="p_won")
+        arr = ctx.inputs.open_deals.set_index("opportunity_id")["arr"]
+        long["expected_arr"] = long["p_won"] * long["opportunity_id"].map(arr).to_numpy()
+        run_id = Ledger(ctx.workspace).append(
+            LedgerRun(kind=kind, as_of=meta["as_of"], quarters=meta["quarters"],
+                      data_fingerprint=ctx.export.fingerprint,
+                      config_fingerprint=ctx.settings.fingerprint, version=__version__,
+                      draws=ctx.n_draws, seed=ctx.seed, segment_by=ctx.segment_by, name=name,
+                      content_hash=content_hash, meta=meta),
+            quantiles, long)
+        meta["run_id"] = run_id
+    return ForecastResult(run_id=run_id, quarters=tuple(ctx.report), segment_by=ctx.segment_by,
+                          simulation=sim, won_to_date=ctx.won_to_date, quantiles=quantiles,
+                          targets=targets, meta=meta)
+
+
+def forecast(data: str | Path | Export, *, as_of: str | pd.Timestamp | None = None,
+             quarter: str | Quarter | None = None, horizon: int = 1, by: str | None = None,
+             draws: int | None = None, seed: int | None = None,
+             config: str | Path | Settings | None = None,
+             workspace: str | Path | None = None, record: bool = True,
+             progress: bool = True, levers=None) -> ForecastResult:
+    """Forecast partner ARR for ``horizon`` quarters from ``quarter`` (default: as-of's quarter).
+
+    Parameters
+    ----------
+    data : path or Export
+        Export folder (CSV/Parquet per the data contract) or an already loaded export.
+    as_of : date, optional
+        View the data as it stood on this date (default: the day after its latest date).
+    quarter : str, optional
+        First reported quarter, e.g. ``"2026Q4"``.
+    horizon : int
+        Number of reported quarters (1-8).
+    by : str, optional
+        Segment dimension: partner_type, tier, partner, partner_role or revenue_motion.
+    draws, seed : int, optional
+        Monte Carlo draws and seed (defaults from ``[simulation]``).
+    config : path or Settings, optional
+        Configuration merged over the defaults.
+    workspace : path, optional
+        Where fitted posteriors and the ledger live (default ``.partner_forecast``).
+    record : bool
+        Append the run to the forecast ledger.
+    progress : bool
+        Show progress on stderr.
+    levers : Levers, optional
+        Scenario adjustments passed to the simulation (see ``partner_forecast.scenarios``).
+    """
+    context = prepare(data, as_of=as_of, quarter=quarter, horizon=horizon, by=by, draws=draws,
+                      seed=seed, config=config, workspace=workspace, progress=progress)
+    return run(context, levers=levers, record=record, progress=progress,
+               kind="forecast" if levers is None else "scenario")
+
+
+def _quantiles(sim: SimulationResult, report: list[Quarter], won: pd.DataFrame) -> pd.DataFrame:
+    """Quantile table of the reported quarters with ARR won before as-of added to the first."""
+    q = sim.quantiles(measures=SUMMARY_MEASURES)
+    q = q[q["quarter"].isin([str(x) for x in report])].copy()
+    first = str(sim.quarters[0])
+    for measure, column in WON_TO_DATE_MEASURES.items():
+        add = dict(zip(won["segment"], won[column], strict=True)) if len(won) else {}
+        mask = (q["quarter"] == first) & (q["measure"] == measure)
+        shift = q.loc[mask, "segment"].map(lambda s, add=add: float(add.get(s, 0.0)))
+        for stat in ("p10", "p50", "p90", "mean"):
+            q.loc[mask, stat] = q.loc[mask, stat] + shift
+    if str(sim.quarters[0]) in [str(x) for x in report] and len(won):
+        rows = pd.DataFrame({"quarter": first, "segment": won["segment"], "measure": "won_to_date",
+                             "p10": won["attributed_arr"], "p50": won["attributed_arr"],
+                             "p90": won["attributed_arr"], "mean": won["attributed_arr"]})
+        q = pd.concat([q, rows], ignore_index=True)
+    return q.reset_index(drop=True)
+
+
+def _progress_bar(total: int, desc: str):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="draw", file=sys.stderr, leave=False,
+                disable=not sys.stderr.isatty())
