@@ -2,27 +2,70 @@
 
 from __future__ import annotations
 
-import click
+import math
 
-from partner_forecast.cli.common import UserError, data_argument, main
-from partner_forecast.data.export import load_export
+import click
+import pandas as pd
+
+from partner_forecast.cli.common import UserError, _parse_date, data_argument, main
 from partner_forecast.errors import ExportError
+
+
+def _audit_lines(audit) -> list[str]:
+    """The audit table as text lines (field, meaning, filled, total, completeness)."""
+    from partner_forecast.data.audit import FIELD_LABELS
+
+    end = (audit.as_of - pd.Timedelta(days=1)).date().isoformat()
+    lines = [f"{audit.deals} partner deal(s) closed in the {audit.window_days} days before "
+             f"{audit.as_of.date().isoformat()} ({audit.window_start.date().isoformat()} to {end})"]
+    if not audit.deals:
+        lines.append("  nothing to audit")
+        return lines
+    lines.append(f"  {'field':<22} {'meaning':<22} {'filled':>6} {'total':>6} {'complete':>9}")
+    for r in audit.table.itertuples(index=False):
+        pct = "n/a" if math.isnan(r.completeness_pct) else f"{r.completeness_pct:.1f}%"
+        flag = "" if math.isnan(r.completeness_pct) or r.completeness_pct >= 100 else "  <- gap"
+        lines.append(f"  {r.field:<22} {FIELD_LABELS.get(r.field, r.field):<22} "
+                     f"{r.filled:>6} {r.total:>6} {pct:>9}{flag}")
+    return lines
 
 
 @main.command()
 @data_argument
-def validate(data: str) -> None:
-    """Check an export against the data contract.
+@click.option("--as-of", "as_of", callback=_parse_date,
+              help="Audit the deals closed in the window before this date (default: the day "
+                   "after the latest date in the data).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True),
+              help="TOML config merged over the defaults ([audit] window and fields).")
+def validate(data: str, as_of: pd.Timestamp | None, config_path: str | None) -> None:
+    """Check an export against the data contract and audit its data quality.
 
-    Lists every problem with its file, row (header = row 1), column and value, and exits 2
-    if there is any; data-quality gaps are printed as warnings.
+    Lists every problem with its file, row (header = row 1), column and value on stderr, and
+    exits 2 if there is any. A valid export exits 0 with a one-line summary on stdout; the
+    data-quality audit (completeness of the required fields on partner deals closed in the
+    [audit] window before the as-of date) and any other warnings go to stderr.
     """
+    from partner_forecast.config import load_settings
+    from partner_forecast.data.audit import audit_export
+    from partner_forecast.data.export import load_export
+
+    settings = load_settings(config_path)
     try:
         export = load_export(data)
     except ExportError as exc:
         raise UserError(str(exc)) from None
     for w in export.warnings:
         click.echo(f"warning: {w}", err=True)
+    audit = audit_export(export, as_of, settings.audit.window_days, settings.audit.required_fields)
+    for line in _audit_lines(audit):
+        click.echo(f"audit: {line}", err=True)
+    for w in audit.warnings:
+        click.echo(f"warning: {w}", err=True)
     n = {k: len(v) for k, v in export.tables().items()}
+    gaps = len(audit.warnings)
+    quality = (f"{gaps} of {len(audit.table)} audited field(s) below 100%" if gaps
+               else "audited fields complete" if audit.deals else "no closed deals to audit")
     click.echo(f"ok: {data} is a valid export ("
-               + ", ".join(f"{v:,} {k}" for k, v in n.items() if v) + ")")
+               + ", ".join(f"{v:,} {k}" for k, v in n.items() if v)
+               + f"); as of {audit.as_of.date().isoformat()}: {quality}"
+               + (f"; {len(export.warnings)} warning(s)" if export.warnings else ""))

@@ -16,11 +16,12 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from partner_forecast.calendar import Quarter
-from partner_forecast.data.read import ROW_COLUMN, convert, empty_table, read_raw
-from partner_forecast.data.schema import CLOSED_STAGES, STAGE_ORDER, TABLES
+from partner_forecast.data.read import ROW_COLUMN, object_series
+from partner_forecast.data.schema import CLOSED_STAGES, OPEN_STAGES, STAGE_ORDER, TABLES
 from partner_forecast.errors import ExportError, Problem
 
 MAX_PROBLEMS = 200  # problems listed before the rest are counted as "... and N more"
@@ -28,6 +29,10 @@ MAX_PROBLEMS = 200  # problems listed before the rest are counted as "... and N 
 DATE_COLUMNS: dict[str, tuple[str, ...]] = {
     name: tuple(c.name for c in t.columns if c.kind == "date") for name, t in TABLES.items()
 }
+#: Date columns holding plans rather than events: they may lie in the future of the export, so
+#: they do not define its latest date (an open deal expected to close next year does not make
+#: the export "as of" next year).
+PLANNED_DATE_COLUMNS: frozenset[tuple[str, str]] = frozenset({("opportunities", "expected_close_on")})
 
 
 @dataclass(frozen=True)
@@ -60,11 +65,16 @@ class Export:
 
     @property
     def latest_date(self) -> pd.Timestamp:
-        """The latest date anywhere in the export."""
+        """The latest event date anywhere in the export.
+
+        Planned dates (``expected_close_on``) are excluded: see :data:`PLANNED_DATE_COLUMNS`.
+        """
         latest = pd.Timestamp("1900-01-01")
         for name, cols in DATE_COLUMNS.items():
             frame = getattr(self, name)
             for c in cols:
+                if (name, c) in PLANNED_DATE_COLUMNS:
+                    continue
                 if len(frame) and frame[c].notna().any():
                     latest = max(latest, frame[c].max())
         return latest
@@ -93,9 +103,17 @@ class Export:
         - activities on/after are dropped;
         - opportunities created on/after are dropped; each deal's stage is rebuilt from its
           stage history entries before the date; ``closed_on`` and the first-contact / lead
-          dates are kept only if before the date;
+          dates are kept only if before the date, and so is ``expected_close_on`` (the export
+          holds its *last* value, which for a deal closed later is often the actual close
+          date: keeping it would leak the outcome into a backtest);
         - stage history entries on/after are dropped;
         - company figures for quarters not yet ended are dropped (targets are plans: kept).
+
+        Other opportunity fields (ARR, role, flags) are the export's latest values: the contract
+        has no history for them, so they are kept as they are.
+
+        Cutting is idempotent, and cutting twice equals cutting once at the earlier date. A view
+        cannot be cut at a date later than its own cut (``ValueError``).
         """
         cut = pd.Timestamp(date).normalize()
         if self.as_of_date is not None and cut > self.as_of_date:
@@ -120,17 +138,17 @@ class Export:
         opps = self.opportunities[before(self.opportunities["created_on"])
                                   & self.opportunities["partner_id"].isin(partners["partner_id"])]
         history = history[history["opportunity_id"].isin(opps["opportunity_id"])]
-        opps = clear_after(opps, ("closed_on", "first_contact_on", "lead_submitted_on"))
-        opps = opps.copy()
+        opps = clear_after(opps, DATE_COLUMNS["opportunities"])
         opps["referring_seller_id"] = opps["referring_seller_id"].where(
             opps["referring_seller_id"].isin(sellers["seller_id"]), None)
         current = current_stage(history)
         stage = opps["opportunity_id"].map(current)
-        # A deal with no history entry before the cut was created before it: it sits in the
-        # stage it was created in, which is its first history entry (validation guarantees one).
-        first = first_stage(self.stage_history)
-        stage = stage.fillna(opps["opportunity_id"].map(first))
-        opps["stage"] = stage.astype(object)
+        # Validation guarantees a history entry on each deal's creation date, so every deal
+        # created before the cut has one before it. For an unvalidated export, a deal without
+        # one sits in the first pipeline stage: looking up its first entry in the *full*
+        # history would reveal a stage entered after the cut.
+        opps["stage"] = object_series(stage.where(stage.notna(), OPEN_STAGES[0]),
+                                      np.ones(len(stage), dtype=bool))
         closed = opps["stage"].isin(CLOSED_STAGES)
         opps["closed_on"] = opps["closed_on"].where(closed)
         acts = self.activities[before(self.activities["occurred_on"])
@@ -184,17 +202,10 @@ def load_export(folder: str | Path, as_of: pd.Timestamp | str | None = None,
 
     Raises :class:`ExportError` listing every problem (file, row, column, value) at once.
     """
-    from partner_forecast.data.validate import check_relations
+    from partner_forecast.data.validate import read_and_check
 
     folder = Path(folder)
-    problems: list[Problem] = []
-    raw = read_raw(folder, problems)
-    tables: dict[str, pd.DataFrame] = {}
-    for name, table in TABLES.items():
-        tables[name] = convert(raw[name], problems) if name in raw else empty_table(table)
-    files = {name: r.path.name for name, r in raw.items()}
-    if not [p for p in problems if p.row is None and p.column is None]:
-        problems.extend(check_relations(tables, files))
+    tables, _files, problems = read_and_check(folder)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise ExportError(errors[:MAX_PROBLEMS], truncated=max(0, len(errors) - MAX_PROBLEMS))

@@ -2,13 +2,26 @@
 
 Each file is read as text first (so that a bad cell is reported with its row and value rather
 than silently coerced), then converted column by column following :mod:`.schema`. Rows are
-numbered as in the file: the header is row 1, the first record row 2.
+numbered as in the file: the header is row 1, the first record row 2, and blank lines count
+(a record spanning several lines is numbered by its first line). Parquet files have no header
+line; their records are numbered the same way (first record = row 2) for consistency.
+
+Leniency, so that ordinary exports load without hand editing: header names are matched like
+labels ("Partner ID" -> ``partner_id``), unknown columns are ignored with a warning, cells
+holding ``NULL``/``N/A``/``None``/``NaN`` count as empty, numbers may carry thousands
+separators ("1,200,000") and percentages a trailing "%" (``*_pct`` columns), and date cells may
+carry a time of day (only the date part is kept).
 """
 
 from __future__ import annotations
 
+import csv
 import difflib
-from dataclasses import dataclass
+import io
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -29,43 +42,125 @@ from partner_forecast.errors import Problem
 
 ROW_COLUMN = "_row"  # line number in the source file, kept on every typed table
 
+#: Cell texts that mean "no value" (compared case-insensitively after stripping).
+NULL_TOKENS = frozenset({"", "null", "none", "nan", "nat", "n/a", "#n/a", "<na>"})
+
+#: Dates outside this range are reported as implausible (typos such as 0226-03-01 or 2062).
+DATE_MIN = pd.Timestamp("1970-01-01")
+DATE_MAX = pd.Timestamp("2199-12-31")
+
+_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
+                   r"\s*(?:Z|[+-]\d{2}:?\d{2})?)?$")
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
+_DELIMITERS = ((";", "semicolons"), ("\t", "tabs"), ("|", "pipes"))
+
 
 @dataclass
 class RawTable:
-    """A file read as text: its path, the text frame and the file row of each record."""
+    """A file read as text: its table spec, path, text frame and the file row of each record.
+
+    ``frame`` has one ``str`` column per header name (canonical snake_case), ``''`` for empty
+    cells; ``rows`` holds each record's line number in the file (header = 1).
+    """
 
     table: Table
     path: Path
     frame: pd.DataFrame
+    rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def __post_init__(self) -> None:
+        if len(self.rows) != len(self.frame):
+            self.rows = np.arange(len(self.frame), dtype=np.int64) + 2
 
 
 def find_file(folder: Path, name: str) -> Path | None:
-    """The file holding table ``name`` in ``folder`` (``name.csv`` or ``name.parquet``)."""
-    for suffix in (".csv", ".parquet", ".pq", ".CSV"):
+    """The file holding table ``name`` in ``folder`` (``name.csv`` or ``name.parquet``).
+
+    File names are matched case-insensitively (``Partners.CSV`` is accepted).
+    """
+    suffixes = (".csv", ".parquet", ".pq")
+    for suffix in suffixes:
         p = folder / f"{name}{suffix}"
-        if p.exists():
+        if p.is_file():
+            return p
+    for p in sorted(folder.iterdir()):
+        if p.is_file() and p.stem.lower() == name and p.suffix.lower() in suffixes:
             return p
     return None
 
 
-def _read_text_frame(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
-    """Read a CSV/Parquet file with every cell as a string ('' for missing)."""
+# -- text frames -------------------------------------------------------------------------------
+def _cell_text(value: object) -> str:
+    """Text of one Parquet cell ('' for missing; integral floats without '.0')."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    if hasattr(value, "isoformat"):  # datetime.date / datetime.datetime
+        return value.isoformat()[:10]
+    return str(value)
+
+
+def _read_parquet(path: Path, problems: list[Problem]) -> tuple[list[str], pd.DataFrame] | None:
+    try:
+        df = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises many exception types for corrupt files
+        problems.append(Problem(path.name, None, None, None,
+                                f"cannot read Parquet file: {type(exc).__name__}: {exc}"))
+        return None
+    out: dict[int, pd.Series] = {}
+    for i, c in enumerate(df.columns):
+        col = df[c]
+        if pd.api.types.is_datetime64_any_dtype(col):
+            text = col.dt.strftime("%Y-%m-%d").fillna("")
+        else:
+            text = pd.Series([_cell_text(v) for v in col.astype(object)], index=df.index,
+                             dtype=object)
+        out[i] = text.astype(str)
+    frame = pd.DataFrame(out, index=range(len(df)))
+    return [str(c) for c in df.columns], frame
+
+
+def _csv_fallback(text: str, fname: str,
+                  problems: list[Problem]) -> tuple[list[str], pd.DataFrame, np.ndarray]:
+    """Slow, exact path: the csv module, for ragged rows and records spanning lines."""
+    reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
+    records: list[list[str]] = []
+    starts: list[int] = []
+    prev = 0
+    try:
+        for rec in reader:
+            records.append(rec)
+            starts.append(prev + 1)
+            prev = reader.line_num
+    except csv.Error as exc:
+        problems.append(Problem(fname, prev + 1, None, None, f"malformed CSV: {exc}"))
+    if not records:
+        return [], pd.DataFrame(), np.zeros(0, dtype=np.int64)
+    header, body, body_rows = records[0], [], []
+    for rec, line in zip(records[1:], starts[1:], strict=True):
+        if len(rec) > len(header):
+            problems.append(Problem(fname, line, None, None,
+                                    f"row has {len(rec)} fields but the header has {len(header)} "
+                                    "(an unquoted comma in a value?); row skipped"))
+            continue
+        body.append((rec + [""] * len(header))[: len(header)])
+        body_rows.append(line)
+    frame = pd.DataFrame(body, columns=range(len(header)), dtype=str) if body else \
+        pd.DataFrame({i: pd.Series([], dtype=str) for i in range(len(header))})
+    return header, frame, np.asarray(body_rows, dtype=np.int64)
+
+
+def _read_csv(path: Path, problems: list[Problem]
+              ) -> tuple[list[str], pd.DataFrame, np.ndarray] | None:
     fname = path.name
-    if path.suffix.lower() in (".parquet", ".pq"):
-        try:
-            df = pd.read_parquet(path)
-        except Exception as exc:  # pyarrow raises many types for corrupt files
-            problems.append(Problem(fname, None, None, None, f"cannot read Parquet file: {exc}"))
-            return None
-        out = pd.DataFrame(index=df.index)
-        for c in df.columns:
-            col = df[c]
-            if pd.api.types.is_datetime64_any_dtype(col):
-                s = col.dt.strftime("%Y-%m-%d")
-            else:
-                s = col.astype(object).map(lambda v: "" if v is None or v is pd.NA else str(v))
-            out[str(c)] = s.fillna("").astype(str).replace({"nan": "", "NaT": "", "None": ""})
-        return out.reset_index(drop=True)
     raw = path.read_bytes()
     if not raw.strip():
         problems.append(Problem(fname, None, None, None, "file is empty (no header row)"))
@@ -74,27 +169,94 @@ def _read_text_frame(path: Path, problems: list[Problem]) -> pd.DataFrame | None
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
+        hint = ""
+        try:
+            sample = raw.decode("cp1252").splitlines()[line - 1]
+            hint = f" near {sample[:60]!r}; it looks like Latin-1/Windows-1252"
+        except (UnicodeDecodeError, IndexError):
+            pass
         problems.append(Problem(fname, line, None, None,
-                                f"file is not UTF-8 encoded (byte 0x{raw[exc.start]:02x}); "
+                                f"file is not UTF-8 encoded (byte 0x{raw[exc.start]:02x}{hint}); "
                                 "re-export it as UTF-8"))
         return None
-    from io import StringIO
-
+    first_line = text.split("\n", 1)[0].rstrip("\r")
+    if "," not in first_line:
+        for sep, name in _DELIMITERS:
+            if sep in first_line:
+                problems.append(Problem(fname, 1, None, first_line[:80],
+                                        f"file looks delimited by {name}; the contract expects "
+                                        "comma-separated values"))
+                return None
+    n_lines = text.count("\n") + (0 if text.endswith("\n") else 1)
     try:
-        df = pd.read_csv(StringIO(text), dtype=str, keep_default_na=False, na_filter=False,
-                         skipinitialspace=True)
-    except pd.errors.ParserError as exc:
-        problems.append(Problem(fname, None, None, None, f"malformed CSV: {exc}"))
-        return None
+        df = pd.read_csv(io.StringIO(text), dtype=str, header=None, keep_default_na=False,
+                         na_filter=False, skip_blank_lines=False, skipinitialspace=True)
     except pd.errors.EmptyDataError:
         problems.append(Problem(fname, None, None, None, "file is empty (no header row)"))
         return None
-    df.columns = [str(c).strip().lower() for c in df.columns]
-    return df
+    except pd.errors.ParserError:
+        return _csv_fallback(text, fname, problems)
+    if len(df) != n_lines:  # a quoted value spans lines: row numbers need the exact reader
+        return _csv_fallback(text, fname, problems)
+    header = [str(v) for v in df.iloc[0]]
+    body = df.iloc[1:].reset_index(drop=True)
+    rows = np.arange(len(body), dtype=np.int64) + 2
+    return header, body, rows
+
+
+def _read_text_frame(path: Path, problems: list[Problem]
+                     ) -> tuple[pd.DataFrame, np.ndarray] | None:
+    """Read a CSV/Parquet file with every cell as a string ('' for missing).
+
+    Returns the frame (columns named by canonical header names, duplicates and unnamed columns
+    removed with a problem) and each record's row in the file; blank records are dropped.
+    """
+    fname = path.name
+    if path.suffix.lower() in (".parquet", ".pq"):
+        got = _read_parquet(path, problems)
+        if got is None:
+            return None
+        header, frame = got
+        rows = np.arange(len(frame), dtype=np.int64) + 2
+    else:
+        got_csv = _read_csv(path, problems)
+        if got_csv is None:
+            return None
+        header, frame, rows = got_csv
+    if not header:
+        problems.append(Problem(fname, None, None, None, "file is empty (no header row)"))
+        return None
+    names = [normalise_label(h) for h in header]
+    keep: dict[int, str] = {}
+    for i, name in enumerate(names):
+        if not name:
+            if frame[i].astype(str).str.strip().ne("").any():
+                problems.append(Problem(fname, 1, None, header[i],
+                                        f"column {i + 1} has no name in the header: ignored",
+                                        severity="warning"))
+            continue
+        if name in keep.values():
+            problems.append(Problem(fname, 1, name, header[i],
+                                    "column appears more than once in the header"))
+            continue
+        keep[i] = name
+    frame = frame[list(keep)].copy()
+    frame.columns = list(keep.values())
+    frame = frame.astype(str)
+    if len(frame):
+        blank = frame.apply(lambda s: s.str.strip().eq("")).all(axis=1).to_numpy()
+        if blank.any():
+            frame = frame[~blank].reset_index(drop=True)
+            rows = rows[~blank]
+    return frame.reset_index(drop=True), rows
 
 
 def read_raw(folder: str | Path, problems: list[Problem]) -> dict[str, RawTable]:
-    """Read every contract file in ``folder`` as text, appending file-level problems."""
+    """Read every contract file in ``folder`` as text, appending file-level problems.
+
+    A table whose file is missing, unreadable or lacks a required column is left out of the
+    result (its problems are recorded); unknown columns are reported as warnings.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         problems.append(Problem(str(folder), None, None, None, "export folder not found"))
@@ -108,83 +270,152 @@ def read_raw(folder: str | Path, problems: list[Problem]) -> dict[str, RawTable]
                                         "required file is missing (expected "
                                         f"{table.name}.csv or {table.name}.parquet)"))
             continue
-        frame = _read_text_frame(path, problems)
-        if frame is None:
+        got = _read_text_frame(path, problems)
+        if got is None:
             continue
+        frame, rows = got
+        known = [c.name for c in table.columns]
+        unknown = [c for c in frame.columns if c not in known]
         missing = [c for c in table.required_columns if c not in frame.columns]
-        if missing and len(frame.columns) == 1:
-            header = frame.columns[0]
-            for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "pipes")):
-                if sep in header:
-                    problems.append(Problem(path.name, 1, None, header,
-                                            f"file looks delimited by {name}; use commas"))
-                    break
-            else:
-                for c in missing:
-                    problems.append(Problem(path.name, 1, c, None, "required column is missing"))
-            continue
         for c in missing:
-            problems.append(Problem(path.name, 1, c, None, "required column is missing"))
+            near = difflib.get_close_matches(c, unknown, n=1, cutoff=0.75)
+            hint = f" (found '{near[0]}': a misspelling?)" if near else ""
+            problems.append(Problem(path.name, 1, c, None, f"required column is missing{hint}"))
+        for c in unknown:
+            near = difflib.get_close_matches(c, known, n=1, cutoff=0.75)
+            hint = f"; did you mean '{near[0]}'?" if near and near[0] not in frame.columns else ""
+            problems.append(Problem(path.name, 1, c, None,
+                                    f"unknown column ignored{hint}", severity="warning"))
         if missing:
             continue
-        if frame.empty and table.name in ("partners", "opportunities", "sellers"):
-            problems.append(Problem(path.name, None, None, None, "file has a header but no rows"))
-        out[table.name] = RawTable(table, path, frame)
+        if frame.empty:
+            if table.name in ("partners", "sellers", "opportunities"):
+                problems.append(Problem(path.name, None, None, None,
+                                        "file has a header but no rows"))
+            elif table.name == "activities":
+                problems.append(Problem(path.name, None, None, None,
+                                        "file has a header but no rows: seller activation "
+                                        "cannot be measured", severity="warning"))
+        out[table.name] = RawTable(table, path, frame, rows)
     return out
 
 
-def _closest(value: str, choices: tuple[str, ...]) -> str:
-    match = difflib.get_close_matches(value, choices, n=1, cutoff=0.0)
-    return match[0] if match else choices[0]
+# -- typed conversion --------------------------------------------------------------------------
+def closest_label(value: str, choices: tuple[str, ...],
+                  aliases: dict[str, str] | None = None) -> str:
+    """The valid label most similar to ``value`` (by normalised spelling).
+
+    Known aliases (e.g. ``managed_service_provider`` for ``msp``) are compared too and map to
+    their canonical label.
+    """
+    aliases = aliases or {}
+    candidates = list(choices) + list(aliases)
+    match = difflib.get_close_matches(normalise_label(value), candidates, n=1, cutoff=0.0)
+    if not match:
+        return choices[0]
+    return aliases.get(match[0], match[0])
+
+
+def _factorised(text: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """(codes, unique values) of a text column: parse each distinct value once."""
+    codes, uniques = pd.factorize(text.to_numpy(dtype=object))
+    return codes, pd.Series(uniques, dtype=object)
+
+
+def _parse_dates(text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(dates at midnight, malformed mask, out-of-range mask) of a text column."""
+    codes, uniques = _factorised(text)
+    date_part = uniques.astype(str).str.extract(_DATE, expand=False)
+    parsed_u = pd.to_datetime(date_part, format="%Y-%m-%d", errors="coerce")
+    out_of_range_u = parsed_u.notna() & ((parsed_u < DATE_MIN) | (parsed_u > DATE_MAX))
+    parsed_u = parsed_u.where(~out_of_range_u).astype("datetime64[ns]")
+    parsed = pd.Series(parsed_u.to_numpy()[codes], index=text.index, dtype="datetime64[ns]")
+    malformed = text.ne("") & parsed.isna() & ~out_of_range_u.to_numpy()[codes]
+    out_of_range = pd.Series(out_of_range_u.to_numpy()[codes], index=text.index)
+    return parsed, malformed, out_of_range
+
+
+def _parse_numbers(text: pd.Series, pct: bool) -> tuple[pd.Series, pd.Series]:
+    """(floats, decimal-comma mask) of a text column; unparseable cells are NaN."""
+    cleaned = text.str.replace(r"\s+", "", regex=True)
+    if pct:
+        cleaned = cleaned.str.removesuffix("%")
+    thousands = cleaned.str.match(_THOUSANDS)
+    cleaned = cleaned.where(~thousands, cleaned.str.replace(",", "", regex=False))
+    decimal_comma = cleaned.str.match(_DECIMAL_COMMA)
+    parsed = pd.to_numeric(cleaned.where(cleaned.ne("")), errors="coerce").astype(float)
+    parsed = parsed.where(np.isfinite(parsed.to_numpy(dtype=float, na_value=np.nan)))
+    return parsed, decimal_comma
+
+
+def object_series(values: pd.Series, keep: pd.Series | np.ndarray) -> pd.Series:
+    """An ``object`` Series of ``values`` where ``keep``, ``None`` elsewhere.
+
+    Typed tables hold ids, text and labels as Python ``str`` with ``None`` for missing (never
+    NaN), whatever the string dtype of the text they came from.
+    """
+    out = np.where(np.asarray(keep, dtype=bool), values.to_numpy(dtype=object), None)
+    return pd.Series(out, index=values.index, dtype=object)
 
 
 def _convert_column(raw: RawTable, col: Column, problems: list[Problem]) -> pd.Series:
     """Convert one text column to its typed form, appending a problem per bad cell."""
     fname = raw.path.name
     text = raw.frame[col.name].astype(str).str.strip()
-    empty = text.eq("")
-    rows = raw.frame.index.to_numpy() + 2
+    empty = text.str.lower().isin(NULL_TOKENS)
+    text = text.where(~empty, "")
+    values = text.to_numpy(dtype=object)
 
-    def report(mask: pd.Series | np.ndarray, message: str, with_hint=None) -> None:
-        for i in np.flatnonzero(np.asarray(mask)):
-            value = text.iloc[i]
-            msg = message if with_hint is None else with_hint(value)
-            problems.append(Problem(fname, int(rows[i]), col.name, value, msg))
+    def report(mask: pd.Series | np.ndarray, message: str | Callable[[str], str]) -> None:
+        idx = np.flatnonzero(np.asarray(mask, dtype=bool))
+        for r, v in zip(raw.rows[idx], values[idx], strict=True):
+            msg = message(v) if callable(message) else message
+            problems.append(Problem(fname, int(r), col.name, v, msg))
 
     if col.required:
         report(empty, "required value is empty")
 
     if col.kind in ("id", "text"):
-        return text.where(~empty, None).astype(object)
+        return object_series(text, ~empty)
     if col.kind == "label":
         assert col.labels is not None
         choices = LABEL_SETS[col.labels]
         aliases = LABEL_ALIASES.get(col.labels, {})
-        norm = text.map(normalise_label).map(lambda v: aliases.get(v, v))
+        codes, uniques = _factorised(text)
+        canonical = uniques.map(normalise_label).map(lambda v: aliases.get(v, v))
+        norm = pd.Series(canonical.to_numpy(dtype=object)[codes], index=text.index, dtype=object)
         bad = ~empty & ~norm.isin(choices)
-        report(bad, "", lambda v: f"unknown {col.labels.replace('_', ' ')} label; closest valid "
-                                  f"is '{_closest(normalise_label(v), choices)}' "
-                                  f"(valid: {', '.join(choices)})")
-        return norm.where(~empty & ~bad, None).astype(object)
+        what = col.labels.replace("_", " ")
+        hints: dict[str, str] = {}
+
+        def hint(v: str) -> str:
+            if v not in hints:
+                near = closest_label(v, choices, aliases)
+                hints[v] = (f"unknown {what} label; closest valid is '{near}' "
+                            f"(valid: {', '.join(choices)})")
+            return hints[v]
+
+        report(bad, hint)
+        return object_series(norm, ~empty & ~bad)
     if col.kind == "date":
-        parsed = pd.to_datetime(text.where(~empty, None), format="ISO8601", errors="coerce")
-        bad = ~empty & parsed.isna()
-        report(bad, "not an ISO date (expected YYYY-MM-DD)")
-        return parsed.dt.normalize().astype("datetime64[ns]")
+        parsed, malformed, out_of_range = _parse_dates(text)
+        report(malformed, "not an ISO date (expected YYYY-MM-DD)")
+        report(out_of_range, f"implausible date (outside {DATE_MIN.year}-{DATE_MAX.year})")
+        return parsed
     if col.kind == "number":
-        parsed = pd.to_numeric(text.where(~empty, None).str.replace(",", "", regex=False),
-                               errors="coerce")
+        parsed, decimal_comma = _parse_numbers(text, pct=col.name.endswith("_pct"))
         bad = ~empty & parsed.isna()
-        report(bad, "not a number")
+        report(bad & decimal_comma, "not a number (use '.' as the decimal separator)")
+        report(bad & ~decimal_comma, "not a number")
         if col.min_value is not None:
-            below = parsed < col.min_value
-            label = "negative" if col.min_value == 0 else f"below {col.min_value:g}"
-            report(below, f"{label} value is not allowed")
+            label = "negative value" if col.min_value == 0 else f"value below {col.min_value:g}"
+            report(parsed < col.min_value, f"{label} is not allowed")
         if col.max_value is not None:
-            report(parsed > col.max_value, f"value above {col.max_value:g} is not allowed")
-        return parsed.astype(float)
+            report(parsed > col.max_value, f"value above {col.max_value:g} is not allowed"
+                   + (" (a percentage, 0-100)" if col.name.endswith("_pct") else ""))
+        return parsed
     if col.kind == "bool":
-        low = text.str.lower()
+        low = text.str.lower().str.removesuffix(".0")
         bad = ~empty & ~low.isin(BOOL_TRUE | BOOL_FALSE)
         report(bad, "not a boolean (expected true/false)")
         return low.map(lambda v: True if v in BOOL_TRUE else (False if v in BOOL_FALSE else pd.NA)
@@ -195,9 +426,10 @@ def _convert_column(raw: RawTable, col: Column, problems: list[Problem]) -> pd.S
                 return str(Quarter.parse(v))
             except ValueError:
                 return None
-        parsed = text.map(lambda v: parse(v) if v else None)
-        report(~empty & parsed.isna(), "not a quarter label (expected like 2026Q4)")
-        return parsed.astype(object)
+
+        parsed_q = text.map(lambda v: parse(v) if v else None)
+        report(~empty & parsed_q.isna(), "not a quarter label (expected like 2026Q4)")
+        return object_series(parsed_q, parsed_q.notna())
     raise AssertionError(f"unknown column kind {col.kind}")  # pragma: no cover
 
 
@@ -209,7 +441,7 @@ def convert(raw: RawTable, problems: list[Problem]) -> pd.DataFrame:
             out[col.name] = _convert_column(raw, col, problems)
         else:
             out[col.name] = _empty_like(col, len(raw.frame))
-    out[ROW_COLUMN] = raw.frame.index.to_numpy() + 2
+    out[ROW_COLUMN] = raw.rows.astype(np.int64)
     return out.reset_index(drop=True)
 
 

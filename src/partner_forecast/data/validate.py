@@ -1,28 +1,85 @@
-"""Relational checks of an export: duplicates, orphans, stage history consistency.
+"""Relational checks of an export: duplicates, orphans, date order, stage history consistency.
 
 Cell-level problems (bad dates, numbers, labels, empty required values) are found while
 reading (:mod:`.read`); this module checks what needs several rows or files. Every problem
 names the file, the row as in the file (header = row 1), the column and the value.
+
+Errors (the export cannot be used):
+
+- duplicate ids (and duplicate target / company quarters);
+- references to unknown partners, sellers or opportunities;
+- dates impossible in order: offboarded before onboarded, left before joined, closed before
+  created, first vendor contact before the lead was submitted;
+- closed deals (won/lost) without ``closed_on``, open deals with one, ``closed_on`` differing
+  from the date the history entered won/lost;
+- stage history: deals without history, history not starting on ``created_on`` (the creation
+  entry is part of the contract), a stage entered twice, history moving backwards or
+  continuing after won/lost, a latest entry contradicting the deal's current stage.
+
+Warnings (the export loads; the numbers may be off): activities outside the seller's
+employment or before the deal they refer to, deals created before their partner was
+onboarded, a referring seller at another partner, ``influence_pct`` that looks like a 0-1
+fraction.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import pandas as pd
 
-from partner_forecast.data.read import ROW_COLUMN
+from partner_forecast.data.read import ROW_COLUMN, convert, empty_table, read_raw
 from partner_forecast.data.schema import CLOSED_STAGES, STAGE_ORDER, TABLES
 from partner_forecast.errors import Problem
 
+_TABLE_ORDER = {f"{name}": i for i, name in enumerate(TABLES)}
+
 
 def _problems(frame: pd.DataFrame, mask: pd.Series, file: str, column: str,
-              message: str) -> list[Problem]:
+              message: str, severity: str = "error") -> list[Problem]:
     hits = frame[mask.fillna(False).to_numpy(dtype=bool)]
-    return [Problem(file, int(r), column, None if pd.isna(v) else str(v), message)
+    return [Problem(file, int(r), column, _text(v), message, severity)
             for r, v in zip(hits[ROW_COLUMN], hits[column], strict=True)]
 
 
+def lookup(keys: pd.Series, frame: pd.DataFrame, key: str, column: str) -> pd.Series:
+    """``frame[column]`` of the row whose ``key`` equals each of ``keys`` (missing: NA).
+
+    Like ``keys.map(frame.set_index(key)[column])`` but keeps the column's dtype and works on
+    empty frames (where ``map`` fails for datetimes).
+    """
+    mapper = frame.dropna(subset=[key]).drop_duplicates(key).set_index(key)[column]
+    values = mapper.reindex(pd.Index(keys.to_numpy(dtype=object))).to_numpy()
+    return pd.Series(values, index=keys.index, dtype=mapper.dtype)
+
+
+def _text(value: object) -> str | None:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    return str(value)
+
+
 def check_relations(tables: dict[str, pd.DataFrame], files: dict[str, str]) -> list[Problem]:
-    """Cross-row and cross-file problems of typed tables (see module docstring)."""
+    """Cross-row and cross-file problems of typed tables (see module docstring).
+
+    Parameters
+    ----------
+    tables
+        Typed frames by contract table name (as from :func:`.read.convert`); tables absent
+        from the export are empty frames.
+    files
+        File name by table name, for the tables present in the export (only those are
+        checked).
+
+    Returns
+    -------
+    list of Problem
+        Errors and warnings, in check order.
+
+    """
     problems: list[Problem] = []
 
     def fname(table: str) -> str:
@@ -37,6 +94,14 @@ def check_relations(tables: dict[str, pd.DataFrame], files: dict[str, str]) -> l
         dup = key.notna() & key.duplicated(keep="first")
         problems += _problems(frame, dup, fname(name), table.key,
                               f"duplicate {table.key} (first seen earlier in the file)")
+    for name, cols, what in (("targets", ["quarter", "partner_type"], "target"),
+                             ("company", ["quarter"], "quarter")):
+        if name in files:
+            frame = tables[name]
+            dup = frame["quarter"].notna() & frame.duplicated(cols, keep="first")
+            problems += _problems(frame, dup, fname(name), "quarter",
+                                  f"duplicate {what} for this quarter"
+                                  + (" and partner type" if len(cols) > 1 else ""))
 
     # References to unknown rows.
     for name, table in TABLES.items():
@@ -44,33 +109,47 @@ def check_relations(tables: dict[str, pd.DataFrame], files: dict[str, str]) -> l
             continue
         frame = tables[name]
         for column, target in table.references.items():
-            if target not in files:
-                continue
+            if target not in files or tables[target].empty:
+                continue  # a missing or header-only file is reported once, not per reference
             known = tables[target][TABLES[target].key]
             orphan = frame[column].notna() & ~frame[column].isin(known)
             problems += _problems(frame, orphan, fname(name), column,
                                   f"refers to an unknown {TABLES[target].key} in {fname(target)}")
 
-    opps = tables["opportunities"]
-    if "opportunities" in files:
-        closed = opps["stage"].isin(CLOSED_STAGES)
-        problems += _problems(opps, closed & opps["closed_on"].isna(), fname("opportunities"),
-                              "closed_on", "closed deal (won/lost) has no closed_on date")
-        problems += _problems(opps, ~closed & opps["stage"].notna() & opps["closed_on"].notna(),
-                              fname("opportunities"), "closed_on",
-                              "open deal has a closed_on date")
-        early = opps["closed_on"].notna() & (opps["closed_on"] < opps["created_on"])
-        problems += _problems(opps, early, fname("opportunities"), "closed_on",
-                              "closed before it was created")
-    sellers = tables["sellers"]
-    if "sellers" in files:
-        bad = sellers["left_on"].notna() & (sellers["left_on"] < sellers["joined_on"])
-        problems += _problems(sellers, bad, fname("sellers"), "left_on",
-                              "seller left before joining")
-
+    problems += _check_dates(tables, files, fname)
     if "stage_history" in files and "opportunities" in files:
-        problems += _check_history(opps, tables["stage_history"], fname("opportunities"),
-                                   fname("stage_history"))
+        problems += _check_history(tables["opportunities"], tables["stage_history"],
+                                   fname("opportunities"), fname("stage_history"))
+    problems += _check_warnings(tables, files, fname)
+    return problems
+
+
+def _check_dates(tables: dict[str, pd.DataFrame], files: dict[str, str],
+                 fname: Callable[[str], str]) -> list[Problem]:
+    """Dates impossible in order, and closed_on consistent with the stage."""
+    problems: list[Problem] = []
+    if "partners" in files:
+        p = tables["partners"]
+        problems += _problems(p, p["offboarded_on"] < p["onboarded_on"], fname("partners"),
+                              "offboarded_on", "partner offboarded before it was onboarded")
+    if "sellers" in files:
+        s = tables["sellers"]
+        problems += _problems(s, s["left_on"] < s["joined_on"], fname("sellers"), "left_on",
+                              "seller left before joining")
+    if "opportunities" in files:
+        o = tables["opportunities"]
+        f = fname("opportunities")
+        closed = o["stage"].isin(CLOSED_STAGES)
+        unreadable = (o["_closed_on_bad"] if "_closed_on_bad" in o
+                      else pd.Series(False, index=o.index))
+        problems += _problems(o, closed & o["closed_on"].isna() & ~unreadable, f,
+                              "closed_on", "closed deal (won/lost) has no closed_on date")
+        problems += _problems(o, ~closed & o["stage"].notna() & o["closed_on"].notna(), f,
+                              "closed_on", "open deal has a closed_on date")
+        problems += _problems(o, o["closed_on"] < o["created_on"], f, "closed_on",
+                              "deal closed before it was created")
+        problems += _problems(o, o["first_contact_on"] < o["lead_submitted_on"], f,
+                              "first_contact_on", "first contact before the lead was submitted")
     return problems
 
 
@@ -78,37 +157,140 @@ def _check_history(opps: pd.DataFrame, history: pd.DataFrame, opp_file: str,
                    hist_file: str) -> list[Problem]:
     """Stage history must start at creation, move forward, and end in the current stage."""
     problems: list[Problem] = []
-    h = history.dropna(subset=["opportunity_id", "stage", "entered_on"])
+    incomplete = history[["opportunity_id", "stage", "entered_on"]].isna().any(axis=1)
+    # Deals with an unreadable history row were reported cell by cell; checking their history
+    # further would only repeat that problem in other words.
+    unreadable = set(history.loc[incomplete, "opportunity_id"].dropna())
+    h = history[~incomplete & ~history["opportunity_id"].isin(unreadable)]
     h = h.assign(_order=h["stage"].map(STAGE_ORDER)).sort_values(
-        ["opportunity_id", "entered_on", "_order"], kind="stable")
-    # Out of order: a later entry (by date) at an earlier pipeline stage, or anything after close.
-    prev_order = h.groupby("opportunity_id")["_order"].shift()
-    prev_stage = h.groupby("opportunity_id")["stage"].shift()
-    backwards = prev_order.notna() & ((h["_order"] < prev_order)
+        ["opportunity_id", "entered_on", "_order", ROW_COLUMN], kind="stable")
+    twice = h.duplicated(["opportunity_id", "stage"], keep="first")
+    problems += _problems(h, twice, hist_file, "stage",
+                          "stage entered more than once for this opportunity_id")
+    h_once = h[~twice]
+    prev_order = h_once.groupby("opportunity_id")["_order"].shift()
+    prev_stage = h_once.groupby("opportunity_id")["stage"].shift()
+    backwards = prev_order.notna() & ((h_once["_order"] < prev_order)
                                       | prev_stage.isin(CLOSED_STAGES))
-    problems += _problems(h, backwards, hist_file, "stage",
-                          "stage history out of order (moves backwards or continues after close)")
-    last = h.groupby("opportunity_id").agg(stage=("stage", "last"), entered_on=("entered_on", "last"),
-                                           first_on=("entered_on", "first"))
+    problems += _problems(h_once, backwards, hist_file, "stage",
+                          "stage history out of order (moves backwards or continues after "
+                          "won/lost)")
+    grouped = h.groupby("opportunity_id")
+    last = grouped.agg(stage_hist=("stage", "last"), last_on=("entered_on", "last"),
+                       last_row=(ROW_COLUMN, "last"), first_on=("entered_on", "first"),
+                       first_row=(ROW_COLUMN, "first"))
     o = opps.dropna(subset=["opportunity_id"]).drop_duplicates("opportunity_id")
-    o = o.join(last, on="opportunity_id", rsuffix="_hist")
+    o = o[~o["opportunity_id"].isin(unreadable)]
+    o = o.join(last, on="opportunity_id")
     no_hist = o["stage_hist"].isna()
     problems += _problems(o, no_hist, opp_file, "opportunity_id",
-                          f"deal has no entry in {hist_file}")
+                          f"deal has no entry in {hist_file} (its creation must be logged there)")
+    def per_deal(mask: pd.Series, column: str, message: Callable[[pd.Series], str]) -> None:
+        for _, deal in o[mask.fillna(False).to_numpy(dtype=bool)].iterrows():
+            problems.append(Problem(opp_file, int(deal[ROW_COLUMN]), column, _text(deal[column]),
+                                    message(deal)))
+
     contradicts = ~no_hist & o["stage"].notna() & (o["stage"] != o["stage_hist"])
-    for r, v, hv in zip(o.loc[contradicts, ROW_COLUMN], o.loc[contradicts, "stage"],
-                        o.loc[contradicts, "stage_hist"], strict=True):
-        problems.append(Problem(opp_file, int(r), "stage", str(v),
-                                f"current stage contradicts {hist_file}, whose latest entry is "
-                                f"'{hv}'"))
-    before_created = ~no_hist & o["created_on"].notna() & (o["first_on"] < o["created_on"])
-    problems += _problems(o, before_created, opp_file, "created_on",
-                          f"deal created after its first {hist_file} entry")
-    close_mismatch = (~no_hist & o["stage"].isin(CLOSED_STAGES) & o["closed_on"].notna()
-                      & (o["entered_on"] != o["closed_on"]))
-    problems += _problems(o, close_mismatch, opp_file, "closed_on",
-                          f"closed_on differs from the date the deal entered won/lost in {hist_file}")
+    per_deal(contradicts, "stage", lambda d: f"current stage contradicts {hist_file}, whose "
+             f"latest entry is '{d['stage_hist']}' on {d['last_on'].date().isoformat()} "
+             f"(row {int(d['last_row'])})")
+    has_created = ~no_hist & o["created_on"].notna()
+    per_deal(has_created & (o["first_on"] < o["created_on"]), "created_on",
+             lambda d: f"deal created after its first {hist_file} entry, on "
+             f"{d['first_on'].date().isoformat()} (row {int(d['first_row'])})")
+    per_deal(has_created & (o["first_on"] > o["created_on"]), "created_on",
+             lambda d: f"no {hist_file} entry on the creation date (the stage the deal was "
+             f"created in must be logged); its first entry is on "
+             f"{d['first_on'].date().isoformat()} (row {int(d['first_row'])})")
+    close_mismatch = (~no_hist & ~contradicts & o["stage"].isin(CLOSED_STAGES)
+                      & o["closed_on"].notna() & (o["last_on"] != o["closed_on"]))
+    per_deal(close_mismatch, "closed_on",
+             lambda d: f"closed_on differs from the date the deal entered '{d['stage_hist']}' in "
+             f"{hist_file}: {d['last_on'].date().isoformat()} (row {int(d['last_row'])})")
     return problems
 
 
-__all__ = ["check_relations"]
+def _check_warnings(tables: dict[str, pd.DataFrame], files: dict[str, str],
+                    fname: Callable[[str], str]) -> list[Problem]:
+    """Suspicious but usable data: reported as warnings."""
+    out: list[Problem] = []
+    sellers, partners = tables["sellers"], tables["partners"]
+    opps = tables["opportunities"]
+    if "activities" in files and "sellers" in files:
+        a = tables["activities"]
+        joined = lookup(a["seller_id"], sellers, "seller_id", "joined_on")
+        left = lookup(a["seller_id"], sellers, "seller_id", "left_on")
+        out += _problems(a, a["occurred_on"] < joined, fname("activities"), "occurred_on",
+                         "activity before the seller joined (left out of the as-of view until "
+                         "then)", "warning")
+        out += _problems(a, a["occurred_on"] > left, fname("activities"), "occurred_on",
+                         "activity after the seller left", "warning")
+        if "opportunities" in files:
+            created = lookup(a["opportunity_id"], opps, "opportunity_id", "created_on")
+            out += _problems(a, a["occurred_on"] < created, fname("activities"), "occurred_on",
+                             "activity before the deal it refers to was created", "warning")
+    if "opportunities" in files:
+        f = fname("opportunities")
+        if "partners" in files:
+            onboarded = lookup(opps["partner_id"], partners, "partner_id", "onboarded_on")
+            out += _problems(opps, opps["created_on"] < onboarded, f, "created_on",
+                             "deal created before its partner was onboarded (left out of the "
+                             "as-of view until then)", "warning")
+        if "sellers" in files:
+            seller_partner = lookup(opps["referring_seller_id"], sellers, "seller_id", "partner_id")
+            other = seller_partner.notna() & (seller_partner != opps["partner_id"])
+            out += _problems(opps, other, f, "referring_seller_id",
+                             "referring seller belongs to another partner", "warning")
+        pct = opps["influence_pct"].dropna()
+        if len(pct) >= 3 and pct.max() <= 1 and (pct > 0).any():
+            out.append(Problem(f, None, "influence_pct", None,
+                               "all values are between 0 and 1: the contract expects a percentage "
+                               "(0-100), not a fraction", "warning"))
+    return out
+
+
+def sort_problems(problems: list[Problem]) -> list[Problem]:
+    """Problems by file (contract order), then row (file-level first); stable otherwise."""
+    def key(p: Problem) -> tuple[int, int]:
+        stem = Path(p.file).stem.lower()
+        return (_TABLE_ORDER.get(stem, -1), p.row or 0)
+
+    return sorted(problems, key=key)
+
+
+def read_and_check(folder: str | Path
+                   ) -> tuple[dict[str, pd.DataFrame], dict[str, str], list[Problem]]:
+    """Read, type and check the export in ``folder``; every problem, errors and warnings.
+
+    Parameters
+    ----------
+    folder
+        The export folder.
+
+    Returns
+    -------
+    tables : dict of str to DataFrame
+        Typed frames by table name (empty typed frames for absent or unreadable files).
+    files : dict of str to str
+        File name by table name, for the files that were read.
+    problems : list of Problem
+        Every problem found, sorted by file and row.
+
+    """
+    problems: list[Problem] = []
+    raw = read_raw(folder, problems)
+    tables: dict[str, pd.DataFrame] = {}
+    for name, table in TABLES.items():
+        tables[name] = convert(raw[name], problems) if name in raw else empty_table(table)
+    files = {name: r.path.name for name, r in raw.items()}
+    # A closed_on that could not be parsed is already reported; don't also call it missing.
+    o = tables["opportunities"]
+    bad_closed = {p.row for p in problems
+                  if p.column == "closed_on" and p.file == files.get("opportunities")}
+    tables["opportunities"] = o.assign(_closed_on_bad=o[ROW_COLUMN].isin(bad_closed))
+    problems.extend(check_relations(tables, files))
+    tables["opportunities"] = tables["opportunities"].drop(columns="_closed_on_bad")
+    return tables, files, sort_problems(problems)
+
+
+__all__ = ["check_relations", "lookup", "read_and_check", "sort_problems"]
