@@ -1,0 +1,440 @@
+"""The numba kernel of the Monte Carlo engine: one chunk of posterior draws.
+
+Parallel over draws (``prange``): every draw writes only its own rows of the accumulators,
+and per-deal win counts go to per-thread rows, so results do not depend on thread scheduling.
+Random numbers come from :mod:`._rng`, keyed by (run key, global draw, entity, slot).
+
+Within a draw, deals are walked in groups that share a partner type and a starting stage, a
+block at a time, one stage per pass (:func:`_walk_group`): within a pass every live deal is
+in the same stage, so the draw's parameters are scalars and each pass is a few contiguous
+loops written with the branch-free math of :mod:`._vmath`, which LLVM vectorises (it will not
+vectorise table look-ups on current x86, hence the grouping). This computes exactly what the
+per-deal walk :func:`walk_deal` computes (same random numbers, same formulas; it is kept as
+the reference the tests compare against), several times faster.
+
+Times are days from the as-of date; ``ends[j]`` is the end of calendar quarter ``j`` (quarter
+0 contains the as-of date); ARR is currency per year.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+from partner_forecast.simulate._rng import (
+    TAG_NEW,
+    TAG_OPEN,
+    TAG_OPP,
+    TAG_SHOCK,
+    binomial_count,
+    ndtri,
+    norm_sf,
+    poisson_count,
+    std_gamma,
+    student_t,
+    subkey,
+    unit,
+)
+from partner_forecast.simulate._vmath import FASTMATH, vexp, vlog, vndtri, vsf
+
+# -- accumulator layout ------------------------------------------------------------------------
+# acc[draw, quarter, segment, m]
+ACC_ATTR_OPEN, ACC_GROSS_OPEN, ACC_COMMITTED, ACC_MARKET_OPEN, ACC_EXPAN_OPEN = 0, 1, 2, 3, 4
+ACC_ATTR_NEW, ACC_GROSS_NEW, ACC_MARKET_NEW, ACC_EXPAN_NEW = 5, 6, 7, 8
+N_ACC = 9
+# drv[draw, calendar quarter, m]
+DRV_ACTIVE, DRV_OPPS, DRV_NEW_WON, DRV_NEW_WON_ARR = 0, 1, 2, 3
+DRV_OPEN_WON, DRV_OPEN_LOST, DRV_OPEN_WON_ARR = 4, 5, 6
+N_DRV = 7
+
+OPEN, WON, LOST = 0, 1, 2
+LOG30 = math.log(30.0)
+MIN_SIGMA = 1e-12
+MIN_PROB = 1e-300
+NO_AGE_LOG = -1e300  # log(days in stage) of a deal that has just entered its stage
+SLOT_NEW_PATH = 16  # slots 16.. of a new opportunity's stream hold its stage path
+BLOCK = 1024  # deals per block of the stage passes (fits in L1/L2 with all scratch arrays)
+
+
+# -- the reference walk (one deal, scalar) -------------------------------------------------------
+@nb.njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def walk_deal(key, slot0, stage0, age, t0, offset, typ, p, i, adv_logit, adv_duration, time_mu,
+              time_sigma, logodds, logtime, shocks, ends, out_offset):
+    """Walk one deal from ``stage0`` (``age`` days spent there) starting at time ``t0``.
+
+    Returns (outcome, time): WON / LOST with the close time, or OPEN (time >= horizon end).
+    Stage ``s`` uses slot ``slot0 + 2 s`` for its duration and ``slot0 + 2 s + 1`` for its
+    advance decision. The duration of the current stage is drawn from the log-normal
+    conditional on exceeding ``age`` (inverse CDF of the upper tail). Levers ``logodds`` and
+    ``logtime`` are (P, S, H): odds by the quarter of the decision, durations by the quarter
+    the stage is entered (quarters before the first forecast quarter use the first).
+    """
+    t = t0
+    horizon_end = ends[ends.shape[0] - 1]
+    n_stages = adv_logit.shape[2]
+    for s in range(stage0, n_stages):
+        je = 0
+        while ends[je] <= t:
+            je += 1
+        mu = time_mu[i, typ, s] + logtime[p, s, max(je - out_offset, 0)]
+        sd = max(time_sigma[i, typ, s], MIN_SIGMA)
+        u = unit(key, slot0 + 2 * s)
+        if s == stage0 and age > 0.0:
+            a = max((math.log(age) - mu) / sd, -40.0)
+            u = max(u * norm_sf(a), MIN_PROB)
+        logd = mu - sd * ndtri(u)
+        t += max(math.exp(logd) - (age if s == stage0 else 0.0), 0.0)
+        if t >= horizon_end:
+            return OPEN, t
+        j = 0
+        while ends[j] <= t:
+            j += 1
+        x = (adv_logit[i, typ, s] + offset + adv_duration[i, s] * (logd - LOG30) + shocks[j]
+             + logodds[p, s, max(j - out_offset, 0)])
+        v = unit(key, slot0 + 2 * s + 1)
+        if v * (1.0 + math.exp(-x)) >= 1.0:  # v >= sigmoid(x): lost
+            return LOST, t
+    return WON, t
+
+
+# -- the block walk (vectorised passes) ----------------------------------------------------------
+@nb.njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _walk_group(n_blk, keys, off, part, t0, age, truncate, typ, stage0, slot0, i,
+                adv_logit, adv_duration, time_mu, time_sigma, logodds, logtime, time_lever,
+                odds_lever, shocks, ends, day_q, out_offset, res_code, res_time, res_j, sc_f, sc_i,
+                sc_k):
+    """Walk ``n_blk`` deals of one partner type, all starting in stage ``stage0``.
+
+    Writes outcome (OPEN / WON / LOST), close time and calendar quarter (-1 when still open)
+    per deal. Every live deal of a pass is in the same stage, so the draw's parameters are
+    scalars and the per-deal loops are contiguous: LLVM vectorises them. Advancing deals are
+    compacted (their data moved) between passes. ``sc_f`` (9, BLOCK) float64, ``sc_i``
+    (4, BLOCK) int64 and ``sc_k`` (BLOCK,) uint64 are scratch.
+    """
+    n_stages = adv_logit.shape[2]
+    n_cal = ends.shape[0]
+    hend = ends[n_cal - 1]
+    last_day = float(day_q.shape[0] - 1)
+    l_off, l_t0, l_age, l_la, u_, v_, ld_, t_, sh_ = (sc_f[0], sc_f[1], sc_f[2], sc_f[3], sc_f[4],
+                                                      sc_f[5], sc_f[6], sc_f[7], sc_f[8])
+    l_id, l_part, j_, code_ = sc_i[0], sc_i[1], sc_i[2], sc_i[3]
+    l_key = sc_k
+    for k in range(n_blk):
+        l_key[k] = keys[k]
+        l_off[k] = off[k]
+        l_t0[k] = t0[k]
+        l_age[k] = age[k]
+        l_id[k] = k
+        l_part[k] = part[k]
+    if truncate:
+        for k in range(n_blk):
+            l_la[k] = vlog(max(l_age[k], 1e-300)) if l_age[k] > 0.0 else NO_AGE_LOG
+    n_live = n_blk
+    s = stage0
+    while n_live > 0:
+        mu = time_mu[i, typ, s]
+        sd = max(time_sigma[i, typ, s], MIN_SIGMA)
+        lg = adv_logit[i, typ, s]
+        dur = adv_duration[i, s]
+        slot = slot0 + 2 * s
+        for k in range(n_live):  # uniforms
+            u_[k] = unit(l_key[k], slot)
+            v_[k] = unit(l_key[k], slot + 1)
+        if time_lever:  # by partner, stage and the quarter the stage is entered in (scalar)
+            for k in range(n_live):
+                t = l_t0[k]
+                je = day_q[int(min(t, last_day))]
+                je += t >= ends[je]
+                ld_[k] = mu + logtime[l_part[k], s, max(min(je, n_cal - 1) - out_offset, 0)]
+        else:
+            for k in range(n_live):
+                ld_[k] = mu
+        if truncate and s == stage0:  # the current stage: condition on the days already spent
+            for k in range(n_live):
+                a = max((l_la[k] - ld_[k]) / sd, -40.0)
+                u_[k] = max(u_[k] * vsf(a), MIN_PROB)
+        for k in range(n_live):  # durations and exit times
+            logd = ld_[k] - sd * vndtri(u_[k])
+            ld_[k] = logd
+            t_[k] = l_t0[k] + max(vexp(logd) - l_age[k], 0.0)
+        for k in range(n_live):  # calendar quarter of exit and its shock
+            j_[k] = 0
+            sh_[k] = shocks[0]
+        for q in range(n_cal - 1):
+            e = ends[q]
+            step = shocks[q + 1] - shocks[q]
+            for k in range(n_live):
+                past = t_[k] >= e
+                j_[k] += past
+                sh_[k] += step if past else 0.0
+        if odds_lever:  # by partner, stage and the quarter of the decision (scalar)
+            for k in range(n_live):
+                sh_[k] += logodds[l_part[k], s, max(j_[k] - out_offset, 0)]
+        for k in range(n_live):  # advance decisions
+            x = lg + l_off[k] + dur * (ld_[k] - LOG30) + sh_[k]
+            lost = v_[k] * (1.0 + vexp(-x)) >= 1.0
+            code_[k] = OPEN if t_[k] >= hend else (LOST if lost else WON)
+        m = 0
+        more = s + 1 < n_stages
+        for k in range(n_live):  # record outcomes, keep advancing deals (branch-free)
+            d = l_id[k]
+            c = code_[k]
+            t = t_[k]
+            res_code[d] = c  # final unless the deal advances (then overwritten later)
+            res_time[d] = t
+            res_j[d] = j_[k] if c != OPEN else -1
+            l_id[m] = d
+            l_key[m] = l_key[k]
+            l_off[m] = l_off[k]
+            l_part[m] = l_part[k]
+            l_t0[m] = t
+            l_age[m] = 0.0
+            m += (c == WON) & more
+        n_live = m
+        s += 1
+
+
+@nb.njit(cache=True, parallel=True, error_model="numpy", fastmath=FASTMATH)
+def simulate_chunk(key, d0,
+                   asr, opp_rate, opp_alpha, adv_logit, adv_partner, adv_beta, adv_duration,
+                   shock_sigma, time_mu, time_sigma, size_mu, size_role, size_sigma, size_nu,
+                   ptype, pool, p_order, role_cum, role_weight, new_cov, cov_bool, market_rate,
+                   expan_rate, o_id, o_partner, o_stage, o_age, o_arr, o_attr, o_cov, o_market,
+                   o_expan, o_commit, o_seg, o_groups, new_seg, ends, starts, day_q, out_offset,
+                   max_log_ratio, lv_asr_mult, lv_asr_add, lv_prod, lv_logodds, lv_logtime, lv_size,
+                   lv_pool_add, acc, drv, deal_wins):
+    """Simulate draws ``d0 .. d0 + Dc - 1`` (parameter arrays are the chunk's rows).
+
+    Open deals come sorted by (partner type, stage) with ``o_groups`` the start of each run
+    (and N at the end) and ``o_id`` their original row (which keys their random numbers);
+    ``o_cov`` is (K, N); ``p_order`` lists partners by type. Outputs (zeroed by the caller):
+    ``acc`` (Dc, H, G, N_ACC) ARR by win quarter and segment, ``drv`` (Dc, J, N_DRV) driver
+    totals by calendar quarter, ``deal_wins`` (threads, N, H) draws in which each open deal
+    (sorted order) is won in each quarter.
+    """
+    n_draws = asr.shape[0]
+    n_partners = asr.shape[1]
+    n_out = asr.shape[2]
+    n_cal = ends.shape[0]
+    n_cov = adv_beta.shape[1]
+    n_roles = role_cum.shape[1]
+    n_groups = o_groups.shape[0] - 1
+    time_lever = np.any(lv_logtime != 0.0)
+    odds_lever = np.any(lv_logodds != 0.0)
+    for i in nb.prange(n_draws):
+        tid = nb.get_thread_id()
+        kd = subkey(key, d0 + i)
+        shocks = np.empty(n_cal)
+        ks = kd ^ TAG_SHOCK
+        for j in range(n_cal):
+            shocks[j] = shock_sigma[i] * ndtri(unit(ks, j))
+        sc_f = np.empty((9, BLOCK))
+        sc_i = np.empty((4, BLOCK), dtype=np.int64)
+        sc_k = np.empty(BLOCK, dtype=np.uint64)
+        res_code = np.empty(BLOCK, dtype=np.int64)
+        res_j = np.empty(BLOCK, dtype=np.int64)
+        res_time = np.empty(BLOCK)
+        b_keys = np.empty(BLOCK, dtype=np.uint64)
+        b_off = np.empty(BLOCK)
+        b_t0 = np.zeros(BLOCK)
+        won_idx = np.empty(BLOCK, dtype=np.int64)
+        lost_j = np.zeros(n_cal + 1)  # + a trash row for deals still open
+        won_j = np.zeros(n_cal)
+        won_arr_j = np.zeros(n_cal)
+
+        # ---- open pipeline, by (type, stage) group and block ----------------------------
+        kopen = kd ^ TAG_OPEN
+        for grp in range(n_groups):
+            g0, g1 = o_groups[grp], o_groups[grp + 1]
+            if g1 <= g0:
+                continue
+            typ = ptype[o_partner[g0]]
+            stage0 = o_stage[g0]
+            for n0 in range(g0, g1, BLOCK):
+                nb_ = min(BLOCK, g1 - n0)
+                for k in range(nb_):
+                    b_keys[k] = subkey(kopen, o_id[n0 + k])
+                for k in range(nb_):
+                    b_off[k] = adv_partner[i, o_partner[n0 + k]]
+                for c in range(n_cov):
+                    beta = adv_beta[i, c]
+                    for k in range(nb_):
+                        b_off[k] += o_cov[c, n0 + k] * beta
+                _walk_group(nb_, b_keys, b_off, o_partner[n0:], b_t0, o_age[n0:], True, typ,
+                            stage0, 0, i, adv_logit, adv_duration, time_mu, time_sigma,
+                            lv_logodds, lv_logtime, time_lever, odds_lever, shocks, ends, day_q,
+                            out_offset, res_code, res_time, res_j, sc_f, sc_i, sc_k)
+                n_won = 0
+                for k in range(nb_):  # branch-free: lost counts, and the list of won deals
+                    c = res_code[k]
+                    j = res_j[k]
+                    lost_j[j if j >= 0 else n_cal] += c == LOST
+                    won_idx[n_won] = k
+                    n_won += c == WON
+                for w in range(n_won):
+                    k = won_idx[w]
+                    n = n0 + k
+                    j = res_j[k]
+                    arr = o_arr[n]
+                    won_j[j] += 1.0
+                    won_arr_j[j] += arr
+                    h = j - out_offset
+                    if h < 0:
+                        continue
+                    g = o_seg[n]
+                    wa = arr * o_attr[n]
+                    acc[i, h, g, ACC_ATTR_OPEN] += wa
+                    acc[i, h, g, ACC_GROSS_OPEN] += arr
+                    acc[i, h, g, ACC_COMMITTED] += wa * o_commit[n]
+                    if o_market[n]:
+                        acc[i, h, g, ACC_MARKET_OPEN] += wa
+                    if o_expan[n]:
+                        acc[i, h, g, ACC_EXPAN_OPEN] += wa
+                    deal_wins[tid, n, h] += 1
+        for j in range(n_cal):
+            drv[i, j, DRV_OPEN_LOST] += lost_j[j]
+            drv[i, j, DRV_OPEN_WON] += won_j[j]
+            drv[i, j, DRV_OPEN_WON_ARR] += won_arr_j[j]
+
+        # ---- new pipeline: counts per partner and quarter -------------------------------
+        knew = kd ^ TAG_NEW
+        alpha = opp_alpha[i]
+        counts = np.zeros((n_partners, n_out), dtype=np.int64)
+        for p in range(n_partners):
+            kpart = subkey(knew, p)
+            for hq in range(n_out):
+                j0 = hq + out_offset
+                frac = (ends[j0] - max(starts[j0], 0.0)) / (ends[j0] - starts[j0])
+                kq = subkey(kpart, hq)
+                n_pool = pool[p, hq] + lv_pool_add[p, hq]
+                prob = asr[i, p, hq] * lv_asr_mult[p, hq] + lv_asr_add[p, hq]
+                active = binomial_count(subkey(kq, 1), n_pool, min(max(prob, 0.0), 1.0))
+                drv[i, j0, DRV_ACTIVE] += active
+                lam = active * opp_rate[i, p] * lv_prod[p, hq] * frac
+                if lam > 0.0 and alpha < 1e12:
+                    lam *= std_gamma(subkey(kq, 2), alpha) / alpha
+                count = poisson_count(subkey(kq, 3), lam)
+                counts[p, hq] = count
+                drv[i, j0, DRV_OPPS] += count
+
+        # ---- new pipeline: opportunities, partners in type order ------------------------
+        n_new = counts.sum()
+        nw_keys = np.empty(n_new, dtype=np.uint64)
+        nw_part = np.empty(n_new, dtype=np.int64)
+        nw_off = np.empty(n_new)
+        nw_t0 = np.empty(n_new)
+        m = 0
+        for pi in range(n_partners):
+            p = p_order[pi]
+            typ = ptype[p]
+            kpart = subkey(knew, p)
+            base = adv_partner[i, p]
+            for hq in range(n_out):
+                j0 = hq + out_offset
+                start = max(starts[j0], 0.0)
+                width = ends[j0] - start
+                kopp = subkey(kpart, hq) ^ TAG_OPP
+                for r in range(counts[p, hq]):
+                    ko = subkey(kopp, r)
+                    offset = base
+                    for c in range(n_cov):  # Bernoulli covariates, or the mean (branch-free)
+                        hit = unit(ko, 1 + c) < new_cov[typ, c]
+                        x = (1.0 if hit else 0.0) if cov_bool[c] else new_cov[typ, c]
+                        offset += x * adv_beta[i, c]
+                    nw_keys[m] = ko
+                    nw_part[m] = p
+                    nw_off[m] = offset
+                    nw_t0[m] = start + unit(ko, 0) * width
+                    m += 1
+
+        # ---- new pipeline: paths by type, then size / role / flags of won deals ---------
+        zeros_age = np.zeros(BLOCK)
+        g0 = 0
+        while g0 < n_new:
+            typ = ptype[nw_part[g0]]
+            g1 = g0 + 1
+            while g1 < n_new and ptype[nw_part[g1]] == typ:
+                g1 += 1
+            for n0 in range(g0, g1, BLOCK):
+                nb_ = min(BLOCK, g1 - n0)
+                _walk_group(nb_, nw_keys[n0:], nw_off[n0:], nw_part[n0:], nw_t0[n0:], zeros_age,
+                            False, typ, 0, SLOT_NEW_PATH, i, adv_logit, adv_duration, time_mu,
+                            time_sigma, lv_logodds, lv_logtime, time_lever, odds_lever, shocks,
+                            ends, day_q, out_offset, res_code, res_time, res_j, sc_f, sc_i, sc_k)
+                n_won = 0
+                for k in range(nb_):
+                    won_idx[n_won] = k
+                    n_won += res_code[k] == WON
+                for w in range(n_won):
+                    k = won_idx[w]
+                    n = n0 + k
+                    ko = nw_keys[n]
+                    p = nw_part[n]
+                    j = res_j[k]
+                    h = j - out_offset
+                    ur = unit(ko, 5)
+                    r = 0
+                    while r < n_roles - 1 and ur >= role_cum[typ, r]:
+                        r += 1
+                    centre = size_mu[i, p] + size_role[i, r]
+                    dev = min(size_sigma[i] * student_t(subkey(ko, 9), size_nu[i]), max_log_ratio)
+                    arr = math.exp(centre + dev) * lv_size[p, h]
+                    drv[i, j, DRV_NEW_WON] += 1.0
+                    drv[i, j, DRV_NEW_WON_ARR] += arr
+                    g = new_seg[p, r]
+                    w = arr * role_weight[typ, r]
+                    acc[i, h, g, ACC_ATTR_NEW] += w
+                    acc[i, h, g, ACC_GROSS_NEW] += arr
+                    if unit(ko, 6) < market_rate[typ]:
+                        acc[i, h, g, ACC_MARKET_NEW] += w
+                    if unit(ko, 7) < expan_rate[typ]:
+                        acc[i, h, g, ACC_EXPAN_NEW] += w
+            g0 = g1
+
+
+@nb.njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def walk_groups_and_reference(keys, typ, part, off, stage0, t0, age, slot0, i, adv_logit,
+                              adv_duration, time_mu, time_sigma, logodds, logtime, shocks, ends,
+                              day_q, out_offset):
+    """Walk deals both ways (grouped passes and :func:`walk_deal`) for the tests.
+
+    Deals must come sorted by (typ, stage0). Returns (code_group, time_group, code_ref,
+    time_ref), each (n,).
+    """
+    n = keys.shape[0]
+    code_g = np.empty(n, dtype=np.int64)
+    time_g = np.empty(n)
+    code_r = np.empty(n, dtype=np.int64)
+    time_r = np.empty(n)
+    sc_f = np.empty((9, BLOCK))
+    sc_i = np.empty((4, BLOCK), dtype=np.int64)
+    sc_k = np.empty(BLOCK, dtype=np.uint64)
+    res_code = np.empty(BLOCK, dtype=np.int64)
+    res_j = np.empty(BLOCK, dtype=np.int64)
+    res_time = np.empty(BLOCK)
+    time_lever = np.any(logtime != 0.0)
+    odds_lever = np.any(logodds != 0.0)
+    g0 = 0
+    while g0 < n:
+        g1 = g0 + 1
+        while g1 < n and typ[g1] == typ[g0] and stage0[g1] == stage0[g0]:
+            g1 += 1
+        for n0 in range(g0, g1, BLOCK):
+            nb_ = min(BLOCK, g1 - n0)
+            _walk_group(nb_, keys[n0:], off[n0:], part[n0:], t0[n0:], age[n0:], True, typ[g0],
+                        stage0[g0], slot0, i, adv_logit, adv_duration, time_mu, time_sigma,
+                        logodds, logtime, time_lever, odds_lever, shocks, ends, day_q, out_offset,
+                        res_code, res_time, res_j, sc_f, sc_i, sc_k)
+            for k in range(nb_):
+                code_g[n0 + k] = res_code[k]
+                time_g[n0 + k] = res_time[k]
+        g0 = g1
+    for d in range(n):
+        c, t = walk_deal(keys[d], slot0, stage0[d], age[d], t0[d], off[d], typ[d], part[d], i,
+                         adv_logit, adv_duration, time_mu, time_sigma, logodds, logtime, shocks,
+                         ends, out_offset)
+        code_r[d] = c
+        time_r[d] = t
+    return code_g, time_g, code_r, time_r
