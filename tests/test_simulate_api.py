@@ -62,6 +62,8 @@ def test_segments_by_revenue_motion(inputs):
 
 def test_segment_errors(inputs):
     with pytest.raises(ValueError, match="unknown segment key"):
+        SegmentSpec.by(inputs, "country")
+    with pytest.raises(ValueError, match="partner_region"):
         SegmentSpec.by(inputs, "region")
     with pytest.raises(ValueError, match=r"\[0, 1\)"):
         SegmentSpec("x", ("a",), np.array([1]), np.zeros((1, 4)))

@@ -171,6 +171,26 @@ def target_table(export: Export, result: SimulationResult, report: list[Quarter]
     return pd.DataFrame(rows, columns=cols)
 
 
+def partner_region(export: Export, partner_ids: np.ndarray) -> np.ndarray:
+    """Each partner's region as written in the export (``unknown`` when missing)."""
+    region = export.partners.set_index("partner_id")["region"]
+    return np.array([str(region.get(p)) if isinstance(region.get(p), str) and region.get(p)
+                     else "unknown" for p in partner_ids], dtype=object)
+
+
+def segment_spec(inputs, export: Export, by: str | None):
+    """The simulation's segments for ``--by`` (partners not in the export count as ``unknown``)."""
+    from partner_forecast.simulate import SegmentSpec
+
+    if by is None:
+        return SegmentSpec.total(inputs)
+    if by == "revenue_motion":
+        return SegmentSpec.by(inputs, by, partner_motion=partner_motion(export, inputs.partner_ids))
+    if by == "region":
+        return SegmentSpec.by(inputs, by, partner_region=partner_region(export, inputs.partner_ids))
+    return SegmentSpec.by(inputs, by)
+
+
 def partner_motion(export: Export, partner_ids: np.ndarray) -> np.ndarray:
     """Each partner's most common revenue motion in its deal history (``resell`` if none)."""
     opps = export.opportunities.dropna(subset=["revenue_motion"])
@@ -211,7 +231,6 @@ def prepare(data: str | Path | Export, *, as_of: str | pd.Timestamp | None = Non
     Parameters are those of :func:`forecast`.
     """
     from partner_forecast.models.inputs import simulation_inputs
-    from partner_forecast.simulate import SegmentSpec
     from partner_forecast.workspace import fit_all
 
     settings = config if isinstance(config, Settings) else load_settings(config)
@@ -226,12 +245,7 @@ def prepare(data: str | Path | Export, *, as_of: str | pd.Timestamp | None = Non
 
     fits = fit_all(export, settings, workspace, progress=progress)
     inputs = simulation_inputs(fits, export, settings, sim_quarters, n_draws, seed)
-    if by is None:
-        segments = SegmentSpec.total(inputs)
-    elif by == "revenue_motion":
-        segments = SegmentSpec.by(inputs, by, partner_motion=partner_motion(export, inputs.partner_ids))
-    else:
-        segments = SegmentSpec.by(inputs, by)
+    segments = segment_spec(inputs, export, by)
     won = realised(export, settings, Quarter.containing(cut, fym), by=by, until=cut)
     if by is None:
         won = won[won["segment"] == "total"]
@@ -276,11 +290,14 @@ def run(context: ForecastContext, *, levers=None, record: bool = True, progress:
         "diagnostics": diagnostics.to_dict(orient="records"),
         "warnings": warnings,
     }
+    meta["drivers"] = sim.driver_means().to_dict(orient="records")
     if name is not None:
         meta["scenario"] = name
         meta["scenario_hash"] = content_hash
     run_id = None
     if record:
+        from partner_forecast.evaluate.record import attributed_percentiles
+
         deals = sim.deal_probabilities()
         long = deals.melt(id_vars=["opportunity_id"], value_vars=[str(q) for q in sim.quarters],
                           var_name="quarter", value_name="p_won")
@@ -291,7 +308,9 @@ def run(context: ForecastContext, *, levers=None, record: bool = True, progress:
                       data_fingerprint=ctx.export.fingerprint,
                       config_fingerprint=ctx.settings.fingerprint, version=__version__,
                       draws=ctx.n_draws, seed=ctx.seed, segment_by=ctx.segment_by, name=name,
-                      content_hash=content_hash, meta=meta),
+                      content_hash=content_hash,
+                      meta={**meta, "attributed_percentiles": attributed_percentiles(
+                          sim, ctx.report, ctx.won_to_date)}),
             quantiles, long)
         meta["run_id"] = run_id
     return ForecastResult(run_id=run_id, quarters=tuple(ctx.report), segment_by=ctx.segment_by,
@@ -346,7 +365,7 @@ def _quantiles(sim: SimulationResult, report: list[Quarter], won: pd.DataFrame) 
     for measure, column in WON_TO_DATE_MEASURES.items():
         add = dict(zip(won["segment"], won[column], strict=True)) if len(won) else {}
         mask = (q["quarter"] == first) & (q["measure"] == measure)
-        shift = q.loc[mask, "segment"].map(lambda s, add=add: float(add.get(s, 0.0)))
+        shift = q.loc[mask, "segment"].map(lambda s, add=add: float(add.get(s, 0.0))).astype(float)
         for stat in ("p10", "p50", "p90", "mean"):
             q.loc[mask, stat] = q.loc[mask, stat] + shift
     if str(sim.quarters[0]) in [str(x) for x in report] and len(won):

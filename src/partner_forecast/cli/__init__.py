@@ -7,9 +7,12 @@ traceback; bugs exit 1.
 
 from __future__ import annotations
 
-from partner_forecast.cli import data_commands  # noqa: F401  (registers commands)
-from partner_forecast.cli import forecast_commands  # noqa: F401
-from partner_forecast.cli import sample_command  # noqa: F401
+from partner_forecast.cli import (
+    data_commands,  # noqa: F401  (registers commands)
+    forecast_commands,  # noqa: F401
+    sample_command,  # noqa: F401
+    scenario_commands,  # noqa: F401
+)
 from partner_forecast.cli.common import main
 
 __all__ = ["main"]

@@ -12,7 +12,7 @@ from partner_forecast.data.schema import REVENUE_MOTIONS, normalise_label
 from partner_forecast.simulate.inputs import ROLES, SimulationInputs
 
 SEGMENT_KEYS: tuple[str, ...] = ("total", "partner_type", "tier", "partner", "partner_role",
-                                 "revenue_motion")
+                                 "revenue_motion", "region")
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,8 @@ class SegmentSpec:
 
     @classmethod
     def by(cls, inputs: SimulationInputs, key: str, *,
-           partner_motion: npt.ArrayLike | None = None) -> SegmentSpec:
+           partner_motion: npt.ArrayLike | None = None,
+           partner_region: npt.ArrayLike | None = None) -> SegmentSpec:
         """Segments by a deal dimension.
 
         Parameters
@@ -84,6 +85,8 @@ class SegmentSpec:
             (whose motion the models do not simulate) are assigned their partner's motion; open
             deals use their own ``revenue_motion`` column when ``open_deals`` has one, else
             their partner's motion too.
+        partner_region : array_like of str, shape (P,), optional
+            Required for ``region``: each partner's region (deals take their partner's).
 
         Returns
         -------
@@ -122,6 +125,14 @@ class SegmentSpec:
             else:
                 open_codes = per_partner[partner]
             return cls(key, labels, open_codes, np.repeat(per_partner[:, None], R, axis=1))
+        elif key == "region":
+            if partner_region is None:
+                raise ValueError("segments by region need partner_region: (P,) each partner's region")
+            regions = np.asarray(partner_region, dtype=object).astype(str)
+            if regions.shape != (P,):
+                raise ValueError(f"partner_region must have shape ({P},)")
+            labels = tuple(sorted(set(regions)))
+            per_partner = np.array([labels.index(r) for r in regions], dtype=np.int64)
         else:
             raise ValueError(f"unknown segment key {key!r}; expected one of {', '.join(SEGMENT_KEYS)}")
         return cls(key, labels, per_partner[partner], np.repeat(per_partner[:, None], R, axis=1))

@@ -1,0 +1,326 @@
+"""Newly recruited partners: posterior-predictive draws of their parameters.
+
+A recruited partner has no history, so its parameters come from the models' *population*
+predictive: for each posterior draw, a fresh partner effect from the partner-level spread of
+its type and tier, plus (activation) the onboarding ramp by quarters since onboarding, the
+trend and fresh partner-quarter noise. :class:`NewPartnerPredictive` is the interface the
+scenario engine asks; :func:`predictive_for` picks the implementation:
+
+- :class:`ModelPredictive` (the answer): reads the fitted models. Activation needs the
+  activation fit (``partner_forecast.models.ActivationModel``): if it offers
+  ``new_partner_asr_path(partner_type, tier, onboarded, quarters, rng, draws)`` that is used,
+  otherwise the same population predictive is computed from its posterior samples
+  (``intercept``, ``type_effect``, ``tier_effect``, ``partner_sigma``, ``ramp``, ``trend``,
+  ``noise_sigma``) with :func:`partner_forecast.models.activation.ramp_term`. Productivity and
+  deal size use ``intercept + type_effect + Normal(0, partner_sigma)`` of their fits, the
+  conversion partner effect ``Normal(0, partner_sigma)``; where a fit lacks those samples, the
+  approximation below is used for that parameter and said so.
+- :class:`InputsPredictive` (an approximation, used only when no activation posterior is
+  available, e.g. with fabricated inputs): per draw, the mean and spread across existing
+  partners of the same type (and tier where there are two or more) of each parameter in
+  :class:`~partner_forecast.simulate.inputs.SimulationInputs`, with *no onboarding ramp*.
+  Every plan built with it carries a warning.
+
+Posterior draw alignment: draw ``d`` of the simulation inputs is posterior sample
+``draws[d]``; :func:`draw_indices` asks the fits (``fits.draw_indices(n_draws, seed)``) or
+``partner_forecast.models.inputs.draw_indices(n_samples, n_draws, seed)`` and otherwise
+assumes the sampling rule of the latter (a seeded choice), noting it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from partner_forecast.calendar import Quarter
+from partner_forecast.simulate.inputs import SimulationInputs
+
+
+@dataclass(frozen=True)
+class NewPartnerDraws:
+    """Posterior-predictive draws for one new partner.
+
+    Attributes
+    ----------
+    asr : numpy.ndarray
+        (D, H) activation probability per draw and simulated quarter (0 before onboarding).
+    opp_rate : numpy.ndarray
+        (D,) opportunities per active seller per quarter.
+    adv_partner : numpy.ndarray
+        (D,) partner effect on the logit of advancing a stage.
+    size_mu : numpy.ndarray
+        (D,) location of log deal ARR (currency per year).
+    notes : tuple of str
+        How the draws were made where it is an approximation.
+    """
+
+    asr: np.ndarray
+    opp_rate: np.ndarray
+    adv_partner: np.ndarray
+    size_mu: np.ndarray
+    notes: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class NewPartnerPredictive(Protocol):
+    """What the scenario engine needs to add a partner that has no history."""
+
+    source: str
+
+    def draw(self, inputs: SimulationInputs, partner_type: str, tier: str, onboarded: Quarter,
+             rng: np.random.Generator) -> NewPartnerDraws:
+        """Draws for one new partner of ``partner_type`` / ``tier`` onboarded in ``onboarded``.
+
+        Parameters
+        ----------
+        inputs : SimulationInputs
+            The simulation inputs the partner joins (D draws, quarters).
+        partner_type, tier : str
+            Canonical labels (present in ``inputs.types`` / ``inputs.tiers``).
+        onboarded : Quarter
+            Onboarding quarter (tenure 0); ASR is 0 in earlier quarters.
+        rng : numpy.random.Generator
+            Draws the fresh partner effects and noise.
+        """
+        ...
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-9, 1.0 - 1e-9)
+    return np.log(p) - np.log1p(-p)
+
+
+def _tenure(quarters: Sequence[Quarter], onboarded: Quarter) -> np.ndarray:
+    return np.array([q.index - onboarded.index for q in quarters], dtype=np.int64)
+
+
+# -- the approximation from the simulation inputs -----------------------------------------------
+def _reference(inputs: SimulationInputs, partner_type: str, tier: str,
+               exclude: int | None = None) -> np.ndarray:
+    """Indices of the partners a new one is compared with.
+
+    Same type and tier when >= 2 exist, else same type, else all (within the first ``exclude``
+    partners: the original ones).
+    """
+    n = len(inputs.partner_ids) if exclude is None else exclude
+    ptype = np.asarray(inputs.partner_type)[:n]
+    ptier = np.asarray(inputs.partner_tier)[:n]
+    t = inputs.types.index(partner_type)
+    r = inputs.tiers.index(tier)
+    for mask in ((ptype == t) & (ptier == r), ptype == t):
+        if mask.sum() >= 2:
+            return np.flatnonzero(mask)
+    if (ptype == t).sum() == 1:
+        return np.flatnonzero(ptype == t)
+    return np.arange(n)
+
+
+def _spread_draw(values: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Per draw: mean + sd * z over the reference partners (axis 1)."""
+    mean = values.mean(axis=1)
+    sd = values.std(axis=1) if values.shape[1] > 1 else np.zeros(values.shape[0])
+    return mean + sd * z
+
+
+@dataclass
+class InputsPredictive:
+    """Approximate new-partner draws from the existing partners in the simulation inputs.
+
+    No onboarding ramp: a recruit activates like an established partner of its type from its
+    first quarter (optimistic). Used only without an activation posterior.
+    """
+
+    n_original: int | None = None
+    source: str = "approximation from existing partners (no activation posterior; no ramp)"
+
+    def draw(self, inputs: SimulationInputs, partner_type: str, tier: str, onboarded: Quarter,
+             rng: np.random.Generator) -> NewPartnerDraws:
+        """See :meth:`NewPartnerPredictive.draw`."""
+        ref = _reference(inputs, partner_type, tier, self.n_original)
+        D = inputs.n_draws
+        z = rng.standard_normal(4)
+        pooled = np.asarray(inputs.pool)[ref] > 0
+        asr = np.zeros((D, inputs.horizon))
+        tenure = _tenure(inputs.quarters, onboarded)
+        for h in range(inputs.horizon):
+            if tenure[h] < 0:
+                continue
+            cols = ref[pooled[:, h]] if pooled[:, h].any() else ref
+            asr[:, h] = _sigmoid(_spread_draw(_logit(inputs.asr[:, cols, h]), z[0]))
+        return NewPartnerDraws(
+            asr=asr,
+            opp_rate=np.exp(_spread_draw(np.log(np.maximum(inputs.opp_rate[:, ref], 1e-300)), z[1])),
+            adv_partner=_spread_draw(inputs.adv_partner[:, ref], z[2]),
+            size_mu=_spread_draw(inputs.size_mu[:, ref], z[3]),
+            notes=(f"new {partner_type}/{tier} partner: {self.source}",))
+
+
+# -- from the fitted models -----------------------------------------------------------------------
+def model_of(fits: Any, name: str) -> Any | None:
+    """The fitted model ``name`` from a fits object (attribute, mapping or ``.models``)."""
+    if fits is None:
+        return None
+    for getter in (lambda: getattr(fits, name), lambda: fits[name], lambda: fits.models[name]):
+        try:
+            found = getter()
+        except (AttributeError, KeyError, TypeError, IndexError):
+            continue
+        if found is not None:
+            return found
+    return None
+
+
+def _has_samples(fit: Any, names: Sequence[str]) -> bool:
+    if fit is None or not hasattr(fit, "samples") or not hasattr(fit, "spec"):
+        return False
+    try:
+        for n in names:
+            fit.samples(n)
+    except Exception:  # noqa: BLE001 -- any failure means "not usable", reported as a note
+        return False
+    return True
+
+
+ACTIVATION_SAMPLES: tuple[str, ...] = ("intercept", "type_effect", "tier_effect", "partner_sigma",
+                                       "ramp", "trend", "noise_sigma")
+
+
+def draw_indices(fits: Any, n_samples: int, n_draws: int, seed: int) -> tuple[np.ndarray, str | None]:
+    """Posterior sample behind each simulation draw, and a note when it had to be assumed."""
+    own = getattr(fits, "draw_indices", None)
+    if callable(own):
+        return np.asarray(own(n_draws, seed), dtype=np.int64), None
+    try:
+        module = importlib.import_module("partner_forecast.models.inputs")
+        fn = getattr(module, "draw_indices", None)
+    except ImportError:
+        fn = None
+    if callable(fn):
+        return np.asarray(fn(n_samples, n_draws, seed), dtype=np.int64), None
+    rng = np.random.default_rng(seed)
+    idx = (rng.permutation(n_samples)[:n_draws] if n_draws <= n_samples
+           else rng.integers(0, n_samples, size=n_draws))
+    return idx.astype(np.int64), ("the posterior samples behind the simulation draws were not "
+                                  "exposed by the models: new partners' draws are matched to "
+                                  "samples by an assumed rule (marginally right, joint "
+                                  "correlation with the other draws may be lost)")
+
+
+def activation_path(fit: Any, partner_type: str, tier: str, onboarded: Quarter,
+                    quarters: Sequence[Quarter], rng: np.random.Generator,
+                    draws: np.ndarray | None = None) -> np.ndarray:
+    """Population-predictive ASR of one new partner over ``quarters`` from the activation fit.
+
+    ``logit theta[q] = intercept + type[t] + tier[r] + partner + ramp * ramp_term(tenure_q)
+    + trend * (q - q_center) + noise[q]`` with one fresh ``partner ~ N(0, partner_sigma)`` for
+    the partner and fresh ``noise ~ N(0, noise_sigma)`` per quarter (ActivationModel's
+    likelihood); ``tenure_q`` counts quarters since ``onboarded``; 0 before it.
+
+    Returns
+    -------
+    numpy.ndarray
+        (len(draws) or samples, len(quarters)) probabilities.
+    """
+    own = getattr(fit, "new_partner_asr_path", None)
+    if callable(own):
+        return np.asarray(own(partner_type, tier, onboarded, list(quarters), rng, draws), dtype=float)
+    from partner_forecast.models.activation import ramp_term
+
+    spec = fit.spec
+    t = list(spec.coords["partner_type"]).index(partner_type)
+    r = list(spec.coords["tier"]).index(tier)
+
+    def s(name: str) -> np.ndarray:
+        arr = np.asarray(fit.samples(name), dtype=float)
+        return arr if draws is None else arr[draws]
+
+    base = s("intercept") + s("type_effect")[:, t] + s("tier_effect")[:, r]
+    n = base.shape[0]
+    base = base + rng.standard_normal(n) * s("partner_sigma")
+    first = spec.meta.get("first_quarter_index")
+    center = float(spec.meta.get("q_center", 0.0))
+    out = np.zeros((n, len(quarters)))
+    for h, q in enumerate(quarters):
+        tenure = q.index - onboarded.index
+        if tenure < 0:
+            continue
+        q_c = q.index - (first if first is not None else q.index) - center
+        eta = (base + s("ramp") * float(ramp_term(np.array([tenure]))[0]) + s("trend") * q_c
+               + rng.standard_normal(n) * s("noise_sigma"))
+        out[:, h] = _sigmoid(eta)
+    return out
+
+
+def _level_draw(fit: Any, partner_type: str, draws: np.ndarray, rng: np.random.Generator,
+                with_intercept: bool) -> np.ndarray:
+    """``[intercept + type_effect[t]] + Normal(0, partner_sigma)`` per posterior sample."""
+    sigma = np.asarray(fit.samples("partner_sigma"), dtype=float)[draws]
+    value = rng.standard_normal(sigma.shape[0]) * sigma
+    if with_intercept:
+        t = list(fit.spec.coords["partner_type"]).index(partner_type)
+        value = (value + np.asarray(fit.samples("intercept"), dtype=float)[draws]
+                 + np.asarray(fit.samples("type_effect"), dtype=float)[draws, t])
+    return value
+
+
+@dataclass
+class ModelPredictive:
+    """New-partner draws from the fitted models' population predictive (see module docs)."""
+
+    fits: Any
+    n_draws: int
+    seed: int
+    n_original: int | None = None
+    source: str = "activation model population predictive with onboarding ramp"
+
+    def draw(self, inputs: SimulationInputs, partner_type: str, tier: str, onboarded: Quarter,
+             rng: np.random.Generator) -> NewPartnerDraws:
+        """See :meth:`NewPartnerPredictive.draw`."""
+        activation = model_of(self.fits, "activation")
+        n_samples = int(np.asarray(activation.samples("intercept")).shape[0])
+        draws, note = draw_indices(self.fits, n_samples, inputs.n_draws, self.seed)
+        notes = [note] if note else []
+        asr = activation_path(activation, partner_type, tier, onboarded, inputs.quarters, rng, draws)
+        approx = InputsPredictive(self.n_original).draw(inputs, partner_type, tier, onboarded, rng)
+        values: dict[str, np.ndarray] = {}
+        for field_name, model, with_intercept, transform in (
+                ("opp_rate", "productivity", True, np.exp), ("adv_partner", "conversion", False, None),
+                ("size_mu", "deal_size", True, None)):
+            fit = model_of(self.fits, model)
+            needed = ("partner_sigma", "intercept", "type_effect") if with_intercept else ("partner_sigma",)
+            try:
+                if not _has_samples(fit, needed):
+                    raise KeyError(model)
+                value = _level_draw(fit, partner_type, draws, rng, with_intercept)
+                values[field_name] = transform(value) if transform is not None else value
+            except (KeyError, ValueError, IndexError):
+                values[field_name] = getattr(approx, field_name)
+                notes.append(f"new {partner_type}/{tier} partner: {field_name} approximated from "
+                             f"existing {partner_type} partners (no usable {model} posterior)")
+        return NewPartnerDraws(asr=asr, notes=tuple(notes), **values)
+
+
+def predictive_for(fits: Any, n_draws: int, seed: int,
+                   n_original: int | None = None) -> NewPartnerPredictive:
+    """The new-partner predictive for ``fits``.
+
+    :class:`ModelPredictive` when the fits carry a usable activation posterior, else
+    :class:`InputsPredictive` (an approximation whose use every plan reports).
+    """
+    activation = model_of(fits, "activation")
+    if activation is not None and (callable(getattr(activation, "new_partner_asr_path", None))
+                                   or _has_samples(activation, ACTIVATION_SAMPLES)):
+        return ModelPredictive(fits, n_draws, seed, n_original)
+    return InputsPredictive(n_original)
+
+
+__all__ = ["ACTIVATION_SAMPLES", "InputsPredictive", "ModelPredictive", "NewPartnerDraws",
+           "NewPartnerPredictive", "activation_path", "draw_indices", "model_of", "predictive_for"]
