@@ -1,0 +1,172 @@
+"""The metric commands through click's CliRunner: kpis, coverage, activation, scorecard."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from _metrics_data import write_metrics_export
+from partner_forecast.cli import main
+from partner_forecast.metrics.kpis import ADOPTION_KPIS, SELLER_KPIS
+
+COMMANDS = ("kpis", "coverage", "activation", "scorecard")
+META_KEYS = {"as_of", "data", "data_fingerprint", "config", "config_fingerprint", "version", "command",
+             "quarter"}
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> str:
+    return str(write_metrics_export(tmp_path_factory.mktemp("tiny")))
+
+
+@pytest.fixture(scope="module")
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def run_json(runner: CliRunner, *args: str) -> dict:
+    result = runner.invoke(main, [*args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_kpis_json_has_asr_seller_and_adoption_kpis(runner, data):
+    doc = run_json(runner, "kpis", data)
+    assert set(doc["meta"]) >= META_KEYS
+    assert doc["meta"]["quarter"] == "2026Q2" and doc["meta"]["as_of"] == "2026-07-01"
+    asr = {r["partner_id"]: r for r in doc["asr"]}
+    assert asr["all"]["asr"] == pytest.approx(0.5) and asr["P4"]["asr"] == 0
+    assert [r["kpi"] for r in doc["seller_kpis"]] == list(SELLER_KPIS)
+    assert [r["kpi"] for r in doc["adoption_kpis"]] == list(ADOPTION_KPIS)
+    assert doc["arr_metrics"][0]["partner_arr"] == 60_000
+    assert {"pipeline", "production"} <= set(doc)
+
+
+def test_kpis_by_partner_type(runner, data):
+    doc = run_json(runner, "kpis", data, "--by", "partner_type")
+    assert doc["meta"]["by"] == "partner_type"
+    rates = {r["partner_type"]: r["value"] for r in doc["seller_kpis"]
+             if r["kpi"] == "seller_activation_rate"}
+    assert rates == pytest.approx({"gsi": 1.0, "msp": 0.5, "reseller": 2 / 3, "tech_alliance": 0.0})
+    assert sum(r["pool"] for r in doc["asr"]) == 8
+
+
+def test_kpis_by_deal_segment_warns(runner, data):
+    doc = run_json(runner, "kpis", data, "--by", "partner_role")
+    assert any("partner_role" in w for w in doc["meta"]["warnings"])
+
+
+def test_kpis_for_another_quarter_and_as_of(runner, data):
+    doc = run_json(runner, "kpis", data, "--quarter", "2026Q1")
+    assert doc["meta"]["quarter"] == "2026Q1"
+    rate = next(r for r in doc["seller_kpis"] if r["kpi"] == "seller_activation_rate")
+    assert rate["value"] == pytest.approx(3 / 8)
+    doc = run_json(runner, "kpis", data, "--as-of", "2026-05-01")
+    assert doc["meta"]["as_of"] == "2026-05-01" and doc["meta"]["quarter"] == "2026Q2"
+
+
+def test_coverage_json(runner, data):
+    doc = run_json(runner, "coverage", data)
+    assert doc["meta"]["quarter"] == "2026Q3" and doc["meta"]["snapshot"] == "2026-07-01"
+    cov = {r["partner_type"]: r for r in doc["coverage"]}
+    assert cov["all"]["coverage"] == pytest.approx(155_000 / 400_000)
+    assert cov["reseller"]["required_coverage"] == 3.0
+    stages = doc["stage_forecast"]
+    assert stages[-1]["partner_type"] == "all" and stages[-1]["table_forecast_arr"] == pytest.approx(77_250)
+    assert {r["commit_category"] for r in doc["commit"]} == {"full", "discounted", "upside"}
+    assert [r["category"] for r in doc["categories"]] == ["sourced", "influenced", "co_sell", "resell",
+                                                          "total"]
+    assert len(doc["trend"]) == 4
+
+
+def test_coverage_by_tier_has_one_row_per_tier(runner, data):
+    doc = run_json(runner, "coverage", data, "--by", "tier")
+    assert [r["tier"] for r in doc["coverage"]] == ["growth", "strategic", "transactional"]
+    assert all(r["snapshot"] == "2026-07-01" for r in doc["coverage"])
+
+
+def test_activation_json(runner, data):
+    doc = run_json(runner, "activation", data)
+    summary = doc["summary"][0]
+    assert summary["pct_activated_partners"] == 0.5 and summary["paper_partnerships"] == 1
+    assert [r["partner_id"] for r in doc["paper_partnerships"]] == ["P4"]
+    assert {r["band"] for r in doc["bands"]} == {"fully enabled", "partially ready", "needs support"}
+    assert {r["partner_id"] for r in doc["scores"]} == {"P1", "P2", "P3", "P4"}
+
+
+def test_scorecard_table_and_by_partner(runner, data):
+    result = runner.invoke(main, ["scorecard", data])
+    assert result.exit_code == 0, result.output
+    assert "== top_bottom ==" in result.stdout and "config_fingerprint" in result.stdout
+    doc = run_json(runner, "scorecard", data, "--by", "partner")
+    tops = [(r["partner"], r["seller_id"]) for r in doc["top_bottom"] if r["group"] == "top"]
+    assert ("P1", "S1") in tops and ("P3", "S7") in tops
+    assert "partner_id" not in doc["sellers"][0]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("by", [None, "partner_type", "tier", "partner_role", "partner", "revenue_motion",
+                                "region"])
+def test_every_command_and_segment_runs(runner, data, command, by):
+    args = [command, data, "--format", "json"] + (["--by", by] if by else [])
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert set(json.loads(result.stdout)["meta"]) >= META_KEYS
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_csv_and_xlsx_outputs(runner, data, command, tmp_path):
+    result = runner.invoke(main, [command, data, "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("# as_of: 2026-07-01")
+    out = tmp_path / f"{command}.xlsx"
+    result = runner.invoke(main, [command, data, "--format", "xlsx", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    sheets = pd.read_excel(out, sheet_name=None)
+    assert "meta" in sheets and len(sheets) >= 3
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_user_errors_exit_2(runner, data, command, tmp_path):
+    assert runner.invoke(main, [command, data, "--quarter", "2026Q9"]).exit_code == 2
+    assert runner.invoke(main, [command, data, "--format", "xlsx"]).exit_code == 2  # needs --output
+    assert runner.invoke(main, [command, str(tmp_path / "missing")]).exit_code == 2
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[confidence]\nfull_above = 10\ndiscounted_from = 50\n")
+    result = runner.invoke(main, [command, data, "--config", str(bad)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help(runner, command):
+    result = runner.invoke(main, [command, "--help"])
+    assert result.exit_code == 0
+    for option in ("--quarter", "--as-of", "--by", "--format", "--output", "--config"):
+        assert option in result.output
+
+
+def test_config_changes_thresholds(runner, data, tmp_path):
+    cfg = tmp_path / "strict.toml"
+    cfg.write_text("[activation]\nasr_target = 0.6\n")
+    doc = run_json(runner, "kpis", data, "--config", str(cfg))
+    rate = next(r for r in doc["seller_kpis"] if r["kpi"] == "seller_activation_rate")
+    assert rate["target"] == 0.6 and rate["meets_target"] is False
+    assert doc["meta"]["config"] == str(cfg)
+
+
+def test_coverage_by_partner_role_splits_deal_tables(runner, data):
+    doc = run_json(runner, "coverage", data, "--by", "partner_role")
+    pipeline = {r["partner_role"]: r["pipeline_arr"] for r in doc["coverage"]}
+    assert pipeline == {"co_sell": 0, "fulfillment": 0, "influenced": 40_000, "sourced": 115_000}
+    totals = [r for r in doc["stage_forecast"] if r["stage"] == "all"]
+    assert sum(r["table_forecast_arr"] for r in totals) == pytest.approx(77_250)
+    assert {r["partner_role"] for r in doc["commit"]} == {"influenced", "sourced"}
+
+
+def test_kpis_by_tier_production_and_pipeline(runner, data):
+    doc = run_json(runner, "kpis", data, "--by", "tier")
+    assert [r["tier"] for r in doc["production"]] == ["growth", "strategic", "transactional"]
+    assert sum(r["pipeline_arr"] for r in doc["pipeline"]) == 155_000
