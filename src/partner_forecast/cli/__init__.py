@@ -11,6 +11,8 @@ from partner_forecast.cli import (
     data_commands,  # noqa: F401  (registers commands)
     forecast_commands,  # noqa: F401
     metrics_commands,  # noqa: F401
+    model_commands,  # noqa: F401
+    report_command,  # noqa: F401
     sample_command,  # noqa: F401
     scenario_commands,  # noqa: F401
 )

@@ -1,0 +1,84 @@
+"""Model commands: ``fit`` (fit or load the five models, print diagnostics) and ``curves``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from partner_forecast.cli.common import (
+    base_meta,
+    data_argument,
+    emit,
+    load_context,
+    main,
+    output_options,
+)
+from partner_forecast.cli.forecast_commands import workspace_option
+
+
+def _config_option(f):
+    return click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True),
+                        help="TOML config merged over the defaults.")(f)
+
+
+def _as_of_option(f):
+    from partner_forecast.cli.common import _parse_date
+
+    return click.option("--as-of", "as_of", callback=_parse_date,
+                        help="Fit on the data as it stood on this date (default: the day after "
+                             "the latest date in the data).")(f)
+
+
+@main.command()
+@data_argument
+@_as_of_option
+@workspace_option
+@_config_option
+@click.option("--refit", is_flag=True, help="Fit again even when the workspace has the posteriors.")
+@output_options(("table", "csv", "json"))
+def fit(data: Path, as_of, workspace: Path, config_path: str | None, refit: bool, fmt: str,
+        output: Path | None) -> None:
+    """Fit the five hierarchical models (or load them from the workspace) and show diagnostics.
+
+    Activation, productivity, conversion, time in stage and deal size are fitted with NUTS on
+    aggregated data and cached in the workspace, keyed by data, as-of, config and code version:
+    a second run with nothing changed only loads. The table shows divergences, max R-hat, min
+    bulk/tail ESS and fit times per model; a model failing the [sampler] thresholds is marked
+    FAIL and warned about loudly (forecasts made from it carry the warning).
+    """
+    from partner_forecast.workspace import fit_all
+
+    settings, export = load_context(data, as_of, config_path)
+    fits = fit_all(export, settings, workspace, progress=True, refit=refit)
+    meta = base_meta(export, settings, workspace=str(workspace), diagnostics_ok=fits.ok,
+                     warnings=list(fits.warnings))
+    emit({"diagnostics": fits.diagnostics_table()}, meta, fmt, output)
+
+
+@main.command()
+@data_argument
+@_as_of_option
+@workspace_option
+@_config_option
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the Monte Carlo average over deals.")
+@output_options(("table", "csv", "json"))
+def curves(data: Path, as_of, workspace: Path, config_path: str | None, seed: int, fmt: str,
+           output: Path | None) -> None:
+    """Learned conversion curves: P(won | stage) per partner type with P10/P90.
+
+    The learned counterpart of the seed conversion table (shown beside it): the probability
+    that a deal at each stage ends won, averaged over the type's partners and deals, with the
+    median days from entering the stage to closing (won or lost) and to winning. Fits the
+    models first if the workspace does not have them.
+    """
+    from partner_forecast.models.summaries import conversion_curves
+    from partner_forecast.workspace import fit_all
+
+    settings, export = load_context(data, as_of, config_path)
+    fits = fit_all(export, settings, workspace, progress=True)
+    table = conversion_curves(fits, export, settings, seed=seed)
+    meta = base_meta(export, settings, workspace=str(workspace), seed=seed,
+                     diagnostics_ok=fits.ok, warnings=list(fits.warnings))
+    emit({"conversion_curves": table}, meta, fmt, output)

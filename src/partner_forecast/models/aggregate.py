@@ -1,0 +1,309 @@
+"""Sufficient statistics of the five models, built from an export (or its as-of view).
+
+Each model is fitted on cells, not rows (DESIGN.md section 3), so a fit's cost grows with the
+number of distinct cells:
+
+- activation / productivity: one cell per partner x complete quarter of the activity window
+  (pool, active sellers, opportunities created) - at most partners x quarters;
+- conversion: stage exits grouped by (partner, stage, exit quarter, technical_validation,
+  executive_sponsor, engagement level, duration bin); ``n`` exits, ``k`` advanced and the mean
+  of ``log(days / 30)`` in the cell. Engagement is already discrete (``min(count, full_at) /
+  full_at``: ``full_at + 1`` levels). Duration is binned at :data:`DURATION_BIN_EDGES_DAYS`
+  (roughly doubling); using the cell's mean log-duration keeps the linear term exact, and the
+  error in the log-likelihood is second order, at most ``gamma**2 var(log d) / 8`` per exit
+  (< 0.01 nats for the bins here);
+- time in stage: completed stays by (type, stage) as ``n``, ``sum log d``, ``sum (log d)**2``
+  (exact for the normal model); stays still open at as-of right-censored, grouped by (type,
+  stage, age in days);
+- deal size: the won deals (rows; a Student-t has no sufficient statistics).
+
+Definitions. The *activity window* runs from the quarter of the first recorded activity to the
+last quarter ended by as-of: before the CRM logged activities every seller would look inactive.
+A *stage exit* is a stage-history entry of an open stage followed by another entry: it
+*advanced* unless the next entry is ``lost``; a deal that skips a stage advanced from the stage
+it left (the skipped stage contributes nothing). Consecutive entries of the same stage count as
+one stay. Days in stage are floored at :data:`DAY_FLOOR` (same-day moves). Open deals are
+censored for conversion (they contribute nothing) but are right-censored stays for timing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from partner_forecast.calendar import Quarter, quarter_from_index, quarter_index
+from partner_forecast.data.export import Export
+from partner_forecast.data.schema import (
+    OPEN_STAGES,
+    STAGE_ORDER,
+    PartnerRole,
+    PartnerType,
+    Tier,
+)
+from partner_forecast.metrics.asr import partner_quarter_activation
+from partner_forecast.metrics.confidence import deal_engagement
+from partner_forecast.simulate.inputs import COVARIATES, DURATION_SCALE_DAYS
+
+DAY_FLOOR = 1.0
+"""Shortest stay in days (a same-day move counts as one day), so that log-duration is finite."""
+DURATION_BIN_EDGES_DAYS: tuple[float, ...] = (7.0, 14.0, 30.0, 60.0, 120.0)
+"""Edges of the duration bins of the conversion cells (days): <7, 7-14, ..., >=120."""
+ROLES: tuple[str, ...] = tuple(r.value for r in PartnerRole)
+
+
+# -- partners and labels ----------------------------------------------------------------------
+def partner_frame(export: Export) -> pd.DataFrame:
+    """Partners of the export sorted by id, with integer codes for type and tier.
+
+    Returns
+    -------
+    pandas.DataFrame
+        partner_id, partner_type, tier, type_idx, tier_idx, onboarded_on, offboarded_on.
+    """
+    p = export.partners.sort_values("partner_id", kind="stable").reset_index(drop=True)
+    types, tiers = present_types(export), present_tiers(export)
+    out = pd.DataFrame({
+        "partner_id": p["partner_id"].astype(str).to_numpy(dtype=object),
+        "partner_type": p["partner_type"].to_numpy(dtype=object),
+        "tier": p["tier"].to_numpy(dtype=object),
+        "onboarded_on": p["onboarded_on"].to_numpy(),
+        "offboarded_on": p["offboarded_on"].to_numpy(),
+    })
+    out["type_idx"] = out["partner_type"].map({t: i for i, t in enumerate(types)}).astype(np.int64)
+    out["tier_idx"] = out["tier"].map({t: i for i, t in enumerate(tiers)}).astype(np.int64)
+    return out
+
+
+def present_types(export: Export) -> tuple[str, ...]:
+    """Partner types present in the export, in :class:`PartnerType` order."""
+    seen = set(export.partners["partner_type"].dropna())
+    return tuple(t.value for t in PartnerType if t.value in seen)
+
+
+def present_tiers(export: Export) -> tuple[str, ...]:
+    """Tiers present in the export, in :class:`Tier` order."""
+    seen = set(export.partners["tier"].dropna())
+    return tuple(t.value for t in Tier if t.value in seen)
+
+
+def partner_index(export: Export) -> pd.Series:
+    """partner_id -> position in :func:`partner_frame`."""
+    ids = partner_frame(export)["partner_id"]
+    return pd.Series(np.arange(len(ids)), index=ids.to_numpy())
+
+
+# -- activation and productivity ------------------------------------------------------------
+def window_quarters(export: Export, fiscal_year_start_month: int = 1) -> list[Quarter]:
+    """Complete quarters from the one of the first recorded activity to the last before as-of."""
+    acts = export.activities
+    if acts.empty or acts["occurred_on"].isna().all():
+        return []
+    first = Quarter.containing(acts["occurred_on"].min(), fiscal_year_start_month)
+    last = Quarter.containing(export.default_as_of, fiscal_year_start_month) - 1
+    return [first + i for i in range(int(last - first) + 1)] if last >= first else []
+
+
+def activation_cells(export: Export, fiscal_year_start_month: int = 1) -> pd.DataFrame:
+    """Pool and active sellers per partner x complete quarter of the activity window.
+
+    Returns
+    -------
+    pandas.DataFrame
+        partner_id, quarter (label), quarter_index (absolute), q_index (0 = first window
+        quarter), pool, active, tenure_q (whole quarters since the onboarding quarter, >= 0);
+        only cells with a non-empty pool.
+    """
+    quarters = window_quarters(export, fiscal_year_start_month)
+    cols = ["partner_id", "quarter", "quarter_index", "q_index", "pool", "active", "tenure_q"]
+    if not quarters:
+        return pd.DataFrame(columns=cols)
+    cells = partner_quarter_activation(export, quarters, fiscal_year_start_month)
+    cells = cells[cells["complete"] & (cells["pool"] > 0)].copy()
+    onboard = export.partners.set_index("partner_id")["onboarded_on"]
+    onboard_q = quarter_index(cells["partner_id"].map(onboard), fiscal_year_start_month)
+    cells["q_index"] = (cells["quarter_index"] - quarters[0].index).astype(np.int64)
+    cells["tenure_q"] = np.maximum(cells["quarter_index"].to_numpy() - onboard_q.to_numpy(dtype=np.int64), 0)
+    cells["partner_id"] = cells["partner_id"].astype(str)
+    return cells[cols].sort_values(["partner_id", "quarter_index"]).reset_index(drop=True)
+
+
+def productivity_cells(export: Export, fiscal_year_start_month: int = 1) -> pd.DataFrame:
+    """Opportunities created per partner x complete window quarter with active sellers.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`activation_cells` plus ``opportunities`` (count), keeping only
+        cells with at least one active seller (with none the expected count is zero).
+    """
+    cells = activation_cells(export, fiscal_year_start_month)
+    opps = export.opportunities
+    created = pd.DataFrame({"partner_id": opps["partner_id"].astype(str).to_numpy(),
+                            "quarter_index": quarter_index(opps["created_on"], fiscal_year_start_month)
+                            .to_numpy(dtype=np.int64)})
+    counts = created.groupby(["partner_id", "quarter_index"]).size().rename("opportunities")
+    cells = cells.join(counts, on=["partner_id", "quarter_index"])
+    cells["opportunities"] = cells["opportunities"].fillna(0).astype(np.int64)
+    return cells[cells["active"] > 0].reset_index(drop=True)
+
+
+# -- deals ------------------------------------------------------------------------------------
+def deal_partner_type(export: Export) -> pd.Series:
+    """The partner type of each opportunity (aligned with ``export.opportunities``)."""
+    types = export.partners.set_index("partner_id")["partner_type"]
+    return export.opportunities["partner_id"].map(types)
+
+
+def deal_covariates(export: Export, engagement_full_at: int) -> pd.DataFrame:
+    """The conversion covariates of every opportunity, indexed by opportunity_id.
+
+    Columns :data:`~partner_forecast.simulate.inputs.COVARIATES` in [0, 1]: the two flags as
+    0/1 (missing = 0) and ``engagement = min(activities before as-of / full_at, 1)``; plus
+    ``engagement_level`` (``min(count, full_at)``, int).
+    """
+    opps = export.opportunities
+    level = np.minimum(deal_engagement(export).to_numpy(), engagement_full_at)
+    out = pd.DataFrame({
+        "technical_validation": opps["technical_validation"].fillna(False).astype(bool)
+        .to_numpy(dtype=float),
+        "executive_sponsor": opps["executive_sponsor"].fillna(False).astype(bool).to_numpy(dtype=float),
+        "engagement": level / float(engagement_full_at),
+        "engagement_level": level.astype(np.int64),
+    }, index=pd.Index(opps["opportunity_id"].to_numpy(dtype=object), name="opportunity_id"))
+    return out[[*COVARIATES, "engagement_level"]]
+
+
+def stage_stays(export: Export) -> pd.DataFrame:
+    """Every stay of a deal in an open stage, completed or still running at as-of.
+
+    Returns
+    -------
+    pandas.DataFrame
+        opportunity_id, partner_id, stage, entered_on, left_on (NaT while open), days (in the
+        stage until it left, or until as-of while open; floored at :data:`DAY_FLOOR`), open
+        (bool), advanced (bool; False while open).
+    """
+    cols = ["opportunity_id", "partner_id", "stage", "entered_on", "left_on", "days", "open",
+            "advanced"]
+    h = export.stage_history[["opportunity_id", "stage", "entered_on"]].dropna()
+    if h.empty:
+        return pd.DataFrame(columns=cols)
+    h = h.assign(_order=h["stage"].map(STAGE_ORDER)).sort_values(
+        ["opportunity_id", "entered_on", "_order"], kind="stable")
+    same = (h["opportunity_id"].eq(h["opportunity_id"].shift())
+            & h["stage"].eq(h["stage"].shift()))
+    h = h[~same]
+    nxt = h.groupby("opportunity_id", sort=False)[["stage", "entered_on"]].shift(-1)
+    h = h.assign(next_stage=nxt["stage"], left_on=nxt["entered_on"])
+    h = h[h["stage"].isin(OPEN_STAGES)]
+    is_open = h["next_stage"].isna().to_numpy()
+    end = h["left_on"].where(~h["next_stage"].isna(), export.default_as_of)
+    days = (end - h["entered_on"]).dt.days.to_numpy(dtype=float)
+    partner = export.opportunities.set_index("opportunity_id")["partner_id"]
+    out = pd.DataFrame({
+        "opportunity_id": h["opportunity_id"].to_numpy(dtype=object),
+        "partner_id": h["opportunity_id"].map(partner).astype(str).to_numpy(dtype=object),
+        "stage": h["stage"].to_numpy(dtype=object),
+        "entered_on": h["entered_on"].to_numpy(),
+        "left_on": h["left_on"].to_numpy(),
+        "days": np.maximum(days, DAY_FLOOR),
+        "open": is_open,
+        "advanced": (~is_open) & (h["next_stage"] != "lost").to_numpy(),
+    })
+    return out[cols].reset_index(drop=True)
+
+
+def duration_bin(days: np.ndarray) -> np.ndarray:
+    """Index of the duration bin (see :data:`DURATION_BIN_EDGES_DAYS`) of each stay."""
+    return np.digitize(np.asarray(days, dtype=float), DURATION_BIN_EDGES_DAYS).astype(np.int64)
+
+
+def conversion_cells(export: Export, engagement_full_at: int, fiscal_year_start_month: int = 1
+                     ) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Completed stays aggregated into binomial cells for the continuation-ratio model.
+
+    Returns
+    -------
+    cells : pandas.DataFrame
+        partner_idx, stage_idx, quarter_idx (into the returned exit quarters),
+        technical_validation, executive_sponsor, engagement (covariates in [0, 1]), dur_bin,
+        n (exits), k (advanced), log_duration (mean ``log(days / 30)`` of the cell's exits).
+    quarters : tuple of str
+        Labels of the calendar quarters in which exits happened, sorted.
+    """
+    stays = stage_stays(export)
+    done = stays[~stays["open"]]
+    cov = deal_covariates(export, engagement_full_at)
+    pidx = partner_index(export)
+    q_abs = quarter_index(pd.Series(done["left_on"].to_numpy()), fiscal_year_start_month
+                          ).to_numpy(dtype=np.int64)
+    quarters = np.unique(q_abs)
+    frame = pd.DataFrame({
+        "partner_idx": done["partner_id"].map(pidx).to_numpy(dtype=np.int64),
+        "stage_idx": done["stage"].map({s: i for i, s in enumerate(OPEN_STAGES)}).to_numpy(dtype=np.int64),
+        "quarter_idx": np.searchsorted(quarters, q_abs).astype(np.int64),
+        "technical_validation": done["opportunity_id"].map(cov["technical_validation"]).to_numpy(),
+        "executive_sponsor": done["opportunity_id"].map(cov["executive_sponsor"]).to_numpy(),
+        "engagement_level": done["opportunity_id"].map(cov["engagement_level"]).to_numpy(dtype=np.int64),
+        "dur_bin": duration_bin(done["days"].to_numpy()),
+        "k": done["advanced"].to_numpy(dtype=np.int64),
+        "z": np.log(done["days"].to_numpy(dtype=float) / DURATION_SCALE_DAYS),
+    })
+    keys = ["partner_idx", "stage_idx", "quarter_idx", "technical_validation", "executive_sponsor",
+            "engagement_level", "dur_bin"]
+    cells = (frame.groupby(keys, sort=True)
+             .agg(n=("k", "size"), k=("k", "sum"), log_duration=("z", "mean")).reset_index())
+    cells["engagement"] = cells["engagement_level"] / float(engagement_full_at)
+    cells["n"] = cells["n"].astype(np.int64)
+    cells["k"] = cells["k"].astype(np.int64)
+    labels = tuple(str(quarter_from_index(int(q), fiscal_year_start_month)) for q in quarters)
+    cols = ["partner_idx", "stage_idx", "quarter_idx", *COVARIATES, "dur_bin", "n", "k",
+            "log_duration"]
+    return cells[cols], labels
+
+
+def timing_stats(export: Export) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Sufficient statistics of log days in stage, completed and right-censored.
+
+    Returns
+    -------
+    completed : pandas.DataFrame
+        type_idx, stage_idx, n, sum_y, sum_y2 over completed stays (``y = log days``), one row
+        per (type, stage) with at least one stay.
+    censored : pandas.DataFrame
+        type_idx, stage_idx, y (log of the days spent so far), w (number of open stays with
+        that age) for the stays still open at as-of.
+    """
+    stays = stage_stays(export)
+    pf = partner_frame(export).set_index("partner_id")
+    stays = stays.assign(
+        type_idx=stays["partner_id"].map(pf["type_idx"]).to_numpy(dtype=np.int64),
+        stage_idx=stays["stage"].map({s: i for i, s in enumerate(OPEN_STAGES)}).to_numpy(dtype=np.int64),
+        y=np.log(stays["days"].to_numpy(dtype=float)))
+    done = stays[~stays["open"]].assign(y2=lambda d: d["y"] ** 2)
+    completed = (done.groupby(["type_idx", "stage_idx"])
+                 .agg(n=("y", "size"), sum_y=("y", "sum"), sum_y2=("y2", "sum")).reset_index())
+    censored = (stays[stays["open"]].groupby(["type_idx", "stage_idx", "y"]).size()
+                .rename("w").reset_index())
+    completed["n"] = completed["n"].astype(np.int64)
+    censored["w"] = censored["w"].astype(np.int64)
+    return completed, censored
+
+
+def won_deals(export: Export) -> pd.DataFrame:
+    """Won deals closed before as-of with positive ARR: partner_idx, role_idx, log_arr."""
+    opps = export.opportunities
+    won = opps[opps["stage"].eq("won") & opps["closed_on"].notna()
+               & (opps["closed_on"] < export.default_as_of) & (opps["arr"] > 0)]
+    pidx = partner_index(export)
+    return pd.DataFrame({
+        "partner_idx": won["partner_id"].astype(str).map(pidx).to_numpy(dtype=np.int64),
+        "role_idx": won["partner_role"].map({r: i for i, r in enumerate(ROLES)}).to_numpy(dtype=np.int64),
+        "log_arr": np.log(won["arr"].to_numpy(dtype=float)),
+    })
+
+
+__all__ = ["DAY_FLOOR", "DURATION_BIN_EDGES_DAYS", "ROLES", "partner_frame", "present_types",
+           "present_tiers", "partner_index", "window_quarters", "activation_cells",
+           "productivity_cells", "deal_partner_type", "deal_covariates", "stage_stays",
+           "duration_bin", "conversion_cells", "timing_stats", "won_deals"]

@@ -1,0 +1,491 @@
+"""One base class for the five models (pymc-marketing ModelBuilder manner).
+
+Life of a model::
+
+    spec  = Model.build_spec(export, settings)          # aggregated data + coords (no PyMC)
+    model = Model(spec, model_config, sampler_config)   # priors: defaults | user overrides
+    model.build_model()                                 # the PyMC graph, from the spec only
+    model.fit()                                         # nutpie via pm.sample, seeded chains
+    model.save(path); Model.load(path, ...)             # one self-describing posterior file
+
+``default_model_config`` holds the model's priors declared in the packaged ``default.toml``
+``[priors]`` table (keys ``<prefix><name>``) as :class:`pymc_extras.prior.Prior`; a user config's
+``[priors]`` entries are merged over them with ``|``. ``default_sampler_config`` comes from
+``[sampler]``. The saved posterior is an ArviZ :class:`xarray.DataTree` (zarr in a zip file,
+written atomically) with groups ``posterior``, ``sample_stats`` (divergences) and ``spec`` (the
+aggregated data), stamped in ``attrs`` with the model name, the code version (hash of the
+``models`` package source), the config hash, the data fingerprint and the diagnostics;
+:meth:`PartnerModel.load` refuses a file whose stamp does not match what the caller expects.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import json
+import os
+import tempfile
+import time
+import tomllib
+import warnings
+import zipfile
+import zlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import xarray as xr
+from pymc_extras.prior import Prior
+
+from partner_forecast import __version__
+from partner_forecast.config import DEFAULT_CONFIG_TEXT, Settings
+from partner_forecast.data.export import Export
+from partner_forecast.errors import PartnerForecastError
+from partner_forecast.models.diagnostics import Diagnostics, compute_diagnostics
+from partner_forecast.models.effects import CENTRED_SUFFIX, OFFSET_SUFFIX, PARAMETRISATIONS
+from partner_forecast.models.priors import parse_priors, prior_from_config
+from partner_forecast.models.spec import ModelSpec
+
+FORMAT_VERSION = 1
+POSTERIOR_SUFFIX = ".zarr.zip"
+SAMPLER_KEYS: tuple[str, ...] = ("draws", "tune", "chains", "target_accept", "random_seed",
+                                 "nuts_sampler")
+THRESHOLD_KEYS: tuple[str, ...] = ("max_rhat", "min_ess", "max_divergences")
+
+
+class ModelMismatchError(PartnerForecastError):
+    """A saved posterior does not belong to the model, code, config or data asked for."""
+
+
+class ModelNotFittedError(PartnerForecastError):
+    """A posterior was asked of a model that has not been fitted or loaded."""
+
+
+class NotEnoughDataError(PartnerForecastError):
+    """The export holds nothing for a model to learn from (e.g. no complete quarter)."""
+
+
+DOWNSTREAM_MODULES: frozenset[str] = frozenset({"fitted.py", "inputs.py", "summaries.py",
+                                                "testing.py"})
+"""Modules of the package that only read posteriors: editing them does not invalidate fits."""
+
+
+@functools.cache
+def code_version() -> str:
+    """Hash of the source of the ``partner_forecast.models`` package (16 hex digits).
+
+    Any edit to a model, its aggregation, its priors, its diagnostics or its save format changes
+    it, so a cached posterior from older code is never reused (the modules that only read
+    posteriors, :data:`DOWNSTREAM_MODULES`, are left out).
+    """
+    h = hashlib.sha256()
+    for p in sorted(Path(__file__).parent.glob("*.py")):
+        if p.name in DOWNSTREAM_MODULES:
+            continue
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def nutpie_available() -> bool:
+    """Whether nutpie can be imported (else PyMC's own NUTS is used)."""
+    return importlib.util.find_spec("nutpie") is not None
+
+
+def _hash(payload: Any) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def export_fingerprint(export: Export) -> str:
+    """Fingerprint of what a fit depends on in the data.
+
+    :attr:`Export.fingerprint` (source files' bytes + as-of date) for an export read from
+    disk; for one built in memory (no source files), a hash of its tables' content.
+    """
+    if export.source_fingerprint:
+        return export.fingerprint
+    h = hashlib.sha256(export.fingerprint.encode())
+    for name, frame in export.tables().items():
+        h.update(name.encode())
+        if len(frame):
+            h.update(pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+@functools.cache
+def default_settings_tables() -> dict[str, Any]:
+    """The packaged ``default.toml`` as a dict (priors and sampler defaults come from here).
+
+    Cached: treat it as read-only.
+    """
+    return tomllib.loads(DEFAULT_CONFIG_TEXT)
+
+
+class PartnerModel(ABC):
+    """Base class: spec -> PyMC model -> fit -> save/load, with diagnostics.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        Aggregated data (see :meth:`build_spec`).
+    model_config : dict, optional
+        Priors by short name (``Prior`` or config form), merged over
+        :attr:`default_model_config`.
+    sampler_config : dict, optional
+        Keys of ``[sampler]`` (draws, tune, chains, target_accept, random_seed) and
+        ``nuts_sampler`` (``"nutpie"`` or ``"pymc"``), merged over
+        :attr:`default_sampler_config`.
+    data_fingerprint : str
+        Fingerprint of the export the spec was built from (stamped on the posterior).
+    spec_options : dict, optional
+        Settings the aggregation depended on (part of the config hash).
+    parametrisation : {"auto", "centred", "non_centred"}
+        How group effects are written (see :mod:`partner_forecast.models.effects`).
+    """
+
+    name: ClassVar[str] = ""
+    prior_prefix: ClassVar[str] = ""
+    PRIOR_NAMES: ClassVar[tuple[str, ...]] = ()
+    registry: ClassVar[dict[str, type[PartnerModel]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.name:
+            PartnerModel.registry[cls.name] = cls
+
+    def __init__(self, spec: ModelSpec, model_config: dict[str, Any] | None = None,
+                 sampler_config: dict[str, Any] | None = None, data_fingerprint: str = "",
+                 spec_options: dict[str, Any] | None = None, parametrisation: str = "auto"):
+        if parametrisation not in PARAMETRISATIONS:
+            raise ValueError(f"parametrisation must be one of {PARAMETRISATIONS}")
+        self.spec = spec
+        merged = self.default_model_config | dict(model_config or {})
+        self.model_config: dict[str, Prior] = {k: prior_from_config(v) for k, v in merged.items()}
+        missing = set(self.PRIOR_NAMES) - set(self.model_config)
+        if missing:
+            raise ValueError(f"{self.name}: priors missing for {sorted(missing)}")
+        self.sampler_config: dict[str, Any] = self.default_sampler_config | dict(sampler_config or {})
+        self.data_fingerprint = data_fingerprint
+        self.spec_options = dict(spec_options or {})
+        self.parametrisation = parametrisation
+        self.idata: xr.DataTree | None = None
+        self.diagnostics: Diagnostics | None = None
+        self._samples: dict[str, np.ndarray] = {}
+
+    # -- configuration ------------------------------------------------------------------------
+    @property
+    def default_model_config(self) -> dict[str, Prior]:
+        """The model's priors from the packaged ``default.toml`` ``[priors]`` table."""
+        return _default_priors(self.prior_prefix)
+
+    @property
+    def default_sampler_config(self) -> dict[str, Any]:
+        """``[sampler]`` defaults, with nutpie when installed (else PyMC's NUTS)."""
+        s = default_settings_tables()["sampler"]
+        out = {k: s[k] for k in SAMPLER_KEYS if k in s}
+        out["nuts_sampler"] = "nutpie" if nutpie_available() else "pymc"
+        return out
+
+    @classmethod
+    def spec_options_from(cls, settings: Settings) -> dict[str, Any]:
+        """Settings :meth:`build_spec` depends on (override to add more)."""
+        return {"fiscal_year_start_month": settings.calendar.fiscal_year_start_month}
+
+    @classmethod
+    def configs_from(cls, settings: Settings) -> dict[str, Any]:
+        """Constructor keyword arguments (priors, sampler, spec options) from settings."""
+        priors = parse_priors(settings.priors, cls.prior_prefix, source=f"{settings.source} [priors]")
+        sampler = {k: v for k, v in settings.sampler.model_dump().items() if k in SAMPLER_KEYS}
+        return {"model_config": priors, "sampler_config": sampler,
+                "spec_options": cls.spec_options_from(settings)}
+
+    @classmethod
+    def config_hash_from(cls, settings: Settings, parametrisation: str = "auto") -> str:
+        """The config hash a model built from ``settings`` will have (no aggregation needed)."""
+        kw = cls.configs_from(settings)
+        model_config = _default_priors(cls.prior_prefix) | kw["model_config"]
+        sampler = {k: v for k, v in default_settings_tables()["sampler"].items()
+                   if k in SAMPLER_KEYS} | kw["sampler_config"]
+        sampler.setdefault("nuts_sampler", "nutpie" if nutpie_available() else "pymc")
+        return _config_hash(cls.name, model_config, sampler, kw["spec_options"], parametrisation)
+
+    @property
+    def config_hash(self) -> str:
+        """Hash of priors, sampler settings, spec options and parametrisation."""
+        return _config_hash(self.name, self.model_config, self.sampler_config, self.spec_options,
+                            self.parametrisation)
+
+    # -- construction from data -----------------------------------------------------------------
+    @classmethod
+    @abstractmethod
+    def build_spec(cls, export: Export, settings: Settings) -> ModelSpec:
+        """Aggregate the export into this model's sufficient statistics."""
+
+    @classmethod
+    def from_export(cls, export: Export, settings: Settings, data_fingerprint: str | None = None,
+                    parametrisation: str = "auto") -> Self:
+        """Build the spec from ``export`` and the model from ``settings``."""
+        spec = cls.build_spec(export, settings)
+        fp = export_fingerprint(export) if data_fingerprint is None else data_fingerprint
+        return cls(spec, data_fingerprint=fp, parametrisation=parametrisation,
+                   **cls.configs_from(settings))
+
+    @abstractmethod
+    def build_model(self) -> pm.Model:
+        """The PyMC model of this spec (no sampling)."""
+
+    data_description: ClassVar[str] = "data"
+    """What the model learns from, for the message when there is none."""
+
+    @property
+    def cells(self) -> int:
+        """Rows of aggregated data the likelihood is evaluated on."""
+        return 0
+
+    # -- fitting ------------------------------------------------------------------------------
+    def chain_seeds(self) -> list[int]:
+        """One seed per chain, derived from ``random_seed`` and the model name."""
+        ss = np.random.SeedSequence([int(self.sampler_config["random_seed"]),
+                                     zlib.crc32(self.name.encode())])
+        return [int(x) for x in ss.generate_state(int(self.sampler_config["chains"]))]
+
+    def fit(self, progress: Callable[[str], None] | None = None,
+            thresholds: dict[str, Any] | None = None) -> xr.DataTree:
+        """Sample the posterior (NUTS), compute diagnostics and keep the result on ``self``.
+
+        Parameters
+        ----------
+        progress : callable, optional
+            Called with a short message before sampling.
+        thresholds : dict, optional
+            ``max_rhat``, ``min_ess``, ``max_divergences`` (default: ``[sampler]`` defaults).
+
+        Returns
+        -------
+        xarray.DataTree
+            The saved form of the fit (also ``self.idata``).
+        """
+        if self.cells == 0:
+            raise NotEnoughDataError(
+                f"nothing to fit the {self.name} model on: the export has no "
+                f"{self.data_description} before the as-of date")
+        cfg = self.sampler_config
+        sampler = cfg.get("nuts_sampler", "nutpie")
+        if sampler == "nutpie" and not nutpie_available():
+            sampler = "pymc"
+        seeds = self.chain_seeds()
+        t0 = time.perf_counter()
+        model = self.build_model()
+        if progress:
+            progress(f"{self.name}: compiling and sampling on {self.cells:,} cells "
+                     f"({cfg['chains']} chains x {cfg['draws']} draws, {sampler})")
+        with model, warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=UserWarning, module="pymc")
+            warnings.filterwarnings("ignore", category=RuntimeWarning)
+            idata = pm.sample(draws=int(cfg["draws"]), tune=int(cfg["tune"]),
+                              chains=int(cfg["chains"]), cores=min(int(cfg["chains"]), os.cpu_count() or 1),
+                              target_accept=float(cfg["target_accept"]),
+                              random_seed=seeds[0] if sampler == "nutpie" else seeds,
+                              nuts_sampler=sampler, progressbar=False, quiet=True,
+                              compute_convergence_checks=False)
+        total = time.perf_counter() - t0
+        sample_s = float(idata["posterior"].attrs.get("sampling_time", np.nan))
+        post = drop_helpers(idata["posterior"].to_dataset())
+        stats = idata["sample_stats"].to_dataset()
+        stats = stats[[v for v in ("diverging", "n_steps") if v in stats.data_vars]]
+        self.diagnostics = compute_diagnostics(
+            xr.DataTree.from_dict({"posterior": post, "sample_stats": stats}), self.name,
+            cells=self.cells, compile_seconds=total - sample_s, sample_seconds=sample_s,
+            sampler=sampler, **_thresholds(thresholds))
+        post = self.prune_posterior(post)
+        stats = stats[["diverging"]]
+        post.attrs, stats.attrs = {}, {}
+        self.idata = xr.DataTree.from_dict({"posterior": post, "sample_stats": stats,
+                                            "spec": self.spec.to_dataset()})
+        self.idata.attrs.update(self.stamp())
+        self._samples = {}
+        return self.idata
+
+    def prune_posterior(self, posterior: xr.Dataset) -> xr.Dataset:
+        """Drop what need not be saved (override); diagnostics are computed before this."""
+        return posterior
+
+    def stamp(self) -> dict[str, str]:
+        """Attributes that identify a fit: model, code, config, data, diagnostics."""
+        return {
+            "model": self.name, "format_version": str(FORMAT_VERSION),
+            "code_version": code_version(), "config_hash": self.config_hash,
+            "data_fingerprint": self.data_fingerprint, "spec_fingerprint": self.spec.fingerprint,
+            "package_version": __version__, "pymc_version": pm.__version__,
+            "model_config": json.dumps({k: v.to_dict() for k, v in self.model_config.items()},
+                                       sort_keys=True, default=str),
+            "sampler_config": json.dumps(self.sampler_config, sort_keys=True, default=str),
+            "spec_options": json.dumps(self.spec_options, sort_keys=True, default=str),
+            "parametrisation": self.parametrisation,
+            "diagnostics": json.dumps(self.diagnostics.to_dict() if self.diagnostics else None),
+        }
+
+    # -- posterior access ---------------------------------------------------------------------
+    @property
+    def posterior(self) -> xr.Dataset:
+        """The (pruned) posterior dataset."""
+        if self.idata is None:
+            raise ModelNotFittedError(f"the {self.name} model has not been fitted or loaded")
+        return self.idata["posterior"].to_dataset()
+
+    @property
+    def n_samples(self) -> int:
+        """Chains x draws."""
+        post = self.posterior
+        return int(post.sizes["chain"] * post.sizes["draw"])
+
+    def samples(self, var: str) -> np.ndarray:
+        """Draws of ``var`` with chain and draw stacked into the first axis."""
+        if var not in self._samples:
+            da = self.posterior[var]
+            arr = np.asarray(da.values, dtype=float)
+            self._samples[var] = arr.reshape((-1, *arr.shape[2:]))
+        return self._samples[var]
+
+    def recheck(self, thresholds: dict[str, Any]) -> Diagnostics | None:
+        """Diagnostics re-judged against (possibly changed) thresholds."""
+        if self.diagnostics is None:
+            return None
+        self.diagnostics = self.diagnostics.judged(**_thresholds(thresholds))
+        return self.diagnostics
+
+    # -- persistence --------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write the fit to ``path`` (zarr in a zip file) atomically: temp file + ``os.replace``."""
+        if self.idata is None:
+            raise ModelNotFittedError(f"the {self.name} model has not been fitted; nothing to save")
+        return write_tree(self.idata, path)
+
+    @classmethod
+    def load(cls, path: str | Path, *, data_fingerprint: str | None = None,
+             config_hash: str | None = None, check_code: bool = True) -> PartnerModel:
+        """Read a saved fit, refusing one that does not match what is expected.
+
+        Parameters
+        ----------
+        path : path
+            A file written by :meth:`save`.
+        data_fingerprint, config_hash : str, optional
+            When given, the file's stamp must carry these values.
+        check_code : bool
+            Refuse a file written by a different version of the models' code.
+
+        Raises
+        ------
+        ModelMismatchError
+            Naming the field that differs, the expected and the found value.
+        """
+        path = Path(path)
+        if not path.exists():
+            raise ModelMismatchError(f"{path}: no saved posterior there")
+        tree = read_tree(path)
+        attrs = dict(tree.attrs)
+        name = attrs.get("model", "")
+        target = cls if cls.name else PartnerModel.registry.get(name)
+        problems = []
+        if target is None or name != target.name:
+            problems.append(f"model is {name!r}, expected {cls.name or 'a known model'!r}")
+        checks = [("code_version", code_version() if check_code else None),
+                  ("config_hash", config_hash), ("data_fingerprint", data_fingerprint)]
+        for key, expected in checks:
+            if expected is not None and attrs.get(key) != expected:
+                problems.append(f"{key} is {attrs.get(key)!r}, expected {expected!r}")
+        if problems:
+            raise ModelMismatchError(
+                f"{path}: saved posterior does not match and will not be used: "
+                + "; ".join(problems) + ". Refit (partner-forecast fit) to replace it.")
+        assert target is not None
+        model = target(ModelSpec.from_dataset(tree["spec"].to_dataset()),
+                       model_config=json.loads(attrs["model_config"]),
+                       sampler_config=json.loads(attrs["sampler_config"]),
+                       data_fingerprint=attrs.get("data_fingerprint", ""),
+                       spec_options=json.loads(attrs.get("spec_options", "{}")),
+                       parametrisation=attrs.get("parametrisation", "auto"))
+        model.idata = tree
+        diag = json.loads(attrs.get("diagnostics", "null"))
+        model.diagnostics = Diagnostics.from_dict(diag) if diag else None
+        return model
+
+
+def drop_helpers(posterior: xr.Dataset) -> xr.Dataset:
+    """The posterior without the centred/non-centred parts of group effects.
+
+    The full effects are deterministics with the group's dims; the parts they are gathered
+    from are implementation detail.
+    """
+    helpers = [v for v in posterior.data_vars if str(v).endswith((CENTRED_SUFFIX, OFFSET_SUFFIX))]
+    return posterior.drop_vars(helpers)
+
+
+def _thresholds(thresholds: dict[str, Any] | None) -> dict[str, Any]:
+    s = default_settings_tables()["sampler"]
+    out = {k: s[k] for k in THRESHOLD_KEYS}
+    out.update({k: v for k, v in (thresholds or {}).items() if k in THRESHOLD_KEYS})
+    return out
+
+
+def _default_priors(prefix: str) -> dict[str, Prior]:
+    return parse_priors(default_settings_tables()["priors"], prefix, source="default.toml [priors]")
+
+
+def _config_hash(name: str, model_config: dict[str, Any], sampler: dict[str, Any],
+                 spec_options: dict[str, Any], parametrisation: str) -> str:
+    priors = {k: prior_from_config(v).to_dict() for k, v in model_config.items()}
+    return _hash({"model": name, "priors": priors,
+                  "sampler": {k: sampler.get(k) for k in SAMPLER_KEYS},
+                  "spec_options": spec_options, "parametrisation": parametrisation})
+
+
+def write_tree(tree: xr.DataTree, path: str | Path) -> Path:
+    """Write a DataTree as zarr inside a zip file, atomically (temp file + ``os.replace``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".pf-zarr-", dir=path.parent) as tmp:
+        store = Path(tmp) / "tree.zarr"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree.to_zarr(store, consolidated=False)
+        fd, tmp_zip = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        try:
+            with zipfile.ZipFile(tmp_zip, "w", compression=zipfile.ZIP_STORED) as zf:
+                for f in sorted(store.rglob("*")):
+                    if f.is_file():
+                        zf.write(f, f.relative_to(store).as_posix())
+            os.replace(tmp_zip, path)
+        except BaseException:
+            Path(tmp_zip).unlink(missing_ok=True)
+            raise
+    return path
+
+
+def read_tree(path: str | Path) -> xr.DataTree:
+    """Read a DataTree written by :func:`write_tree` fully into memory."""
+    from zarr.storage import ZipStore
+
+    path = Path(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            with ZipStore(path, mode="r") as store:
+                tree = xr.open_datatree(store, engine="zarr", consolidated=False)
+                tree.load()
+        except (zipfile.BadZipFile, FileNotFoundError, KeyError, ValueError) as exc:
+            raise ModelMismatchError(f"{path}: not a readable saved posterior ({exc})") from None
+    return tree
+
+
+__all__ = ["PartnerModel", "ModelMismatchError", "ModelNotFittedError", "NotEnoughDataError",
+           "code_version",
+           "export_fingerprint",
+           "nutpie_available", "write_tree", "read_tree", "POSTERIOR_SUFFIX"]

@@ -1,0 +1,134 @@
+"""(3) Conversion: continuation-ratio model of stage exits (DESIGN.md section 3.3).
+
+For each exit of an open stage observed before as-of, the deal either advanced or was lost::
+
+    logit P(advance) = stage[s] + type_stage[type, s] + partner[p] + beta . x
+                       + duration[s] * log(days_in_stage / 30) + shock[quarter of exit]
+    type_stage ~ N(0, type_stage_sigma)      (type x stage pooled across types)
+    partner ~ N(0, partner_sigma), shock ~ N(0, shock_sigma) iid by calendar quarter
+
+``x = (technical_validation, executive_sponsor, engagement)``. ``adv_logit[t, s] = stage[s] +
+type_stage[t, s]`` is what the simulation uses; advancing from negotiation is a win, so
+``P(won | at s)`` is a product over later stages and monotone by construction. Open deals are
+censored (no exit observed): they contribute nothing here but are right-censored stays in the
+timing model. Exits are aggregated into binomial cells (see
+:func:`~partner_forecast.models.aggregate.conversion_cells`).
+
+Priors (``conversion_*``): stage, group_sigma (type x stage and partner spreads), beta,
+duration, shock_sigma.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+from partner_forecast.config import Settings
+from partner_forecast.data.export import Export
+from partner_forecast.data.schema import OPEN_STAGES
+from partner_forecast.models import aggregate
+from partner_forecast.models.base import PartnerModel
+from partner_forecast.models.effects import binomial_information, group_effect, label_effect
+from partner_forecast.models.priors import prior_scale, with_dims
+from partner_forecast.models.spec import ModelSpec
+from partner_forecast.simulate.inputs import COVARIATES
+
+
+class ConversionModel(PartnerModel):
+    """Hierarchical continuation-ratio (advance vs lost) model on binomial cells."""
+
+    name = "conversion"
+    prior_prefix = "conversion_"
+    data_description = "deal that left a stage"
+    PRIOR_NAMES = ("stage", "group_sigma", "beta", "duration", "shock_sigma")
+
+    @classmethod
+    def spec_options_from(cls, settings: Settings) -> dict:
+        """The engagement scale and the fiscal calendar shape the cells."""
+        return super().spec_options_from(settings) | {
+            "engagement_full_at": settings.confidence.engagement_full_at}
+
+    @classmethod
+    def build_spec(cls, export: Export, settings: Settings) -> ModelSpec:
+        """Binomial cells of completed stage stays."""
+        pf = aggregate.partner_frame(export)
+        cells, quarters = aggregate.conversion_cells(
+            export, settings.confidence.engagement_full_at, settings.calendar.fiscal_year_start_month)
+        return ModelSpec(
+            coords={"partner": tuple(pf["partner_id"]),
+                    "partner_type": aggregate.present_types(export),
+                    "stage": OPEN_STAGES, "quarter": quarters, "covariate": COVARIATES},
+            data={"partner_type_idx": pf["type_idx"].to_numpy(dtype=np.int64),
+                  "cell_partner": cells["partner_idx"].to_numpy(dtype=np.int64),
+                  "cell_stage": cells["stage_idx"].to_numpy(dtype=np.int64),
+                  "cell_quarter": cells["quarter_idx"].to_numpy(dtype=np.int64),
+                  "x": cells[list(COVARIATES)].to_numpy(dtype=float),
+                  "log_duration": cells["log_duration"].to_numpy(dtype=float),
+                  "n": cells["n"].to_numpy(dtype=np.int64),
+                  "k": cells["k"].to_numpy(dtype=np.int64)},
+            dims={"partner_type_idx": ("partner",), "cell_partner": ("cell",),
+                  "cell_stage": ("cell",), "cell_quarter": ("cell",), "x": ("cell", "covariate"),
+                  "log_duration": ("cell",), "n": ("cell",), "k": ("cell",)},
+            meta={"engagement_full_at": settings.confidence.engagement_full_at})
+
+    @property
+    def cells(self) -> int:
+        """Binomial cells of stage exits."""
+        return self.spec.size("cell")
+
+    def build_model(self) -> pm.Model:
+        """The PyMC graph (see module docstring)."""
+        s, d, cfg = self.spec, self.spec.data, self.model_config
+        P, T, S, Q = (s.size("partner"), s.size("partner_type"), s.size("stage"),
+                      s.size("quarter"))
+        part, stage = d["cell_partner"], d["cell_stage"]
+        ts_idx = d["partner_type_idx"][part] * S + stage
+        info_p = binomial_information(d["n"], d["k"], part, P)
+        info_ts = binomial_information(d["n"], d["k"], ts_idx, T * S).reshape(T, S)
+        gscale = prior_scale(cfg["group_sigma"])
+        mode = self.parametrisation
+        # Covariates and log-durations enter centred (at their exit-weighted means, per stage
+        # for durations) so that the stage logits do not trade off against their slopes; the
+        # contract's adv_logit (raw covariates) is recovered as a deterministic.
+        w = d["n"].astype(float)
+        x_mean = (w[:, None] * d["x"]).sum(axis=0) / max(w.sum(), 1.0)
+        z_mean = np.bincount(stage, weights=w * d["log_duration"], minlength=S) / np.maximum(
+            np.bincount(stage, weights=w, minlength=S), 1.0)
+        with pm.Model(coords={k: list(v) for k, v in s.coords.items()}) as model:
+            stage_eff = with_dims(cfg["stage"], "stage").create_variable("stage_effect")
+            ts_sigma = cfg["group_sigma"].create_variable("type_stage_sigma")
+            adv_centred = group_effect("type_stage", ts_sigma, info_ts, gscale,
+                                       ("partner_type", "stage"), mode, mu=stage_eff[None, :])
+            # Partners are centred on their type's level (the mean over stages of its logits):
+            # a partner with many exits then pins its own level directly instead of trading
+            # off against its type's logits (hierarchical centring; see effects.py).
+            type_level = adv_centred.mean(axis=1)
+            partner_sigma = cfg["group_sigma"].create_variable("partner_sigma")
+            partner_level = group_effect("partner_effect", partner_sigma, info_p, gscale, "partner",
+                                         mode, mu=type_level[d["partner_type_idx"]])
+            stage_shape = (adv_centred - type_level[:, None]).flatten()
+            beta = with_dims(cfg["beta"], "covariate").create_variable("beta")
+            duration = with_dims(cfg["duration"], "stage").create_variable("duration")
+            shock_sigma = cfg["shock_sigma"].create_variable("shock_sigma")
+            # iid N(0, shock_sigma) shocks = their mean + zero-sum deviations. Only the
+            # deviations enter the likelihood: the mean cannot be told apart from the stage
+            # logits (every exit has both), so it is drawn from its prior N(0, sigma / sqrt(Q))
+            # and taken out of adv_logit, which keeps its honest uncertainty without a ridge.
+            shock = label_effect("shock", shock_sigma, "quarter", Q)
+            shock_mean = pm.Normal("shock_mean", 0.0, shock_sigma / np.sqrt(max(Q, 1)))
+            pm.Deterministic("adv_logit", adv_centred - pt.dot(x_mean, beta) - shock_mean
+                             - (duration * z_mean)[None, :], dims=("partner_type", "stage"))
+            eta = (stage_shape[ts_idx] + partner_level[part]
+                   + pt.dot(d["x"] - x_mean, beta)
+                   + duration[stage] * (d["log_duration"] - z_mean[stage]) + shock[d["cell_quarter"]])
+            # Binomial log-likelihood without its constant: k * eta - n * log(1 + exp(eta)).
+            pm.Potential("advanced", pt.sum(d["k"] * eta - d["n"] * pt.softplus(eta)))
+        return model
+
+    def adv_logit(self) -> np.ndarray:
+        """(samples, T, S) logit of advancing by type and stage (covariates and effects 0)."""
+        return self.samples("adv_logit")
+
+
+__all__ = ["ConversionModel"]

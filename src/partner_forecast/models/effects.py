@@ -1,0 +1,151 @@
+"""Group effects with the parametrisation chosen member by member from the data.
+
+A group effect ``effect[j] ~ Normal(0, sigma)`` can be written *centred* (sample ``effect[j]``
+itself) or *non-centred* (sample ``z[j] ~ Normal(0, 1)``, ``effect[j] = sigma * z[j]``). Which
+one samples well depends on how much the data say about each member relative to the spread of
+the group (PERF-NOTES: non-centred partner effects mixed badly with ~600 seller-quarters per
+partner; small and new partners are the non-centred case). Rule used here, per member ``j``::
+
+    centred  if  info[j] * scale**2 > 1        (data precision beats the prior spread)
+
+where ``info[j]`` is the Fisher information the member's data carry about its effect on the
+linear-predictor scale (e.g. ``sum n p (1 - p)`` for binomial cells at the pooled rate,
+``n / s**2`` for normal data) and ``scale`` a typical magnitude of ``sigma`` under its prior
+(:func:`~partner_forecast.models.priors.prior_scale`). Both parts are sampled as separate
+vectors and gathered into one deterministic ``effect`` with the group's dims, so downstream
+code never sees the split. ``mode`` forces one form for every member. Centred members are
+centred on their mean (hierarchical centring), so that an intercept does not trade off against
+the effects; small fixed label sets (types, tiers, roles) use zero-sum effects instead
+(:func:`label_effect`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+PARAMETRISATIONS: tuple[str, ...] = ("auto", "centred", "non_centred")
+CENTRED_SUFFIX = "__centred"
+OFFSET_SUFFIX = "__offset"
+
+
+def centred_members(info: np.ndarray, scale: float, mode: str = "auto") -> np.ndarray:
+    """Boolean mask of the members to parametrise centred.
+
+    Parameters
+    ----------
+    info : numpy.ndarray
+        Fisher information per member about its effect (linear-predictor scale, >= 0).
+    scale : float
+        Typical magnitude of the group's standard deviation under its prior.
+    mode : {"auto", "centred", "non_centred"}
+        ``auto`` applies the rule of the module docstring.
+    """
+    info = np.asarray(info, dtype=float)
+    if mode not in PARAMETRISATIONS:
+        raise ValueError(f"parametrisation must be one of {PARAMETRISATIONS}, got {mode!r}")
+    if mode == "centred":
+        return np.ones(info.shape, dtype=bool)
+    if mode == "non_centred":
+        return np.zeros(info.shape, dtype=bool)
+    return info * scale**2 > 1.0
+
+
+def group_effect(name: str, sigma: pt.TensorVariable, info: np.ndarray, scale: float,
+                 dims: str | Sequence[str], mode: str = "auto",
+                 mu: pt.TensorVariable | float = 0.0) -> pt.TensorVariable:
+    """Add a group effect ``name ~ Normal(0, sigma)`` over ``dims``; return ``mu + effect``.
+
+    Centred members are sampled *around their mean* (hierarchical centring:
+    ``total[j] ~ Normal(mu[j], sigma)``), so an intercept and the effects do not form a ridge;
+    non-centred members are ``mu[j] + sigma * z[j]``. The deviation ``total - mu`` is
+    registered as ``pm.Deterministic(name)`` with ``dims``.
+
+    Parameters
+    ----------
+    name : str
+        Name of the deterministic holding the effect (deviation from ``mu``).
+    sigma : TensorVariable
+        Group standard deviation (scalar).
+    info : numpy.ndarray
+        Information per member, shaped like the effect (see :func:`centred_members`).
+    scale : float
+        Typical magnitude of ``sigma`` under its prior.
+    dims : str or sequence of str
+        Dims of the effect (coordinates of the current model).
+    mode : {"auto", "centred", "non_centred"}
+        Parametrisation rule (see :func:`centred_members`).
+    mu : TensorVariable or float
+        Mean of each member, broadcastable to ``info``'s shape (e.g. intercept + type effect
+        of each partner).
+
+    Returns
+    -------
+    TensorVariable
+        ``mu + effect``, shaped like ``info``.
+    """
+    info = np.asarray(info, dtype=float)
+    flat = centred_members(info, scale, mode).ravel()
+    idx_c, idx_n = np.flatnonzero(flat), np.flatnonzero(~flat)
+    mu_flat = pt.broadcast_to(pt.as_tensor_variable(mu), info.shape).flatten()
+    totals = []
+    if idx_c.size:
+        totals.append(pm.Normal(f"{name}{CENTRED_SUFFIX}", mu=mu_flat[idx_c], sigma=sigma,
+                                shape=idx_c.size))
+    if idx_n.size:
+        z = pm.Normal(f"{name}{OFFSET_SUFFIX}", mu=0.0, sigma=1.0, shape=idx_n.size)
+        totals.append(mu_flat[idx_n] + sigma * z)
+    joined = totals[0] if len(totals) == 1 else pt.concatenate(totals)
+    order = np.argsort(np.concatenate([idx_c, idx_n]), kind="stable")
+    total = joined if np.array_equal(order, np.arange(order.size)) else joined[order]
+    total = total.reshape(info.shape)
+    dims = (dims,) if isinstance(dims, str) else tuple(dims)
+    pm.Deterministic(name, total - mu_flat.reshape(info.shape), dims=dims)
+    return total
+
+
+def label_effect(name: str, sigma: pt.TensorVariable, dims: str, size: int) -> pt.TensorVariable:
+    """Effects of a small fixed label set (types, tiers, roles) that sum to zero.
+
+    ``ZeroSumNormal(sigma)`` over ``dims`` (the intercept carries the mean, so the two do not
+    trade off); a single label gets a constant 0.
+    """
+    if size < 2:
+        return pm.Deterministic(name, pt.zeros(size), dims=dims)
+    return pm.ZeroSumNormal(name, sigma=sigma, dims=dims)
+
+
+def binomial_information(n: np.ndarray, k: np.ndarray, groups: np.ndarray, size: int,
+                         floor: float = 0.02) -> np.ndarray:
+    """Information per group about a logit-scale effect: ``sum over its cells n p (1 - p)``.
+
+    ``p`` is the pooled rate ``sum k / sum n`` (clipped to ``[floor, 1 - floor]``).
+    """
+    n = np.asarray(n, dtype=float)
+    p = float(np.clip(np.asarray(k, dtype=float).sum() / max(n.sum(), 1.0), floor, 1 - floor))
+    return np.bincount(np.asarray(groups, dtype=np.int64), weights=n * p * (1 - p), minlength=size)
+
+
+def count_information(counts: np.ndarray, groups: np.ndarray, size: int, alpha: float
+                      ) -> np.ndarray:
+    """Information per group about a log-rate effect of negative-binomial counts.
+
+    ``sum over cells mu alpha / (mu + alpha)`` with ``mu`` the observed count.
+    """
+    mu = np.asarray(counts, dtype=float)
+    w = mu * alpha / (mu + alpha)
+    return np.bincount(np.asarray(groups, dtype=np.int64), weights=w, minlength=size)
+
+
+def normal_information(groups: np.ndarray, size: int, sd: float,
+                       weights: np.ndarray | None = None) -> np.ndarray:
+    """Information per group about a mean of normal data with standard deviation ``sd``."""
+    w = np.ones(len(groups)) if weights is None else np.asarray(weights, dtype=float)
+    return np.bincount(np.asarray(groups, dtype=np.int64), weights=w, minlength=size) / sd**2
+
+
+__all__ = ["PARAMETRISATIONS", "centred_members", "group_effect", "label_effect", "binomial_information",
+           "count_information", "normal_information"]

@@ -1,0 +1,193 @@
+"""Recovery tier (slow): fit the five models on a synthetic export with known parameters.
+
+The sample generator draws the export from the models' own forms with parameters written to
+``truth.json``; the fitted posteriors should cover them. Checked: across all scalars (fixed
+effects, group sigmas and every partner / quarter effect) the share of true values inside the
+posterior 80% interval is near 80%, and the non-partner parameters lie inside their 99%
+intervals (at most two misses). The engagement slope is attenuated by design of the covariate
+(``test_engagement_slope_is_attenuated_not_lost``). The models are fitted through the CLI
+(``partner-forecast fit``) and then loaded from the workspace by the library, so the same run
+exercises both paths.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from partner_forecast.calendar import Quarter
+from partner_forecast.cli import main
+from partner_forecast.config import load_settings
+from partner_forecast.data.export import load_export
+from partner_forecast.data.sample import generate_sample
+from partner_forecast.data.schema import OPEN_STAGES
+from partner_forecast.models.inputs import simulation_inputs
+from partner_forecast.models.summaries import conversion_curves, posterior_activation
+from partner_forecast.workspace import Workspace, fit_all
+
+pytestmark = pytest.mark.slow
+
+SAMPLER = "[sampler]\ndraws = 500\ntune = 500\nchains = 2\n"
+
+
+@pytest.fixture(scope="module")
+def recovery(tmp_path_factory):
+    root = tmp_path_factory.mktemp("recovery")
+    data = root / "export"
+    truth = generate_sample(data, partners=60, quarters=8, seed=29)
+    config = root / "recovery.toml"
+    config.write_text(SAMPLER, "utf-8")
+    ws = root / "ws"
+    result = CliRunner().invoke(main, ["fit", str(data), "--workspace", str(ws),
+                                       "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    settings = load_settings(config)
+    export = load_export(data)
+    start = time.perf_counter()
+    fits = fit_all(export, settings, Workspace(ws), progress=False)
+    load_seconds = time.perf_counter() - start
+    return {"truth": truth, "export": export, "settings": settings, "fits": fits,
+            "cli": result, "load_seconds": load_seconds}
+
+
+def _label(values: dict, labels) -> np.ndarray:
+    return np.array([values[str(k)] for k in labels], dtype=float)
+
+
+def pairs(fits, truth) -> list[tuple[str, bool, np.ndarray, np.ndarray]]:
+    """(name, is_partner_level, true values, posterior draws (samples, n)) per parameter."""
+    p = truth.parameters
+    act, prod, conv, tim, size = (fits.activation, fits.productivity, fits.conversion,
+                                  fits.timing, fits.deal_size)
+    out = []
+
+    def add(name, true, draws, partner=False):
+        draws = np.asarray(draws, dtype=float)
+        out.append((name, partner, np.atleast_1d(np.asarray(true, dtype=float)),
+                    draws.reshape(draws.shape[0], -1)))
+
+    types, tiers = act.spec.coords["partner_type"], act.spec.coords["tier"]
+    partners = act.spec.coords["partner"]
+    add("act_intercept", p["act_intercept"], act.samples("intercept"))
+    add("act_type", _label(p["act_type"], types), act.samples("type_effect"))
+    add("act_tier", _label(p["act_tier"], tiers), act.samples("tier_effect"))
+    add("act_ramp", p["act_ramp"], act.samples("ramp"))
+    add("act_trend", p["act_trend"], act.samples("trend"))
+    add("act_partner_sigma", p["act_partner_sigma"], act.samples("partner_sigma"))
+    add("act_noise_sigma", p["act_noise_sigma"], act.samples("noise_sigma"))
+    add("act_partner", _label(p["act_partner"], partners), act.samples("partner_effect"), True)
+    add("prod_intercept", p["prod_intercept"], prod.samples("intercept"))
+    add("prod_type", _label(p["prod_type"], types), prod.samples("type_effect"))
+    add("prod_partner_sigma", p["prod_partner_sigma"], prod.samples("partner_sigma"))
+    add("opp_alpha", p["opp_alpha"], prod.samples("alpha"))
+    add("prod_partner", _label(p["prod_partner"], partners), prod.samples("partner_effect"), True)
+    add("conv_logit", np.array([[p["conv_logit"][t][s] for s in OPEN_STAGES] for t in types]),
+        conv.samples("adv_logit"))
+    add("conv_beta", _label(p["conv_beta"], conv.spec.coords["covariate"]), conv.samples("beta"))
+    add("conv_duration", _label(p["conv_duration"], OPEN_STAGES), conv.samples("duration"))
+    add("conv_partner_sigma", p["conv_partner_sigma"], conv.samples("partner_sigma"))
+    add("conv_shock_sigma", p["conv_shock_sigma"], conv.samples("shock_sigma"))
+    add("conv_partner", _label(p["conv_partner"], partners), conv.samples("partner_effect"), True)
+    add("time_mu", np.array([[p["time_mu"][t][s] for s in OPEN_STAGES] for t in types]),
+        tim.samples("time_mu"))
+    add("time_sigma", np.array([[p["time_sigma"][t][s] for s in OPEN_STAGES] for t in types]),
+        tim.samples("time_sigma"))
+    add("size_intercept", p["size_intercept"], size.samples("intercept"))
+    add("size_type", _label(p["size_type"], types), size.samples("type_effect"))
+    add("size_role", _label(p["size_role"], size.spec.coords["role"]), size.samples("role_effect"))
+    add("size_sigma", p["size_sigma"], size.samples("sigma"))
+    add("size_nu", p["size_nu"], size.samples("nu"))
+    add("size_partner", _label(p["size_partner"], partners), size.samples("partner_effect"), True)
+    return out
+
+
+def _inside(true: np.ndarray, draws: np.ndarray, prob: float) -> np.ndarray:
+    lo, hi = np.quantile(draws, [(1 - prob) / 2, (1 + prob) / 2], axis=0)
+    return (true.ravel() >= lo) & (true.ravel() <= hi)
+
+
+def test_cli_fitted_every_model_and_the_cache_loads_fast(recovery):
+    out = recovery["cli"].stdout
+    for name in ("activation", "productivity", "conversion", "timing", "deal_size"):
+        assert name in out
+    assert recovery["load_seconds"] < 2.0
+
+
+def test_truth_inside_80_percent_intervals_at_about_the_nominal_rate(recovery):
+    rows = pairs(recovery["fits"], recovery["truth"])
+    inside = np.concatenate([_inside(t, d, 0.8) for _, _, t, d in rows])
+    report = {name: float(_inside(t, d, 0.8).mean()) for name, _, t, d in rows}
+    assert 0.65 <= inside.mean() <= 0.95, (inside.mean(), report)
+    for name, partner, t, d in rows:
+        if partner:
+            assert _inside(t, d, 0.8).mean() >= 0.5, (name, report[name])
+
+
+def test_population_parameters_inside_99_percent_intervals(recovery):
+    # Expected misses at 99% over ~70 scalars: < 1; allow 2. The engagement slope is checked
+    # apart (next test): it is knowingly attenuated.
+    misses = []
+    for name, partner, t, d in pairs(recovery["fits"], recovery["truth"]):
+        if partner:
+            continue
+        if name == "conv_beta":
+            t, d = t[:2], d[:, :2]
+        ok = _inside(t, d, 0.99)
+        if not ok.all():
+            lo, hi = np.quantile(d, [0.005, 0.995], axis=0)
+            misses += [(name, float(a), float(b), float(c))
+                       for a, b, c in zip(t.ravel()[~ok], lo[~ok], hi[~ok], strict=True)]
+    assert len(misses) <= 2, misses
+
+
+def test_engagement_slope_is_attenuated_not_lost(recovery):
+    # The engagement covariate counts activities before as-of. The generator spreads a deal's
+    # engagement over its whole life, so the past exits of deals still open at as-of (all of
+    # them advances) carry only part of it: the fitted slope is biased toward zero. On the
+    # 300-partner sample: 0.55 (98%: 0.41-0.77) against a true 0.8.
+    truth = recovery["truth"].parameters["conv_beta"]["engagement"]
+    beta = recovery["fits"].conversion.samples("beta")[:, 2]
+    assert 0.0 < float(np.median(beta)) < truth + 0.1
+
+
+def test_learned_curves_track_the_realised_win_rates(recovery):
+    truth, fits = recovery["truth"], recovery["fits"]
+    curves = conversion_curves(fits, recovery["export"], recovery["settings"])
+    realised = truth.realised["win_rate_from_stage_by_type"]
+    gaps = []
+    for row in curves.itertuples():
+        r = realised[row.partner_type][row.stage]
+        if r is not None:
+            gaps.append(abs(row.p_won - r))
+    assert np.median(gaps) < 0.06, gaps
+
+
+def test_inputs_and_activation_summary_from_real_fits(recovery):
+    fits, export, settings = recovery["fits"], recovery["export"], recovery["settings"]
+    q = Quarter.containing(export.default_as_of)
+    inputs = simulation_inputs(fits, export, settings, [q, q + 1], 1000, seed=7)
+    assert inputs.asr.shape[0] == 1000
+    table = posterior_activation(fits, export)
+    has = table["pool"] >= 5
+    # Shrinkage: the posterior is less spread across partners than the raw ASR.
+    assert table.loc[has, "posterior_mean"].std() < table.loc[has, "raw_asr"].std()
+    # The posterior ASR of the last quarter covers the true one at about the nominal rate.
+    truth = recovery["truth"]
+    p, last = truth.parameters, Quarter.parse(table["quarter"].iloc[0])
+    onboarded = export.partners.set_index("partner_id")["onboarded_on"]
+    q_index = last.index - Quarter.parse(truth.settings["first_quarter"]).index
+    eta = np.array([
+        p["act_intercept"] + p["act_type"][r.partner_type] + p["act_tier"][r.tier]
+        + p["act_partner"][r.partner_id]
+        + p["act_ramp"] * np.exp(-max(last.index - Quarter.containing(onboarded[r.partner_id]).index,
+                                      0) / 2)
+        + p["act_trend"] * (q_index - truth.settings["q_center"])
+        + p["act_noise"][r.partner_id].get(str(last), np.nan)
+        for r in table.itertuples()])
+    theta = 1 / (1 + np.exp(-eta))
+    ok = has.to_numpy() & np.isfinite(theta)
+    covered = (theta[ok] >= table["p10"].to_numpy()[ok]) & (theta[ok] <= table["p90"].to_numpy()[ok])
+    assert covered.mean() >= 0.6, covered.mean()
