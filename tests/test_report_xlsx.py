@@ -39,8 +39,6 @@ WITH_WORKSPACE = {"forecast", "scenario", "levers", "backtest", "variance"}
 # Commands whose meta sheet does not (yet) carry the fit diagnostics: strict xfail, so the test
 # tells when they start to.
 NO_DIAGNOSTICS = {
-    "scenario": "compare_scenarios drops the baseline's diagnostics from its meta",
-    "levers": "lever_sensitivity's meta carries no diagnostics",
     "variance": "variance_review's meta carries no diagnostics of the reviewed run",
     "backtest": "per-fold diagnostics_ok is in the folds sheet, not in meta",
 }

@@ -265,7 +265,7 @@ def compare_scenarios(context: ForecastContext, scenarios: Sequence[Scenario], *
                    content_hash=Scenario(BASELINE).content_hash)
     results = [run_plan(context, plan, record=record, progress=progress) for plan in plans]
     table = comparison_table(baseline, list(zip(scenarios, results, strict=True)), context.export)
-    meta = {k: v for k, v in baseline.meta.items() if k not in ("diagnostics", "scenario",
+    meta = {k: v for k, v in baseline.meta.items() if k not in ("scenario",
                                                                   "scenario_hash", "run_id")}
     meta["baseline_run_id"] = baseline.run_id
     meta["scenarios"] = [{"name": p.scenario.name, "content_hash": p.scenario.content_hash,

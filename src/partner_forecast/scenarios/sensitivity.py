@@ -200,7 +200,7 @@ def lever_sensitivity(context: ForecastContext, *, steps: Sequence[LeverStep] = 
         table = table[cols]
         for col in ("segment", "lever", "step"):
             table[col] = table[col].astype("str")
-    meta = {k: v for k, v in base.meta.items() if k not in ("diagnostics", "run_id")}
+    meta = {k: v for k, v in base.meta.items() if k != "run_id"}
     meta["measure"] = ("partner-attributed ARR summed over the reported quarters "
                        f"({', '.join(str(q) for q in context.report)})")
     meta["recruit_source"] = getattr(predictive, "source", type(predictive).__name__)
