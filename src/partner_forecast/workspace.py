@@ -61,10 +61,6 @@ class Workspace:
         """File of a model's posterior for this data and config."""
         return self.models_dir / f"{model.name}-{self.key(model, data_fp, settings)}{POSTERIOR_SUFFIX}"
 
-    def entries(self) -> list[Path]:
-        """Every cached posterior file."""
-        return sorted(self.models_dir.glob(f"*{POSTERIOR_SUFFIX}")) if self.models_dir.exists() else []
-
 
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)

@@ -15,6 +15,8 @@ from partner_forecast.models.base import (
 from partner_forecast.models.conversion import ConversionModel
 from partner_forecast.models.deal_size import DealSizeModel
 from partner_forecast.models.diagnostics import Diagnostics
+from partner_forecast.models.fitted import FittedModels
+from partner_forecast.models.inputs import simulation_inputs
 from partner_forecast.models.productivity import ProductivityModel
 from partner_forecast.models.timing import TimingModel
 
@@ -22,5 +24,5 @@ MODEL_CLASSES: tuple[type[PartnerModel], ...] = (
     ActivationModel, ProductivityModel, ConversionModel, TimingModel, DealSizeModel)
 
 __all__ = ["MODEL_CLASSES", "ActivationModel", "ProductivityModel", "ConversionModel",
-           "TimingModel", "DealSizeModel", "PartnerModel", "Diagnostics", "ModelMismatchError",
-           "ModelNotFittedError", "code_version"]
+           "TimingModel", "DealSizeModel", "PartnerModel", "Diagnostics", "FittedModels",
+           "ModelMismatchError", "ModelNotFittedError", "code_version", "simulation_inputs"]

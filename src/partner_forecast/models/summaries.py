@@ -155,21 +155,26 @@ def _curve_draws(fits: FittedModels, export: Export, settings: Settings, rng: np
                  + rng.standard_normal((n, M, S)) * shock_sd[:, None, None])
         p_adv = expit(logit)
         advanced = rng.random((n, M, S)) < p_adv
+        # Pseudo-deals start in discovery; those that reach a later stage are the favourable
+        # ones (partner, covariates, quick stays), so each stage's figures are weighted by the
+        # probability of reaching it, as P(won | deal at s) is in the data.
+        reach = np.cumprod(np.concatenate([np.ones((n, M, 1)), p_adv[:, :, :-1]], axis=2), axis=2)
+        reached = np.cumprod(np.concatenate([np.ones((n, M, 1), dtype=bool),
+                                             advanced[:, :, :-1]], axis=2), axis=2).astype(bool)
         for s in range(S):
-            # Win probability from s: product of the advance probabilities of s..negotiation.
-            win[:, t, s] = np.prod(p_adv[:, :, s:], axis=2).mean(axis=1)
-            # A simulated path from s: closes at the first stage it fails, or wins at the end.
+            win_from_s = np.prod(p_adv[:, :, s:], axis=2)
+            win[:, t, s] = (reach[:, :, s] * win_from_s).sum(axis=1) / reach[:, :, s].sum(axis=1)
+            # Simulated paths that reached s: they close at the first stage they fail, or win.
             adv_path = advanced[:, :, s:]
-            lost_at = np.argmin(adv_path, axis=2)
             won = adv_path.all(axis=2)
-            cum = np.cumsum(days[:, :, s:], axis=2)
-            stop = np.where(won, S - s - 1, lost_at)
-            total = np.take_along_axis(cum, stop[:, :, None], axis=2)[:, :, 0]
-            close_days[:, t, s] = np.median(total, axis=1)
-            with np.errstate(all="ignore"):
-                masked = np.where(won, total, np.nan)
-                has = won.any(axis=1)
-                win_days[has, t, s] = np.nanmedian(masked[has], axis=1)
+            stop = np.where(won, S - s - 1, np.argmin(adv_path, axis=2))
+            total = np.take_along_axis(np.cumsum(days[:, :, s:], axis=2), stop[:, :, None],
+                                       axis=2)[:, :, 0]
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # a draw where none reached s
+                close_days[:, t, s] = np.nanmedian(np.where(reached[:, :, s], total, np.nan), axis=1)
+                win_days[:, t, s] = np.nanmedian(np.where(reached[:, :, s] & won, total, np.nan),
+                                                 axis=1)
     return win, close_days, win_days
 
 
@@ -177,9 +182,12 @@ def conversion_curves(fits: FittedModels, export: Export, settings: Settings, se
                       ) -> pd.DataFrame:
     """Learned ``P(won | stage)`` per partner type beside the seed table, with days to close.
 
-    The curve averages over the variety of deals of each type: partner effects drawn from
-    their population, covariates resampled from the type's deals, time in each stage drawn
-    from the timing model (feeding the duration slope) and a fresh quarter shock per exit.
+    The curve averages over the variety of deals of each type: pseudo-deals start in
+    discovery with a partner effect drawn from its population, covariates resampled from the
+    type's deals, time in each stage drawn from the timing model (feeding the duration slope)
+    and a fresh quarter shock per exit; a stage's figures are averaged over the pseudo-deals
+    weighted by their probability of reaching it (deals that get further are the favourable
+    ones, as in the data).
 
     Parameters
     ----------
