@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from partner_forecast.cli import (
     data_commands,  # noqa: F401  (registers commands)
+    evaluate_commands,  # noqa: F401
     forecast_commands,  # noqa: F401
     metrics_commands,  # noqa: F401
     model_commands,  # noqa: F401

@@ -1,0 +1,108 @@
+"""Commands ``backtest`` and ``variance``: how good the forecasts were, and why they missed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from partner_forecast.cli.common import _parse_quarter, data_argument, emit, main, output_options
+from partner_forecast.cli.forecast_commands import workspace_option
+from partner_forecast.evaluate import BACKTEST_SEGMENTS
+
+config_option = click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True),
+                             help="TOML config merged over the defaults.")
+draws_option = click.option("--draws", type=click.IntRange(1, 200_000), default=None,
+                            help="Monte Carlo draws per forecast (default from [simulation] draws).")
+seed_option = click.option("--seed", type=int, default=None,
+                           help="Random seed (same seed, same output).")
+by_option = click.option("--by", type=click.Choice(BACKTEST_SEGMENTS), default=None,
+                         help="Also score / review each segment of this dimension.")
+
+_PER_QUARTER_TEXT = ["fold", "quarter", "segment", "method", "actual", "p10", "p50", "p90", "crps",
+                     "covered", "pit"]
+_SUMMARY_TEXT = ["lead", "segment", "method", "folds", "crps", "crps_vs_model", "pinball_mean",
+                 "coverage", "coverage_low", "coverage_high", "bias", "mape_p50", "ratio_p50"]
+
+
+def _warn(messages: list[str]) -> None:
+    for w in messages:
+        click.secho(f"WARNING: {w}", fg="red", bold=True, err=True)
+
+
+@main.command()
+@data_argument
+@click.option("--quarters", "n_quarters", type=click.IntRange(1, 40), default=4, show_default=True,
+              help="Number of folds: the last K complete quarters, each forecast from its start.")
+@click.option("--horizon", type=click.IntRange(1, 8), default=1, show_default=True,
+              help="Quarters forecast by each fold (later ones scored when complete).")
+@by_option
+@click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Folds run in parallel in this many local processes (or Dask workers with "
+                   "--scheduler local).")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Run the folds on a Dask distributed cluster at ADDRESS (tcp://host:8786), or "
+                   "'local' for a local Dask cluster (needs the 'dask' extra).")
+@draws_option
+@seed_option
+@config_option
+@workspace_option
+@output_options()
+def backtest(data: Path, n_quarters: int, horizon: int, by: str | None, workers: int,
+             scheduler: str | None, draws: int | None, seed: int | None, config_path: str | None,
+             workspace: Path, fmt: str, output: Path | None) -> None:
+    """Rolling-origin backtest: forecast each of the last K quarters from its start, score it.
+
+    Each fold sees the export as it stood at its quarter's start, fits the models and forecasts;
+    its P10/P50/P90 and draws are scored against the partner ARR that actually closed (CRPS,
+    pinball loss, P10-P90 coverage with a Wilson interval, PIT, bias, MAPE of P50), next to
+    four baselines: the seed stage-weighted table, stage-weighted with learned rates, last
+    quarter's actual and the same quarter last year. Deals open at each origin score the
+    win-this-quarter probability (Brier, calibration error) against the stage table.
+    """
+    from partner_forecast.evaluate.backtest import backtest as run_backtest
+
+    result = run_backtest(data, quarters=n_quarters, horizon=horizon, by=by, workers=workers,
+                          scheduler=scheduler, draws=draws, seed=seed, config=config_path,
+                          workspace=workspace, progress=True)
+    _warn(result.meta.get("warnings", []))
+    tables = result.tables()
+    if fmt == "table":
+        tables = {"summary": tables["summary"][_SUMMARY_TEXT],
+                  "deal_calibration": tables["deal_calibration"],
+                  "per_quarter": tables["per_quarter"][_PER_QUARTER_TEXT],
+                  "folds": tables["folds"].drop(columns=["warnings"])}
+    emit(tables, result.meta, fmt, output)
+
+
+@main.command()
+@data_argument
+@click.option("--quarter", required=True, callback=_parse_quarter,
+              help="The quarter to review, e.g. 2026Q3.")
+@click.option("--run", "run_id", default=None,
+              help="Ledger run to review (default: the latest forecast of the quarter made on or "
+                   "before its start; one is made and recorded if there is none).")
+@by_option
+@draws_option
+@seed_option
+@config_option
+@workspace_option
+@output_options()
+def variance(data: Path, quarter: str, run_id: str | None, by: str | None, draws: int | None,
+             seed: int | None, config_path: str | None, workspace: Path, fmt: str,
+             output: Path | None) -> None:
+    """Quarterly variance review: forecast vs actual, and the drivers of the difference.
+
+    Shows actual partner ARR against the recorded P10/P50/P90 (with the actual's percentile),
+    in total and per segment, and splits actual minus forecast mean exactly into open-pipeline
+    conversion, losses and slippage, and new-pipeline activation, productivity, conversion,
+    deal size and attribution mix; then conversion by partner type (model vs actual) and the
+    largest misses.
+    """
+    from partner_forecast.evaluate.variance import variance_review
+
+    result = variance_review(data, quarter, run_id=run_id, by=by, config=config_path,
+                             workspace=workspace, draws=draws, seed=seed, progress=True,
+                             notify=lambda msg: click.echo(msg, err=True))
+    _warn(result.meta.get("warnings", []))
+    emit(result.tables(), result.meta, fmt, output)
