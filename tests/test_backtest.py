@@ -271,6 +271,8 @@ def test_cli_backtest_json_and_table(fakes, tmp_path):
     doc = json.loads(result.stdout)
     assert {"meta", "summary", "per_quarter", "deal_calibration", "folds"} <= set(doc)
     assert doc["meta"]["folds"] == ["2026Q2"]
+    assert doc["meta"]["diagnostics"][0] == {"fold": "2026Q2", "model": "fake", "divergences": 0,
+                                             "max_rhat": 1.0}
     assert {r["method"] for r in doc["summary"]} == set(METHODS) - {"same_quarter_last_year"}
     assert "backtest: fold 2026Q2 done" in result.stderr
     text = runner.invoke(main, ["backtest", str(tiny), "--quarters", "1", "--draws", "100",

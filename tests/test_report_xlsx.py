@@ -36,12 +36,6 @@ COMMANDS = {
     "scorecard": [],
 }
 WITH_WORKSPACE = {"forecast", "scenario", "levers", "backtest", "variance"}
-# Commands whose meta sheet does not (yet) carry the fit diagnostics: strict xfail, so the test
-# tells when they start to.
-NO_DIAGNOSTICS = {
-    "variance": "variance_review's meta carries no diagnostics of the reviewed run",
-    "backtest": "per-fold diagnostics_ok is in the folds sheet, not in meta",
-}
 FIT_COMMANDS = WITH_WORKSPACE
 
 
@@ -110,9 +104,7 @@ def test_workbook_has_one_sheet_per_table_and_a_meta_sheet(command, produced):
         assert str(meta[key]) == str(doc["meta"][key])
 
 
-@pytest.mark.parametrize("command", [
-    pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=NO_DIAGNOSTICS[c]))
-    if c in NO_DIAGNOSTICS else c for c in sorted(FIT_COMMANDS)])
+@pytest.mark.parametrize("command", sorted(FIT_COMMANDS))
 def test_meta_sheet_records_the_fit_diagnostics(command, produced):
     meta = meta_of(produced(command)[1])
     assert "diagnostics" in meta

@@ -202,6 +202,7 @@ def test_cli_variance(tiny, tmp_path):
     doc = json.loads(result.stdout)
     assert {"forecast_vs_actual", "drivers", "new_pipeline", "conversion_by_type",
             "largest_misses"} <= set(doc)
+    assert doc["meta"]["diagnostics"][0]["model"] == "fake"  # the reviewed run's fits
     values = [r["value"] for r in doc["drivers"]]
     assert sum(values[:-1]) == pytest.approx(values[-1], abs=1e-6)
     table = runner.invoke(main, ["variance", str(tiny), "--quarter", "2026Q2", "--workspace", str(ws),

@@ -581,7 +581,8 @@ class BacktestResult:
         One row per fold: fold, origin, quarters, seconds, draws, seed, diagnostics_ok,
         warnings.
     meta : dict
-        Data and config fingerprints, version, settings of the run.
+        Data and config fingerprints, version, settings of the run, every fold's fit
+        diagnostics (``diagnostics``: one record per fold and model) and warnings.
     outputs : tuple of FoldOutput
         The raw fold outputs (draws, deal probabilities, baselines).
     """
@@ -688,6 +689,8 @@ def backtest(data: str | Path | Export, *, quarters: int = 4, horizon: int = 1, 
             "seed": seed, "draws": draws or settings.simulation.draws, "workers": workers,
             "scheduler": scheduler, "seconds": round(time.perf_counter() - t0, 1),
             "coverage_target": 0.8,
+            "diagnostics": [{"fold": out.quarters[0], **record} for out in outputs
+                            for record in out.meta.get("diagnostics", [])],
             "warnings": [f"fold {r['fold']}: {r['warnings']}" for r in fold_rows if r["warnings"]]}
     return BacktestResult(summary=summarise(per_quarter), per_quarter=per_quarter,
                           deal_summary=summarise_deals(deals), deals=deals,

@@ -330,7 +330,7 @@ class VarianceResult:
         The most-expected deals not won and the largest unexpected wins, with the required
         audit fields each lacks.
     meta : dict
-        Quarter, run, origin, fingerprints, notes.
+        Quarter, run, origin, fingerprints, the reviewed run's fit diagnostics, notes.
     """
 
     quarter: str
@@ -484,6 +484,10 @@ def variance_review(data: str | Path | Export, quarter: str | Quarter, *, run_id
     origin = pd.Timestamp(record["as_of"])
     if origin > q.end:
         raise PartnerForecastError(f"run {run_id} is as of {origin.date()}, after {label} ended")
+    run_warnings = list(record["meta"].get("warnings", []) or [])
+    if run_warnings:
+        notes.append(f"run {run_id} was made from fits that failed their diagnostics: "
+                     + "; ".join(run_warnings))
     run_by = record.get("segment_by")
     run_by = None if run_by in (None, "", "total") or pd.isna(run_by) else str(run_by)
     if by is not None and run_by != by:
@@ -549,7 +553,7 @@ def variance_review(data: str | Path | Export, quarter: str | Quarter, *, run_id
             "config_fingerprint": settings.fingerprint, "version": __version__,
             "actual_total": actual_total, "forecast_mean_total": forecast_total,
             "decomposition_check": float(lines["value"].iloc[:-1].sum() - (actual_total - forecast_total)),
-            "warnings": notes}
+            "diagnostics": record["meta"].get("diagnostics", []), "warnings": notes}
     return VarianceResult(quarter=label, run_id=run_id, origin=origin, created=created,
                           forecast_vs_actual=fva, drivers=lines, new_pipeline=new_table,
                           conversion_by_type=conversion, largest_misses=misses, meta=meta)
