@@ -119,6 +119,14 @@ def _won_by_segment(won: pd.DataFrame, segments: tuple[str, ...], column: str) -
     return np.array([float(lookup.get(s, 0.0)) for s in segments])
 
 
+def load_inputs(data: str | Path | Export,
+                config: str | Path | Settings | None = None) -> tuple[Settings, Export]:
+    """Settings and export from paths or already loaded objects (what every entry point takes)."""
+    settings = config if isinstance(config, Settings) else load_settings(config)
+    export = data if isinstance(data, Export) else load_export(data, settings=settings)
+    return settings, export
+
+
 def resolve_quarters(as_of: pd.Timestamp, quarter: str | Quarter | None, horizon: int,
                      fiscal_year_start_month: int = 1) -> tuple[list[Quarter], list[Quarter]]:
     """Quarters to simulate (from the as-of quarter) and quarters to report.
@@ -233,8 +241,7 @@ def prepare(data: str | Path | Export, *, as_of: str | pd.Timestamp | None = Non
     from partner_forecast.models.inputs import simulation_inputs
     from partner_forecast.workspace import fit_all
 
-    settings = config if isinstance(config, Settings) else load_settings(config)
-    export = data if isinstance(data, Export) else load_export(data, settings=settings)
+    settings, export = load_inputs(data, config)
     cut = export.default_as_of if as_of is None else pd.Timestamp(as_of).normalize()
     export = export.as_of(cut)
     fym = settings.calendar.fiscal_year_start_month

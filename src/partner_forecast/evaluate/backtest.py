@@ -38,8 +38,8 @@ import pandas as pd
 
 from partner_forecast import __version__
 from partner_forecast.calendar import Quarter
-from partner_forecast.config import Settings, load_settings
-from partner_forecast.data.export import Export, load_export
+from partner_forecast.config import Settings
+from partner_forecast.data.export import Export
 from partner_forecast.errors import PartnerForecastError
 from partner_forecast.evaluate import BACKTEST_SEGMENTS, scores
 from partner_forecast.evaluate.baselines import BASELINES, baseline_points, open_deals_at_origin
@@ -642,7 +642,7 @@ def backtest(data: str | Path | Export, *, quarters: int = 4, horizon: int = 1, 
     -------
     BacktestResult
     """
-    from partner_forecast.forecast import DEFAULT_WORKSPACE
+    from partner_forecast.forecast import DEFAULT_WORKSPACE, load_inputs
 
     if by is not None and by not in BACKTEST_SEGMENTS:
         raise PartnerForecastError(f"--by {by} is not supported by backtests; use one of "
@@ -652,8 +652,7 @@ def backtest(data: str | Path | Export, *, quarters: int = 4, horizon: int = 1, 
     if workers < 1:
         raise PartnerForecastError(f"--workers must be at least 1, got {workers}")
     say: ProgressFn | None = _stderr if progress is True else (progress or None)
-    settings = config if isinstance(config, Settings) else load_settings(config)
-    export = data if isinstance(data, Export) else load_export(data, settings=settings)
+    settings, export = load_inputs(data, config)
     fym = settings.calendar.fiscal_year_start_month
     seed = settings.simulation.seed if seed is None else int(seed)
     workspace = Path(workspace) if workspace is not None else DEFAULT_WORKSPACE

@@ -48,8 +48,8 @@ import pandas as pd
 
 from partner_forecast import __version__
 from partner_forecast.calendar import Quarter
-from partner_forecast.config import Settings, load_settings
-from partner_forecast.data.export import Export, load_export
+from partner_forecast.config import Settings
+from partner_forecast.data.export import Export
 from partner_forecast.errors import PartnerForecastError
 from partner_forecast.evaluate.record import percentile_of
 from partner_forecast.metrics.attribution import attribution_weight
@@ -444,13 +444,12 @@ def variance_review(data: str | Path | Export, quarter: str | Quarter, *, run_id
     -------
     VarianceResult
     """
-    from partner_forecast.forecast import DEFAULT_WORKSPACE
+    from partner_forecast.forecast import DEFAULT_WORKSPACE, load_inputs
     from partner_forecast.forecast import forecast as make_forecast
     from partner_forecast.ledger import Ledger
 
     say = notify or (lambda msg: print(msg, file=sys.stderr, flush=True))
-    settings = config if isinstance(config, Settings) else load_settings(config)
-    export = data if isinstance(data, Export) else load_export(data, settings=settings)
+    settings, export = load_inputs(data, config)
     fym = settings.calendar.fiscal_year_start_month
     q = quarter if isinstance(quarter, Quarter) else Quarter.parse(str(quarter), fym)
     label = str(q)

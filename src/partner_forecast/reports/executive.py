@@ -42,8 +42,8 @@ from matplotlib.figure import Figure
 
 from partner_forecast import __version__
 from partner_forecast.calendar import Quarter
-from partner_forecast.config import Settings, load_settings
-from partner_forecast.data.export import Export, load_export
+from partner_forecast.config import Settings
+from partner_forecast.data.export import Export
 from partner_forecast.data.schema import OPEN_STAGES
 from partner_forecast.errors import PartnerForecastError
 from partner_forecast.metrics.cache import cached_metrics
@@ -459,11 +459,10 @@ def build_report(data: str | Path | Export, *, as_of: str | pd.Timestamp | None 
     -------
     ExecutiveReport
     """
-    from partner_forecast.forecast import DEFAULT_WORKSPACE
+    from partner_forecast.forecast import DEFAULT_WORKSPACE, load_inputs
 
     say = notify or (lambda msg: print(msg, file=sys.stderr, flush=True))
-    settings = config if isinstance(config, Settings) else load_settings(config)
-    export = data if isinstance(data, Export) else load_export(data, settings=settings)
+    settings, export = load_inputs(data, config)
     cut = export.default_as_of if as_of is None else pd.Timestamp(as_of).normalize()
     view = export.as_of(cut) if as_of is not None else export
     fym = settings.calendar.fiscal_year_start_month
