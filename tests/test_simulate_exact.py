@@ -10,7 +10,7 @@ from partner_forecast.config import AttributionSettings
 from partner_forecast.simulate import SegmentSpec, simulate
 from partner_forecast.simulate import _kernel as K
 from partner_forecast.simulate._rng import subkey
-from partner_forecast.simulate.engine import _calendar, _day_to_quarter
+from partner_forecast.simulate.engine import _calendar, _cumulative, _day_to_quarter
 from partner_forecast.simulate.inputs import ROLES
 from partner_forecast.testing.posteriors import (
     degenerate_inputs,
@@ -192,13 +192,58 @@ def test_quarter_shock_is_shared_by_all_deals():
     assert wins_storm.var() > 20 * wins_calm.var()  # one shock moves every deal together
 
 
+def test_stage_skips_follow_the_jump_probabilities():
+    """Closed form: from qualified, half the advances go straight to won."""
+    a = np.array([0.9, 0.6, 0.7, 0.8])  # P(advance | leave discovery .. negotiation)
+    deals = open_deals_frame(stage="qualified", arr=1.0, n=4000)
+    inputs = degenerate_inputs(pool=0, open_deals=deals, n_draws=400, stage_advance=a)
+    jumps = np.zeros((inputs.n_draws, len(inputs.types), 4, 4))
+    jumps[..., 0] = 1.0
+    jumps[:, :, 1, :] = [0.5, 0.0, 0.5, 0.0]  # qualified -> proposal or won (j = 2)
+    skipped = inputs.replace(jump_probs=jumps).check()
+    expected = a[1] * (0.5 + 0.5 * a[2] * a[3])
+    mean_wins = simulate(skipped, seed=5).attributed_open[:, 0, 0].mean() / 4000
+    assert mean_wins == pytest.approx(expected, abs=0.005)
+    plain = simulate(inputs, seed=5).attributed_open[:, 0, 0].mean() / 4000
+    assert plain == pytest.approx(a[1] * a[2] * a[3], abs=0.005)
+
+
+def test_new_deals_start_in_the_entry_stage():
+    """All new deals created in negotiation: P(won) is the negotiation rate alone."""
+    a = np.array([0.5, 0.5, 0.5, 0.8])
+    inputs = degenerate_inputs(stage_advance=a, n_draws=400)
+    entry = np.zeros((len(inputs.types), 4))
+    entry[:, 3] = 1.0
+    late = simulate(inputs.replace(entry_probs=entry), seed=3).attributed_new[:, 0, 0].mean()
+    base = simulate(inputs, seed=3).attributed_new[:, 0, 0].mean()
+    assert late / base == pytest.approx(0.8 / 0.5 ** 3 / 0.8, rel=0.05)
+
+
+def test_jump_probabilities_are_checked():
+    inputs = degenerate_inputs(n_draws=4)
+    bad = np.zeros((4, len(inputs.types), 4, 4))
+    bad[..., 3] = 1.0  # from negotiation, j = 3 lies beyond 'won'
+    with pytest.raises(ValueError, match="jump_probs"):
+        inputs.replace(jump_probs=bad).check()
+
+
 # -- the grouped walk computes exactly what the per-deal reference walk computes ---------------
+def _random_jumps(rng: np.random.Generator, D: int, T: int, S: int) -> np.ndarray:
+    """Dirichlet destination probabilities, zero beyond 'won' (j > S - 1 - s)."""
+    jumps = rng.dirichlet(np.ones(S), size=(D, T, S))
+    beyond = np.arange(S)[None, :] > (S - 1 - np.arange(S))[:, None]
+    jumps[..., beyond] = 0.0
+    return jumps / jumps.sum(axis=-1, keepdims=True)
+
+
 @pytest.mark.parametrize("levers", [False, True])
-def test_grouped_walk_equals_reference_walk(levers):
+@pytest.mark.parametrize("jumps", [False, True])
+def test_grouped_walk_equals_reference_walk(levers, jumps):
     inputs = random_inputs(3, n_draws=3, n_partners=5, n_open=3000, horizon=3, mid_quarter=True)
     ends, _, offset = _calendar(inputs)
     rng = np.random.default_rng(1)
     N, P, S, H = 3000, 5, 4, 3
+    T = len(inputs.types)
     keys = np.array([subkey(np.uint64(99), n) for n in range(N)], dtype=np.uint64)
     part = rng.integers(0, P, N)
     typ = inputs.partner_type[part].astype(np.int64)
@@ -206,12 +251,15 @@ def test_grouped_walk_equals_reference_walk(levers):
     t0 = np.where(rng.random(N) < 0.5, 0.0, rng.uniform(0, 100, N))
     age = np.where(rng.random(N) < 0.3, 0.0, rng.exponential(40, N))
     age[:20] = 1e4  # far beyond any plausible stage duration
-    order = np.lexsort((stage, typ))
+    order = np.argsort(typ, kind="stable")  # stages mixed within a type's group
     lever = (lambda: rng.normal(0, 0.3, (P, S, H))) if levers else (lambda: np.zeros((P, S, H)))
+    jump_probs = _random_jumps(rng, 3, T, S) if jumps else inputs.stage_jumps()
+    jump_cum = _cumulative(jump_probs)
     code_g, time_g, code_r, time_r = K.walk_groups_and_reference(
         keys[order], typ[order], part[order], rng.normal(0, 0.5, N), stage[order], t0[order],
-        age[order], 0, 1, inputs.adv_logit, inputs.adv_duration, inputs.time_mu, inputs.time_sigma,
-        lever(), lever(), rng.normal(0, 0.3, len(ends)), ends, _day_to_quarter(ends), offset)
+        age[order], 0, 1, inputs.adv_logit, inputs.adv_duration, jump_cum, inputs.time_mu,
+        inputs.time_sigma, lever(), lever(), rng.normal(0, 0.3, len(ends)), ends,
+        _day_to_quarter(ends), offset)
     assert np.array_equal(code_g, code_r)
     np.testing.assert_allclose(time_g, time_r, rtol=1e-9)
     assert set(np.unique(code_g)) == {K.OPEN, K.WON, K.LOST}

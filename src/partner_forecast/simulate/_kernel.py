@@ -49,43 +49,50 @@ DRV_ACTIVE, DRV_OPPS, DRV_NEW_WON, DRV_NEW_WON_ARR = 0, 1, 2, 3
 DRV_OPEN_WON, DRV_OPEN_LOST, DRV_OPEN_WON_ARR = 4, 5, 6
 N_DRV = 7
 
-OPEN, WON, LOST = 0, 1, 2
+OPEN, WON, LOST, ADV = 0, 1, 2, 3  # ADV: advanced to a later open stage (internal)
 LOG30 = math.log(30.0)
 MIN_SIGMA = 1e-12
 MIN_PROB = 1e-300
 NO_AGE_LOG = -1e300  # log(days in stage) of a deal that has just entered its stage
 SLOT_NEW_PATH = 16  # slots 16.. of a new opportunity's stream hold its stage path
+SLOT_ENTRY = 8  # slot of a new opportunity's stream that draws the stage it is created in
 BLOCK = 1024  # deals per block of the stage passes (fits in L1/L2 with all scratch arrays)
 
 
 # -- the reference walk (one deal, scalar) -------------------------------------------------------
 @nb.njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def walk_deal(key, slot0, stage0, age, t0, offset, typ, p, i, adv_logit, adv_duration, time_mu,
-              time_sigma, logodds, logtime, shocks, ends, out_offset):
+def walk_deal(key, slot0, stage0, age, t0, offset, typ, p, i, adv_logit, adv_duration, jump_cum,
+              time_mu, time_sigma, logodds, logtime, shocks, ends, out_offset):
     """Walk one deal from ``stage0`` (``age`` days spent there) starting at time ``t0``.
 
     Returns (outcome, time): WON / LOST with the close time, or OPEN (time >= horizon end).
-    Stage ``s`` uses slot ``slot0 + 2 s`` for its duration and ``slot0 + 2 s + 1`` for its
-    advance decision. The duration of the current stage is drawn from the log-normal
-    conditional on exceeding ``age`` (inverse CDF of the upper tail). Levers ``logodds`` and
-    ``logtime`` are (P, S, H): odds by the quarter of the decision, durations by the quarter
-    the stage is entered (quarters before the first forecast quarter use the first).
+    Stage ``s`` uses slot ``slot0 + 2 s`` for its duration, ``slot0 + 2 s + 1`` for its
+    advance decision and ``slot0 + 2 S + s`` for the destination of an advance (the next
+    stage, a later one or won; ``jump_cum[i, typ, s, j]`` is the cumulative probability of
+    destinations ``s + 1 .. s + 1 + j``, the last one being won). The duration of the first
+    stage is drawn from the log-normal conditional on exceeding ``age`` (inverse CDF of the
+    upper tail). Levers ``logodds`` and ``logtime`` are (P, S, H): odds by the quarter of the
+    decision, durations by the quarter the stage is entered (quarters before the first
+    forecast quarter use the first).
     """
     t = t0
     horizon_end = ends[ends.shape[0] - 1]
     n_stages = adv_logit.shape[2]
-    for s in range(stage0, n_stages):
+    s = stage0
+    first = True
+    while s < n_stages:
         je = 0
         while ends[je] <= t:
             je += 1
         mu = time_mu[i, typ, s] + logtime[p, s, max(je - out_offset, 0)]
         sd = max(time_sigma[i, typ, s], MIN_SIGMA)
         u = unit(key, slot0 + 2 * s)
-        if s == stage0 and age > 0.0:
+        if first and age > 0.0:
             a = max((math.log(age) - mu) / sd, -40.0)
             u = max(u * norm_sf(a), MIN_PROB)
         logd = mu - sd * ndtri(u)
-        t += max(math.exp(logd) - (age if s == stage0 else 0.0), 0.0)
+        t += max(math.exp(logd) - (age if first else 0.0), 0.0)
+        first = False
         if t >= horizon_end:
             return OPEN, t
         j = 0
@@ -96,31 +103,38 @@ def walk_deal(key, slot0, stage0, age, t0, offset, typ, p, i, adv_logit, adv_dur
         v = unit(key, slot0 + 2 * s + 1)
         if v * (1.0 + math.exp(-x)) >= 1.0:  # v >= sigmoid(x): lost
             return LOST, t
+        dest = s + 1
+        if n_stages - s > 1 and jump_cum[i, typ, s, 0] < 1.0:
+            w = unit(key, slot0 + 2 * n_stages + s)
+            for d in range(n_stages - s - 1):
+                dest += w >= jump_cum[i, typ, s, d]
+        s = dest
     return WON, t
 
 
 # -- the block walk (vectorised passes) ----------------------------------------------------------
 @nb.njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def _walk_group(n_blk, keys, off, part, t0, age, truncate, typ, stage0, slot0, i,
-                adv_logit, adv_duration, time_mu, time_sigma, logodds, logtime, time_lever,
-                odds_lever, shocks, ends, day_q, out_offset, res_code, res_time, res_j, sc_f, sc_i,
-                sc_k):
-    """Walk ``n_blk`` deals of one partner type, all starting in stage ``stage0``.
+def _walk_group(n_blk, keys, off, part, t0, age, stg, truncate, typ, slot0, i,
+                adv_logit, adv_duration, jump_cum, time_mu, time_sigma, logodds, logtime,
+                time_lever, odds_lever, shocks, ends, day_q, out_offset, res_code, res_time, res_j,
+                sc_f, sc_i, sc_k):
+    """Walk ``n_blk`` deals of one partner type, each starting in its stage ``stg[k]``.
 
     Writes outcome (OPEN / WON / LOST), close time and calendar quarter (-1 when still open)
-    per deal. Every live deal of a pass is in the same stage, so the draw's parameters are
-    scalars and the per-deal loops are contiguous: LLVM vectorises them. Advancing deals are
-    compacted (their data moved) between passes. ``sc_f`` (9, BLOCK) float64, ``sc_i``
-    (4, BLOCK) int64 and ``sc_k`` (BLOCK,) uint64 are scratch.
+    per deal. Pass ``s`` handles the live deals in stage ``s`` (deals that jumped ahead wait
+    for their stage's pass), so the draw's parameters are scalars and the per-deal loops are
+    contiguous: LLVM vectorises them. Live deals are compacted between passes. ``sc_f``
+    (10, BLOCK) float64, ``sc_i`` (5, BLOCK) int64 and ``sc_k`` (BLOCK,) uint64 are scratch.
     """
     n_stages = adv_logit.shape[2]
     n_cal = ends.shape[0]
     hend = ends[n_cal - 1]
     last_day = float(day_q.shape[0] - 1)
-    l_off, l_t0, l_age, l_la, u_, v_, ld_, t_, sh_ = (sc_f[0], sc_f[1], sc_f[2], sc_f[3], sc_f[4],
-                                                      sc_f[5], sc_f[6], sc_f[7], sc_f[8])
-    l_id, l_part, j_, code_ = sc_i[0], sc_i[1], sc_i[2], sc_i[3]
+    l_off, l_t0, l_age, l_la, u_, v_, ld_, t_, sh_, w_ = (
+        sc_f[0], sc_f[1], sc_f[2], sc_f[3], sc_f[4], sc_f[5], sc_f[6], sc_f[7], sc_f[8], sc_f[9])
+    l_id, l_part, j_, code_, l_stage = sc_i[0], sc_i[1], sc_i[2], sc_i[3], sc_i[4]
     l_key = sc_k
+    s = n_stages
     for k in range(n_blk):
         l_key[k] = keys[k]
         l_off[k] = off[k]
@@ -128,20 +142,26 @@ def _walk_group(n_blk, keys, off, part, t0, age, truncate, typ, stage0, slot0, i
         l_age[k] = age[k]
         l_id[k] = k
         l_part[k] = part[k]
+        l_stage[k] = stg[k]
+        s = min(s, stg[k])
     if truncate:
         for k in range(n_blk):
             l_la[k] = vlog(max(l_age[k], 1e-300)) if l_age[k] > 0.0 else NO_AGE_LOG
     n_live = n_blk
-    s = stage0
-    while n_live > 0:
+    while n_live > 0 and s < n_stages:
         mu = time_mu[i, typ, s]
         sd = max(time_sigma[i, typ, s], MIN_SIGMA)
         lg = adv_logit[i, typ, s]
         dur = adv_duration[i, s]
         slot = slot0 + 2 * s
+        n_dest = n_stages - s
+        jumps = n_dest > 1 and jump_cum[i, typ, s, 0] < 1.0
         for k in range(n_live):  # uniforms
             u_[k] = unit(l_key[k], slot)
             v_[k] = unit(l_key[k], slot + 1)
+        if jumps:
+            for k in range(n_live):
+                w_[k] = unit(l_key[k], slot0 + 2 * n_stages + s)
         if time_lever:  # by partner, stage and the quarter the stage is entered in (scalar)
             for k in range(n_live):
                 t = l_t0[k]
@@ -151,7 +171,7 @@ def _walk_group(n_blk, keys, off, part, t0, age, truncate, typ, stage0, slot0, i
         else:
             for k in range(n_live):
                 ld_[k] = mu
-        if truncate and s == stage0:  # the current stage: condition on the days already spent
+        if truncate:  # the first stay: condition on the days already spent (later: no-op)
             for k in range(n_live):
                 a = max((l_la[k] - ld_[k]) / sd, -40.0)
                 u_[k] = max(u_[k] * vsf(a), MIN_PROB)
@@ -172,26 +192,39 @@ def _walk_group(n_blk, keys, off, part, t0, age, truncate, typ, stage0, slot0, i
         if odds_lever:  # by partner, stage and the quarter of the decision (scalar)
             for k in range(n_live):
                 sh_[k] += logodds[l_part[k], s, max(j_[k] - out_offset, 0)]
-        for k in range(n_live):  # advance decisions
+        for k in range(n_live):  # advance decisions and destinations
             x = lg + l_off[k] + dur * (ld_[k] - LOG30) + sh_[k]
             lost = v_[k] * (1.0 + vexp(-x)) >= 1.0
-            code_[k] = OPEN if t_[k] >= hend else (LOST if lost else WON)
+            dest = s + 1
+            if jumps:
+                for d in range(n_dest - 1):
+                    dest += w_[k] >= jump_cum[i, typ, s, d]
+            code_[k] = (OPEN if t_[k] >= hend else (LOST if lost else (
+                WON if dest >= n_stages else ADV))) if l_stage[k] == s else ADV
+            j_[k] = dest if l_stage[k] == s else l_stage[k]
         m = 0
-        more = s + 1 < n_stages
-        for k in range(n_live):  # record outcomes, keep advancing deals (branch-free)
+        for k in range(n_live):  # record outcomes, keep live deals
             d = l_id[k]
             c = code_[k]
-            t = t_[k]
-            res_code[d] = c  # final unless the deal advances (then overwritten later)
-            res_time[d] = t
-            res_j[d] = j_[k] if c != OPEN else -1
+            at = l_stage[k] == s
+            if at:
+                res_code[d] = c  # final unless the deal advances (then overwritten later)
+                res_time[d] = t_[k]
+                res_j[d] = -1
+                if c != OPEN:
+                    jj = 0
+                    for q in range(n_cal - 1):
+                        jj += t_[k] >= ends[q]
+                    res_j[d] = jj
             l_id[m] = d
             l_key[m] = l_key[k]
             l_off[m] = l_off[k]
             l_part[m] = l_part[k]
-            l_t0[m] = t
-            l_age[m] = 0.0
-            m += (c == WON) & more
+            l_stage[m] = j_[k]
+            l_t0[m] = t_[k] if at else l_t0[k]
+            l_age[m] = 0.0 if at else l_age[k]
+            l_la[m] = NO_AGE_LOG if at else l_la[k]
+            m += c == ADV
         n_live = m
         s += 1
 
@@ -200,7 +233,8 @@ def _walk_group(n_blk, keys, off, part, t0, age, truncate, typ, stage0, slot0, i
 def simulate_chunk(key, d0,
                    asr, opp_rate, opp_alpha, adv_logit, adv_partner, adv_beta, adv_duration,
                    shock_sigma, time_mu, time_sigma, size_mu, size_role, size_sigma, size_nu,
-                   ptype, pool, p_order, role_cum, role_weight, new_cov, cov_bool, market_rate,
+                   jump_cum, ptype, pool, p_order, entry_cum, role_cum, role_weight, new_cov,
+                   cov_bool, market_rate,
                    expan_rate, o_id, o_partner, o_stage, o_age, o_arr, o_attr, o_cov, o_market,
                    o_expan, o_commit, o_seg, o_groups, new_seg, ends, starts, day_q, out_offset,
                    max_log_ratio, lv_asr_mult, lv_asr_add, lv_prod, lv_logodds, lv_logtime, lv_size,
@@ -209,7 +243,10 @@ def simulate_chunk(key, d0,
 
     Open deals come sorted by (partner type, stage) with ``o_groups`` the start of each run
     (and N at the end) and ``o_id`` their original row (which keys their random numbers);
-    ``o_cov`` is (K, N); ``p_order`` lists partners by type. Outputs (zeroed by the caller):
+    ``o_cov`` is (K, N); ``p_order`` lists partners by type; ``jump_cum`` (Dc, T, S, S) the
+    cumulative destination probabilities of an advance (see :func:`walk_deal`) and
+    ``entry_cum`` (T, S) the cumulative probabilities of a new deal's first stage. Outputs
+    (zeroed by the caller):
     ``acc`` (Dc, H, G, N_ACC) ARR by win quarter and segment, ``drv`` (Dc, J, N_DRV) driver
     totals by calendar quarter, ``deal_wins`` (threads, N, H) draws in which each open deal
     (sorted order) is won in each quarter.
@@ -230,8 +267,8 @@ def simulate_chunk(key, d0,
         ks = kd ^ TAG_SHOCK
         for j in range(n_cal):
             shocks[j] = shock_sigma[i] * ndtri(unit(ks, j))
-        sc_f = np.empty((9, BLOCK))
-        sc_i = np.empty((4, BLOCK), dtype=np.int64)
+        sc_f = np.empty((10, BLOCK))
+        sc_i = np.empty((5, BLOCK), dtype=np.int64)
         sc_k = np.empty(BLOCK, dtype=np.uint64)
         res_code = np.empty(BLOCK, dtype=np.int64)
         res_j = np.empty(BLOCK, dtype=np.int64)
@@ -251,7 +288,6 @@ def simulate_chunk(key, d0,
             if g1 <= g0:
                 continue
             typ = ptype[o_partner[g0]]
-            stage0 = o_stage[g0]
             for n0 in range(g0, g1, BLOCK):
                 nb_ = min(BLOCK, g1 - n0)
                 for k in range(nb_):
@@ -262,10 +298,10 @@ def simulate_chunk(key, d0,
                     beta = adv_beta[i, c]
                     for k in range(nb_):
                         b_off[k] += o_cov[c, n0 + k] * beta
-                _walk_group(nb_, b_keys, b_off, o_partner[n0:], b_t0, o_age[n0:], True, typ,
-                            stage0, 0, i, adv_logit, adv_duration, time_mu, time_sigma,
-                            lv_logodds, lv_logtime, time_lever, odds_lever, shocks, ends, day_q,
-                            out_offset, res_code, res_time, res_j, sc_f, sc_i, sc_k)
+                _walk_group(nb_, b_keys, b_off, o_partner[n0:], b_t0, o_age[n0:], o_stage[n0:],
+                            True, typ, 0, i, adv_logit, adv_duration, jump_cum, time_mu,
+                            time_sigma, lv_logodds, lv_logtime, time_lever, odds_lever, shocks,
+                            ends, day_q, out_offset, res_code, res_time, res_j, sc_f, sc_i, sc_k)
                 n_won = 0
                 for k in range(nb_):  # branch-free: lost counts, and the list of won deals
                     c = res_code[k]
@@ -325,6 +361,8 @@ def simulate_chunk(key, d0,
         nw_part = np.empty(n_new, dtype=np.int64)
         nw_off = np.empty(n_new)
         nw_t0 = np.empty(n_new)
+        nw_stage = np.empty(n_new, dtype=np.int64)
+        n_open_stages = adv_logit.shape[2]
         m = 0
         for pi in range(n_partners):
             p = p_order[pi]
@@ -347,6 +385,11 @@ def simulate_chunk(key, d0,
                     nw_part[m] = p
                     nw_off[m] = offset
                     nw_t0[m] = start + unit(ko, 0) * width
+                    ue = unit(ko, SLOT_ENTRY)
+                    st = 0
+                    for e in range(n_open_stages - 1):
+                        st += ue >= entry_cum[typ, e]
+                    nw_stage[m] = st
                     m += 1
 
         # ---- new pipeline: paths by type, then size / role / flags of won deals ---------
@@ -360,9 +403,10 @@ def simulate_chunk(key, d0,
             for n0 in range(g0, g1, BLOCK):
                 nb_ = min(BLOCK, g1 - n0)
                 _walk_group(nb_, nw_keys[n0:], nw_off[n0:], nw_part[n0:], nw_t0[n0:], zeros_age,
-                            False, typ, 0, SLOT_NEW_PATH, i, adv_logit, adv_duration, time_mu,
-                            time_sigma, lv_logodds, lv_logtime, time_lever, odds_lever, shocks,
-                            ends, day_q, out_offset, res_code, res_time, res_j, sc_f, sc_i, sc_k)
+                            nw_stage[n0:], False, typ, SLOT_NEW_PATH, i, adv_logit, adv_duration,
+                            jump_cum, time_mu, time_sigma, lv_logodds, lv_logtime, time_lever,
+                            odds_lever, shocks, ends, day_q, out_offset, res_code, res_time, res_j,
+                            sc_f, sc_i, sc_k)
                 n_won = 0
                 for k in range(nb_):
                     won_idx[n_won] = k
@@ -396,20 +440,20 @@ def simulate_chunk(key, d0,
 
 @nb.njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def walk_groups_and_reference(keys, typ, part, off, stage0, t0, age, slot0, i, adv_logit,
-                              adv_duration, time_mu, time_sigma, logodds, logtime, shocks, ends,
-                              day_q, out_offset):
+                              adv_duration, jump_cum, time_mu, time_sigma, logodds, logtime,
+                              shocks, ends, day_q, out_offset):
     """Walk deals both ways (grouped passes and :func:`walk_deal`) for the tests.
 
-    Deals must come sorted by (typ, stage0). Returns (code_group, time_group, code_ref,
-    time_ref), each (n,).
+    Deals must come sorted by type (stages may be mixed within a type). Returns (code_group,
+    time_group, code_ref, time_ref), each (n,).
     """
     n = keys.shape[0]
     code_g = np.empty(n, dtype=np.int64)
     time_g = np.empty(n)
     code_r = np.empty(n, dtype=np.int64)
     time_r = np.empty(n)
-    sc_f = np.empty((9, BLOCK))
-    sc_i = np.empty((4, BLOCK), dtype=np.int64)
+    sc_f = np.empty((10, BLOCK))
+    sc_i = np.empty((5, BLOCK), dtype=np.int64)
     sc_k = np.empty(BLOCK, dtype=np.uint64)
     res_code = np.empty(BLOCK, dtype=np.int64)
     res_j = np.empty(BLOCK, dtype=np.int64)
@@ -419,12 +463,12 @@ def walk_groups_and_reference(keys, typ, part, off, stage0, t0, age, slot0, i, a
     g0 = 0
     while g0 < n:
         g1 = g0 + 1
-        while g1 < n and typ[g1] == typ[g0] and stage0[g1] == stage0[g0]:
+        while g1 < n and typ[g1] == typ[g0]:
             g1 += 1
         for n0 in range(g0, g1, BLOCK):
             nb_ = min(BLOCK, g1 - n0)
-            _walk_group(nb_, keys[n0:], off[n0:], part[n0:], t0[n0:], age[n0:], True, typ[g0],
-                        stage0[g0], slot0, i, adv_logit, adv_duration, time_mu, time_sigma,
+            _walk_group(nb_, keys[n0:], off[n0:], part[n0:], t0[n0:], age[n0:], stage0[n0:], True,
+                        typ[g0], slot0, i, adv_logit, adv_duration, jump_cum, time_mu, time_sigma,
                         logodds, logtime, time_lever, odds_lever, shocks, ends, day_q, out_offset,
                         res_code, res_time, res_j, sc_f, sc_i, sc_k)
             for k in range(nb_):
@@ -433,8 +477,8 @@ def walk_groups_and_reference(keys, typ, part, off, stage0, t0, age, slot0, i, a
         g0 = g1
     for d in range(n):
         c, t = walk_deal(keys[d], slot0, stage0[d], age[d], t0[d], off[d], typ[d], part[d], i,
-                         adv_logit, adv_duration, time_mu, time_sigma, logodds, logtime, shocks,
-                         ends, out_offset)
+                         adv_logit, adv_duration, jump_cum, time_mu, time_sigma, logodds, logtime,
+                         shocks, ends, out_offset)
         code_r[d] = c
         time_r[d] = t
     return code_g, time_g, code_r, time_r

@@ -7,12 +7,15 @@ For each posterior draw (DESIGN.md section 4):
    the log-normal conditional on the days it has already spent there (truncated below), later
    stages from the untruncated log-normal; on leaving a stage it advances with the
    continuation probability of its type, partner, covariates, time spent and the quarter
-   shock of the calendar quarter it leaves in, and is otherwise lost. Advancing from
-   negotiation is a win, dated at that moment. A deal whose next move falls after the last
+   shock of the calendar quarter it leaves in, and is otherwise lost. An advancing deal goes
+   to the next stage, skips to a later one or is won directly, with the type's learned
+   destination probabilities (``stage_jumps``); advancing from negotiation is a win, dated at
+   that moment. A deal whose next move falls after the last
    forecast quarter is still open.
 2. **New pipeline.** Per partner and forecast quarter: active sellers ~ Binomial(pool, ASR);
    opportunities ~ NegativeBinomial(mean active x opp_rate, alpha opp_dispersion) (a Gamma
-   mixed Poisson), created uniformly within the quarter in discovery; covariates drawn per
+   mixed Poisson), created uniformly within the quarter in a stage drawn from the type's
+   entry mix (``stage_entry``: discovery unless the history says otherwise); covariates drawn per
    deal (booleans ~ Bernoulli(new_covariates), engagement at its mean); the same stage path;
    for won deals, the role ~ Categorical(role_probs[type]), log ARR ~ StudentT(size_nu,
    size_mu[p] + size_role[r], size_sigma), marketplace / expansion flags ~ Bernoulli.
@@ -131,6 +134,7 @@ def simulate(inputs: SimulationInputs, *, seed: int | np.random.Generator,
     day_q = _day_to_quarter(ends)
 
     static = _static_arrays(inputs, attribution)
+    jump_cum = _cumulative(inputs.stage_jumps(), axis=-1)
     deals = _open_deal_arrays(inputs, P, S)
     N = len(deals["o_partner"])
     # Open deals sorted by (partner type, stage) so the kernel walks groups with shared
@@ -157,11 +161,13 @@ def simulate(inputs: SimulationInputs, *, seed: int | np.random.Generator,
         n = d1 - d0
         params = [np.ascontiguousarray(getattr(inputs, name)[d0:d1], dtype=np.float64)
                   for name in _DRAW_PARAMS]
+        params.append(np.ascontiguousarray(jump_cum[d0:d1]))
         acc = np.zeros((n, H, G, K.N_ACC), dtype=np.float64)
         drv = np.zeros((n, len(ends), K.N_DRV), dtype=np.float64)
         K.simulate_chunk(
             key, d0, *params,
-            static["ptype"], pool, p_order, static["role_cum"], static["role_weight"],
+            static["ptype"], pool, p_order, static["entry_cum"], static["role_cum"],
+            static["role_weight"],
             static["new_cov"], static["cov_bool"], static["market_rate"], static["expan_rate"],
             np.ascontiguousarray(order.astype(np.int64)), sorted_deals["o_partner"],
             sorted_deals["o_stage"], sorted_deals["o_age"], sorted_deals["o_arr"],
@@ -264,6 +270,7 @@ def _static_arrays(inputs: SimulationInputs, attribution: AttributionSettings) -
     if attribution.use_influence_pct:
         role_weight[:, ROLES.index("influenced")] = np.asarray(inputs.influence_share, dtype=np.float64)
     return {
+        "entry_cum": np.ascontiguousarray(_cumulative(inputs.stage_entry(), axis=-1)),
         "ptype": np.ascontiguousarray(inputs.partner_type, dtype=np.int64),
         "role_cum": np.ascontiguousarray(role_cum),
         "role_weight": np.ascontiguousarray(role_weight),
@@ -272,6 +279,22 @@ def _static_arrays(inputs: SimulationInputs, attribution: AttributionSettings) -
         "market_rate": np.ascontiguousarray(inputs.marketplace_rate, dtype=np.float64),
         "expan_rate": np.ascontiguousarray(inputs.expansion_rate, dtype=np.float64),
     }
+
+
+def _cumulative(probs: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Cumulative probabilities along ``axis``, normalised, the last entry exactly 1.
+
+    Rows of zeros (a stage with no destinations, e.g. jumps out of the last open stage are
+    all to "won" by construction) are left as all ones, i.e. the first option.
+    """
+    p = np.clip(np.asarray(probs, dtype=np.float64), 0.0, None)
+    total = p.sum(axis=axis, keepdims=True)
+    cum = np.cumsum(p, axis=axis) / np.where(total > 0, total, 1.0)
+    cum = np.where(total > 0, np.minimum(cum, 1.0), 1.0)
+    last = [slice(None)] * cum.ndim
+    last[axis] = slice(-1, None)
+    cum[tuple(last)] = 1.0
+    return np.ascontiguousarray(cum)
 
 
 def _open_deal_arrays(inputs: SimulationInputs, n_partners: int, n_stages: int) -> dict[str, np.ndarray]:

@@ -10,10 +10,12 @@ Deal path (semi-Markov, DESIGN.md section 4): a deal sits in open stage ``s`` fo
 ``log d ~ Normal(time_mu[t, s], time_sigma[t, s])`` (conditional on ``d`` exceeding the days it
 has already spent there); when it leaves, it advances with probability
 ``sigmoid(adv_logit[t, s] + adv_partner[p] + covariates @ adv_beta + adv_duration[s] *
-log(d / 30) + shock[quarter of exit])`` and is otherwise lost. Advancing from negotiation is a
-win. ``shock ~ Normal(0, shock_sigma)`` is drawn once per draw and calendar quarter and shared
-by every deal (deals in a quarter are not independent). Units: days; ARR in currency per year;
-rates per quarter.
+log(d / 30) + shock[quarter of exit])`` and is otherwise lost. An advancing deal goes to
+destination ``j`` (the next open stage, a later one, or won) with probability
+``jump_probs[t, s, j]``; advancing from negotiation is a win. New deals start in stage ``s``
+with probability ``entry_probs[t, s]``. ``shock ~ Normal(0, shock_sigma)`` is drawn once per
+draw and calendar quarter and shared by every deal (deals in a quarter are not independent).
+Units: days; ARR in currency per year; rates per quarter.
 """
 
 from __future__ import annotations
@@ -88,6 +90,12 @@ class SimulationInputs:
     influence_share: np.ndarray  # (T,) mean attribution of influenced deals (influence_pct)
     # -- open pipeline at as-of: one row per open deal, columns OPEN_DEAL_COLUMNS -------------
     open_deals: pd.DataFrame
+    # -- stage skips: where an advancing deal goes, and where new deals start ----------------
+    # jump_probs[d, t, s, j]: P(destination s + 1 + j | advanced from s), j = 0 .. S - 1 - s,
+    # the last destination being won; entries beyond it are 0. None = always the next stage.
+    jump_probs: np.ndarray | None = None  # (D, T, S, S)
+    # entry_probs[t, s]: P(a new deal is created in open stage s). None = always discovery.
+    entry_probs: np.ndarray | None = None  # (T, S)
     # -- bookkeeping ---------------------------------------------------------------------------
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
@@ -95,6 +103,23 @@ class SimulationInputs:
     def n_draws(self) -> int:
         """Number of posterior draws D."""
         return int(self.asr.shape[0])
+
+    def stage_jumps(self) -> np.ndarray:
+        """(D, T, S, S) destination probabilities of an advance (``jump_probs`` or next stage)."""
+        if self.jump_probs is not None:
+            return np.asarray(self.jump_probs, dtype=np.float64)
+        D, T, S = self.n_draws, len(self.types), len(OPEN_STAGES)
+        out = np.zeros((D, T, S, S))
+        out[..., 0] = 1.0
+        return out
+
+    def stage_entry(self) -> np.ndarray:
+        """(T, S) probabilities of a new deal's first stage (``entry_probs`` or discovery)."""
+        if self.entry_probs is not None:
+            return np.asarray(self.entry_probs, dtype=np.float64)
+        out = np.zeros((len(self.types), len(OPEN_STAGES)))
+        out[:, 0] = 1.0
+        return out
 
     @property
     def horizon(self) -> int:
@@ -124,6 +149,17 @@ class SimulationInputs:
             raise ValueError("pool and opp_rate must be non-negative")
         if not np.allclose(self.role_probs.sum(axis=1), 1.0):
             raise ValueError("role_probs rows must sum to 1")
+        jumps, entry = self.stage_jumps(), self.stage_entry()
+        if jumps.shape != (D, T, S, S) or entry.shape != (T, S):
+            raise ValueError(f"jump_probs / entry_probs have shapes {jumps.shape} / {entry.shape}, "
+                             f"expected {(D, T, S, S)} / {(T, S)}")
+        beyond = np.arange(S)[None, :] > (S - 1 - np.arange(S))[:, None]  # (s, j) impossible
+        if (np.any(jumps < 0) or np.any(jumps[..., beyond] > 0)
+                or not np.allclose(jumps.sum(axis=-1), 1.0)):
+            raise ValueError("jump_probs must be >= 0, sum to 1 over destinations and be 0 "
+                             "beyond 'won' (j > S - 1 - s)")
+        if np.any(entry < 0) or not np.allclose(entry.sum(axis=-1), 1.0):
+            raise ValueError("entry_probs rows must be >= 0 and sum to 1")
         missing = set(OPEN_DEAL_COLUMNS) - set(self.open_deals.columns)
         if missing:
             raise ValueError(f"open_deals lacks columns {sorted(missing)}")
