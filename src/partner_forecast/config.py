@@ -109,6 +109,7 @@ class SamplerSettings(_Strict):
     max_rhat: float = Field(gt=1)
     min_ess: float = Field(ge=0)
     max_divergences: int = Field(ge=0)
+    retries: int = Field(default=2, ge=0, le=4)
 
 
 class SimulationSettings(_Strict):

@@ -130,6 +130,22 @@ def emit(tables: Mapping[str, pd.DataFrame], meta: Mapping[str, Any], fmt: str,
         sys.stdout.write(data)
 
 
+EXIT_UNRELIABLE = 1
+"""Exit code of a command whose output stands on fits that failed their diagnostics."""
+
+
+def exit_if_unreliable(meta: Mapping[str, Any]) -> None:
+    """After the output is written: exit 1 when the fits behind it failed their diagnostics.
+
+    The output itself carries the reason (its headline and warnings), in every format; the
+    exit code lets scripts and schedulers notice without parsing it.
+    """
+    if meta.get("diagnostics_ok") is False:
+        click.secho("partner-forecast: the models failed their sampler diagnostics after "
+                    "retries (see the warnings above); exit code 1", fg="red", err=True)
+        sys.exit(EXIT_UNRELIABLE)
+
+
 def base_meta(export, settings, **extra: Any) -> dict[str, Any]:
     """The metadata every output records."""
     return {"as_of": export.default_as_of.date().isoformat(), "data": export.source,

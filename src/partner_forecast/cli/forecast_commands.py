@@ -11,6 +11,7 @@ from partner_forecast.cli.common import (
     common_options,
     data_argument,
     emit,
+    exit_if_unreliable,
     main,
     output_options,
 )
@@ -56,6 +57,7 @@ def forecast(data: Path, as_of, quarter, config_path, by, horizon, draws, seed, 
     if fmt == "table":
         tables = {"forecast": tables["forecast"], "diagnostics": tables["diagnostics"]}
     emit(tables, meta, fmt, output)
+    exit_if_unreliable(meta)
 
 
 @main.command()

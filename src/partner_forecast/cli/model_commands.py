@@ -10,6 +10,7 @@ from partner_forecast.cli.common import (
     base_meta,
     data_argument,
     emit,
+    exit_if_unreliable,
     load_context,
     main,
     output_options,
@@ -45,15 +46,20 @@ def fit(data: Path, as_of, workspace: Path, config_path: str | None, refit: bool
     aggregated data and cached in the workspace, keyed by data, as-of, config and code version:
     a second run with nothing changed only loads. The table shows divergences, max R-hat, min
     bulk/tail ESS and fit times per model; a model failing the [sampler] thresholds is marked
-    FAIL and warned about loudly (forecasts made from it carry the warning).
+    FAIL and warned about loudly (forecasts made from it carry the warning). A model failing
+    its diagnostics is retried first ([sampler] retries); if it still fails, the output's
+    headline says so and the command exits 1.
     """
+    from partner_forecast.forecast import failed_fit_headline
     from partner_forecast.workspace import fit_all
 
     settings, export = load_context(data, as_of, config_path)
     fits = fit_all(export, settings, workspace, progress=True, refit=refit)
-    meta = base_meta(export, settings, workspace=str(workspace), diagnostics_ok=fits.ok,
-                     warnings=list(fits.warnings))
+    meta = {**failed_fit_headline(list(fits.warnings)),
+            **base_meta(export, settings, workspace=str(workspace), diagnostics_ok=fits.ok,
+                        warnings=list(fits.warnings))}
     emit({"diagnostics": fits.diagnostics_table()}, meta, fmt, output)
+    exit_if_unreliable(meta)
 
 
 @main.command()

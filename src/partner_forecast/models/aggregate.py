@@ -20,8 +20,9 @@ number of distinct cells:
 Definitions. The *activity window* runs from the quarter of the first recorded activity to the
 last quarter ended by as-of: before the CRM logged activities every seller would look inactive.
 A *stage exit* is a stage-history entry of an open stage followed by another entry: it
-*advanced* unless the next entry is ``lost``; a deal that skips a stage advanced from the stage
-it left (the skipped stage contributes nothing). Consecutive entries of the same stage count as
+*advanced* unless the next entry is ``lost``; where it went (the next stage, a later one or won)
+is counted by :func:`jump_counts` for the destination part of the conversion model (a skipped
+stage contributes no exit). Consecutive entries of the same stage count as
 one stay. Days in stage are floored at :data:`DAY_FLOOR` (same-day moves). Open deals are
 censored for conversion (they contribute nothing) but are right-censored stays for timing.
 """
@@ -34,6 +35,7 @@ import pandas as pd
 from partner_forecast.calendar import Quarter, quarter_from_index, quarter_index
 from partner_forecast.data.export import Export
 from partner_forecast.data.schema import (
+    ENGAGEMENT_ACTIVITIES,
     OPEN_STAGES,
     STAGE_ORDER,
     PartnerRole,
@@ -181,10 +183,11 @@ def stage_stays(export: Export) -> pd.DataFrame:
     pandas.DataFrame
         opportunity_id, partner_id, stage, entered_on, left_on (NaT while open), days (in the
         stage until it left, or until as-of while open; floored at :data:`DAY_FLOOR`), open
-        (bool), advanced (bool; False while open).
+        (bool), advanced (bool; False while open), next_stage (the stage entered next; None
+        while open).
     """
     cols = ["opportunity_id", "partner_id", "stage", "entered_on", "left_on", "days", "open",
-            "advanced"]
+            "advanced", "next_stage"]
     h = export.stage_history[["opportunity_id", "stage", "entered_on"]].dropna()
     if h.empty:
         return pd.DataFrame(columns=cols)
@@ -209,8 +212,57 @@ def stage_stays(export: Export) -> pd.DataFrame:
         "days": np.maximum(days, DAY_FLOOR),
         "open": is_open,
         "advanced": (~is_open) & (h["next_stage"] != "lost").to_numpy(),
+        "next_stage": h["next_stage"].to_numpy(dtype=object),
     })
     return out[cols].reset_index(drop=True)
+
+
+def engagement_before(export: Export, opportunity_ids: np.ndarray, dates: np.ndarray) -> np.ndarray:
+    """Engagement activities of each deal strictly before the given date (int counts).
+
+    What was known about a deal's engagement when it entered a stage: activities logged later
+    (deal updates pile up on deals that progress) must not explain how the stage ended.
+    """
+    ids = np.asarray(opportunity_ids, dtype=object)
+    when = pd.to_datetime(pd.Series(dates)).to_numpy()
+    acts = export.activities
+    eng = acts[acts["activity_type"].isin(ENGAGEMENT_ACTIVITIES) & acts["opportunity_id"].notna()
+               & acts["occurred_on"].notna()]
+    if eng.empty or len(ids) == 0:
+        return np.zeros(len(ids), dtype=np.int64)
+    ev = pd.DataFrame({"opp": eng["opportunity_id"].astype(str).to_numpy(dtype=object),
+                       "date": eng["occurred_on"].to_numpy(), "kind": 1, "row": -1})
+    q = pd.DataFrame({"opp": pd.Series(ids).astype(str).to_numpy(dtype=object), "date": when,
+                      "kind": 0, "row": np.arange(len(ids))})
+    # Queries sort before activities of the same day: "strictly before" the date.
+    both = pd.concat([ev, q], ignore_index=True).sort_values(["opp", "date", "kind"], kind="stable")
+    both["seen"] = both.groupby("opp", sort=False)["kind"].cumsum()
+    hits = both[both["kind"] == 0]
+    out = np.zeros(len(ids), dtype=np.int64)
+    out[hits["row"].to_numpy(dtype=np.int64)] = hits["seen"].to_numpy(dtype=np.int64)
+    return out
+
+
+def stay_covariates(export: Export, stays: pd.DataFrame, engagement_full_at: int) -> pd.DataFrame:
+    """The conversion covariates of each stage stay, as known when the deal entered the stage.
+
+    Engagement counts activities before ``entered_on``; the flags are the deal's values
+    (:func:`deal_covariates`). Columns :data:`COVARIATES` in [0, 1] and ``engagement_level``,
+    aligned with ``stays``.
+    """
+    cov = deal_covariates(export, engagement_full_at)
+    ids = stays["opportunity_id"].to_numpy(dtype=object)
+    level = np.minimum(engagement_before(export, ids, stays["entered_on"].to_numpy()),
+                       engagement_full_at)
+    out = pd.DataFrame({
+        "technical_validation": pd.Series(ids).map(cov["technical_validation"]).fillna(0.0)
+        .to_numpy(dtype=float),
+        "executive_sponsor": pd.Series(ids).map(cov["executive_sponsor"]).fillna(0.0)
+        .to_numpy(dtype=float),
+        "engagement": level / float(engagement_full_at),
+        "engagement_level": level.astype(np.int64),
+    }, index=stays.index)
+    return out[[*COVARIATES, "engagement_level"]]
 
 
 def duration_bin(days: np.ndarray) -> np.ndarray:
@@ -233,7 +285,7 @@ def conversion_cells(export: Export, engagement_full_at: int, fiscal_year_start_
     """
     stays = stage_stays(export)
     done = stays[~stays["open"]]
-    cov = deal_covariates(export, engagement_full_at)
+    cov = stay_covariates(export, done, engagement_full_at)
     pidx = partner_index(export)
     q_abs = quarter_index(pd.Series(done["left_on"].to_numpy()), fiscal_year_start_month
                           ).to_numpy(dtype=np.int64)
@@ -242,9 +294,9 @@ def conversion_cells(export: Export, engagement_full_at: int, fiscal_year_start_
         "partner_idx": done["partner_id"].map(pidx).to_numpy(dtype=np.int64),
         "stage_idx": done["stage"].map({s: i for i, s in enumerate(OPEN_STAGES)}).to_numpy(dtype=np.int64),
         "quarter_idx": np.searchsorted(quarters, q_abs).astype(np.int64),
-        "technical_validation": done["opportunity_id"].map(cov["technical_validation"]).to_numpy(),
-        "executive_sponsor": done["opportunity_id"].map(cov["executive_sponsor"]).to_numpy(),
-        "engagement_level": done["opportunity_id"].map(cov["engagement_level"]).to_numpy(dtype=np.int64),
+        "technical_validation": cov["technical_validation"].to_numpy(),
+        "executive_sponsor": cov["executive_sponsor"].to_numpy(),
+        "engagement_level": cov["engagement_level"].to_numpy(dtype=np.int64),
         "dur_bin": duration_bin(done["days"].to_numpy()),
         "k": done["advanced"].to_numpy(dtype=np.int64),
         "z": np.log(done["days"].to_numpy(dtype=float) / DURATION_SCALE_DAYS),
@@ -260,6 +312,56 @@ def conversion_cells(export: Export, engagement_full_at: int, fiscal_year_start_
     cols = ["partner_idx", "stage_idx", "quarter_idx", *COVARIATES, "dur_bin", "n", "k",
             "log_duration"]
     return cells[cols], labels
+
+
+def jump_counts(export: Export) -> np.ndarray:
+    """Advances from each open stage by destination, per partner type: (T, S, S) counts.
+
+    ``counts[t, s, j]`` counts completed stays in open stage ``s`` (deals of type ``t``) that
+    advanced to destination ``s + 1 + j``: the next open stage (``j = 0``), a later one, or won
+    (``j = S - 1 - s``). A move back to an earlier or the same stage (a CRM re-opening a deal)
+    counts as an advance to the next stage: the model has no backward moves.
+    """
+    types = present_types(export)
+    S = len(OPEN_STAGES)
+    out = np.zeros((len(types), S, S), dtype=np.int64)
+    stays = stage_stays(export)
+    adv = stays[stays["advanced"]]
+    if adv.empty:
+        return out
+    pos = {st: i for i, st in enumerate(OPEN_STAGES)} | {"won": S}
+    s_idx = adv["stage"].map(pos).to_numpy(dtype=np.int64)
+    dest = adv["next_stage"].map(pos).fillna(-1).to_numpy(dtype=np.int64)
+    dest = np.where(dest > s_idx, dest, s_idx + 1)
+    pf = partner_frame(export).set_index("partner_id")
+    t_idx = adv["partner_id"].map(pf["type_idx"]).to_numpy(dtype=np.int64)
+    np.add.at(out, (t_idx, s_idx, dest - s_idx - 1), 1)
+    return out
+
+
+def entry_counts(export: Export) -> np.ndarray:
+    """Deals by the open stage they were created in, per partner type: (T, S) counts.
+
+    The first stage-history entry of each deal; deals whose first entry is won or lost
+    (recorded only at closing) are left out.
+    """
+    types = present_types(export)
+    S = len(OPEN_STAGES)
+    out = np.zeros((len(types), S), dtype=np.int64)
+    h = export.stage_history[["opportunity_id", "stage", "entered_on"]].dropna()
+    if h.empty:
+        return out
+    h = h.assign(_order=h["stage"].map(STAGE_ORDER)).sort_values(
+        ["opportunity_id", "entered_on", "_order"], kind="stable")
+    first = h.drop_duplicates("opportunity_id", keep="first")
+    first = first[first["stage"].isin(OPEN_STAGES)]
+    partner = export.opportunities.set_index("opportunity_id")["partner_id"].astype(str)
+    pf = partner_frame(export).set_index("partner_id")
+    t_idx = first["opportunity_id"].map(partner).map(pf["type_idx"])
+    ok = t_idx.notna().to_numpy()
+    s_idx = first["stage"].map({st: i for i, st in enumerate(OPEN_STAGES)}).to_numpy(dtype=np.int64)
+    np.add.at(out, (t_idx.to_numpy()[ok].astype(np.int64), s_idx[ok]), 1)
+    return out
 
 
 def timing_stats(export: Export) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -306,4 +408,5 @@ def won_deals(export: Export) -> pd.DataFrame:
 __all__ = ["DAY_FLOOR", "DURATION_BIN_EDGES_DAYS", "ROLES", "partner_frame", "present_types",
            "present_tiers", "partner_index", "window_quarters", "activation_cells",
            "productivity_cells", "deal_partner_type", "deal_covariates", "stage_stays",
-           "duration_bin", "conversion_cells", "timing_stats", "won_deals"]
+           "engagement_before", "stay_covariates", "duration_bin", "conversion_cells",
+           "jump_counts", "entry_counts", "timing_stats", "won_deals"]

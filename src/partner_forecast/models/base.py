@@ -24,6 +24,7 @@ import functools
 import hashlib
 import importlib.util
 import json
+import math
 import os
 import tempfile
 import time
@@ -33,6 +34,7 @@ import zipfile
 import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -54,7 +56,7 @@ from partner_forecast.models.spec import ModelSpec
 FORMAT_VERSION = 1
 POSTERIOR_SUFFIX = ".zarr.zip"
 SAMPLER_KEYS: tuple[str, ...] = ("draws", "tune", "chains", "target_accept", "random_seed",
-                                 "nuts_sampler")
+                                 "nuts_sampler", "retries")
 THRESHOLD_KEYS: tuple[str, ...] = ("max_rhat", "min_ess", "max_divergences")
 
 
@@ -256,12 +258,19 @@ class PartnerModel(ABC):
 
     def fit(self, progress: Callable[[str], None] | None = None,
             thresholds: dict[str, Any] | None = None) -> xr.DataTree:
-        """Sample the posterior (NUTS), compute diagnostics and keep the result on ``self``.
+        """Sample the posterior (NUTS), retrying when diagnostics fail; keep the result.
+
+        A fit that fails its thresholds is retried (up to ``[sampler] retries`` times) before
+        it is reported: divergences raise ``target_accept`` (0.97, then 0.99) and double the
+        tuning; R-hat or ESS alone double the draws ("draws by need"); the last retry also
+        switches the group effects to the other parametrisation (non-centred <-> centred),
+        which is what thin or few groups need. The best attempt is kept (passing, else fewest
+        failures) and its diagnostics say how many attempts were made and with what settings.
 
         Parameters
         ----------
         progress : callable, optional
-            Called with a short message before sampling.
+            Called with a short message before each attempt.
         thresholds : dict, optional
             ``max_rhat``, ``min_ess``, ``max_divergences`` (default: ``[sampler]`` defaults).
 
@@ -274,15 +283,69 @@ class PartnerModel(ABC):
             raise NotEnoughDataError(
                 f"nothing to fit the {self.name} model on: the export has no "
                 f"{self.data_description} before the as-of date")
-        cfg = self.sampler_config
+        limits = _thresholds(thresholds)
+        cfg = dict(self.sampler_config)
+        retries = int(cfg.get("retries", 2))
+        parametrisation = self.parametrisation
+        best: tuple[tuple, xr.Dataset, xr.Dataset, Diagnostics] | None = None
+        spent_compile = spent_sample = 0.0
+        for attempt in range(1 + retries):
+            post, stats, diag = self._sample_once(cfg, parametrisation, limits, progress, attempt)
+            spent_compile += diag.compile_seconds
+            spent_sample += diag.sample_seconds
+            note = (f"attempt {attempt + 1}: target_accept {float(cfg['target_accept']):g}, "
+                    f"tune {int(cfg['tune'])}, draws {int(cfg['draws'])}, {parametrisation}")
+            diag = replace(diag, attempts=attempt + 1, settings_used=note)
+            rank = (len(diag.failures), diag.divergences,
+                    diag.max_rhat if not math.isnan(diag.max_rhat) else 0.0)
+            if best is None or rank < best[0]:
+                best = (rank, post, stats, diag)
+            if diag.ok:
+                break
+            if attempt == retries:
+                break
+            if progress:
+                progress(f"{self.name}: diagnostics failed ({'; '.join(diag.failures)}); retrying")
+            if diag.divergences > limits["max_divergences"]:
+                cfg["target_accept"] = max(float(cfg["target_accept"]), 0.97 if attempt == 0 else 0.99)
+                cfg["tune"] = int(cfg["tune"]) * 2
+            else:
+                cfg["draws"] = int(cfg["draws"]) * 2
+                cfg["tune"] = int(int(cfg["tune"]) * 1.5)
+            if attempt + 1 == retries:
+                parametrisation = "centred" if parametrisation == "non_centred" else "non_centred"
+        assert best is not None
+        _, post, stats, diag = best
+        self.diagnostics = replace(diag, attempts=min(attempt + 1, 1 + retries),
+                                   compile_seconds=spent_compile, sample_seconds=spent_sample)
+        post = self.prune_posterior(post)
+        stats = stats[["diverging"]]
+        post.attrs, stats.attrs = {}, {}
+        self.idata = xr.DataTree.from_dict({"posterior": post, "sample_stats": stats,
+                                            "spec": self.spec.to_dataset()})
+        self.idata.attrs.update(self.stamp())
+        self._samples = {}
+        return self.idata
+
+    def _sample_once(self, cfg: dict[str, Any], parametrisation: str, limits: dict[str, Any],
+                     progress: Callable[[str], None] | None, attempt: int
+                     ) -> tuple[xr.Dataset, xr.Dataset, Diagnostics]:
+        """One NUTS run with the given sampler settings and parametrisation."""
         sampler = cfg.get("nuts_sampler", "nutpie")
         if sampler == "nutpie" and not nutpie_available():
             sampler = "pymc"
         seeds = self.chain_seeds()
+        if attempt:
+            seeds = [int(x) for x in np.random.SeedSequence([*seeds, attempt]).generate_state(len(seeds))]
         t0 = time.perf_counter()
-        model = self.build_model()
+        requested, self.parametrisation = self.parametrisation, parametrisation
+        try:
+            model = self.build_model()
+        finally:
+            self.parametrisation = requested
         if progress:
-            progress(f"{self.name}: compiling and sampling on {self.cells:,} cells "
+            again = f" (retry {attempt})" if attempt else ""
+            progress(f"{self.name}: compiling and sampling on {self.cells:,} cells{again} "
                      f"({cfg['chains']} chains x {cfg['draws']} draws, {sampler})")
         with model, warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=UserWarning, module="pymc")
@@ -298,18 +361,11 @@ class PartnerModel(ABC):
         post = drop_helpers(idata["posterior"].to_dataset())
         stats = idata["sample_stats"].to_dataset()
         stats = stats[[v for v in ("diverging", "n_steps") if v in stats.data_vars]]
-        self.diagnostics = compute_diagnostics(
+        diag = compute_diagnostics(
             xr.DataTree.from_dict({"posterior": post, "sample_stats": stats}), self.name,
             cells=self.cells, compile_seconds=total - sample_s, sample_seconds=sample_s,
-            sampler=sampler, **_thresholds(thresholds))
-        post = self.prune_posterior(post)
-        stats = stats[["diverging"]]
-        post.attrs, stats.attrs = {}, {}
-        self.idata = xr.DataTree.from_dict({"posterior": post, "sample_stats": stats,
-                                            "spec": self.spec.to_dataset()})
-        self.idata.attrs.update(self.stamp())
-        self._samples = {}
-        return self.idata
+            sampler=sampler, **limits)
+        return post, stats, diag
 
     def prune_posterior(self, posterior: xr.Dataset) -> xr.Dataset:
         """Drop what need not be saved (override); diagnostics are computed before this."""

@@ -7,7 +7,11 @@ For each exit of an open stage observed before as-of, the deal either advanced o
     type_stage ~ N(0, type_stage_sigma)      (type x stage pooled across types)
     partner ~ N(0, partner_sigma), shock ~ N(0, shock_sigma) iid by calendar quarter
 
-``x = (technical_validation, executive_sponsor, engagement)``. ``adv_logit[t, s] = stage[s] +
+``x = (technical_validation, executive_sponsor, engagement)``, each as known when the deal
+entered the stage (see :func:`~partner_forecast.models.aggregate.conversion_cells`). An advance
+goes to the next stage, a later one or straight to won (CRMs skip stages and some record only a
+few): ``P(destination | advanced from s)`` is a multinomial logit per type and stage, relative
+to the next stage, pooled across types (``jump_probs``). ``adv_logit[t, s] = stage[s] +
 type_stage[t, s]`` is what the simulation uses; advancing from negotiation is a win, so
 ``P(won | at s)`` is a product over later stages and monotone by construction. Open deals are
 censored (no exit observed): they contribute nothing here but are right-censored stays in the
@@ -34,6 +38,31 @@ from partner_forecast.models.priors import prior_scale, with_dims
 from partner_forecast.models.spec import ModelSpec
 from partner_forecast.simulate.inputs import COVARIATES
 
+DESTINATIONS: tuple[str, ...] = ("next", "next+1", "next+2", "next+3")
+"""Destination ``j`` of an advance from stage ``s``: stage ``s + 1 + j`` (``S`` = won)."""
+SKIP_CELLS: tuple[tuple[int, int], ...] = tuple(
+    (s, j) for s in range(len(OPEN_STAGES)) for j in range(1, len(OPEN_STAGES) - s))
+"""(stage, destination) pairs of the skips: a later stage than the next one, or won."""
+_STAGE_OR_WON = (*OPEN_STAGES, "won")
+SKIPS: tuple[str, ...] = tuple(f"{OPEN_STAGES[s]}->{_STAGE_OR_WON[s + 1 + j]}" for s, j in SKIP_CELLS)
+_IMPOSSIBLE = -1e4
+
+
+def stage_means(cells) -> np.ndarray:
+    """(S, K) exit-weighted mean of each covariate per open stage (0 where a stage has none).
+
+    ``adv_logit + x_stage_mean[s] . beta`` is the stage's logit for a deal with the average
+    covariates of deals leaving it: what the simulation gives new deals (see
+    :func:`~partner_forecast.models.inputs.simulation_inputs`).
+    """
+    S, K = len(OPEN_STAGES), len(COVARIATES)
+    w = cells["n"].to_numpy(dtype=float)
+    stage = cells["stage_idx"].to_numpy(dtype=np.int64)
+    x = cells[list(COVARIATES)].to_numpy(dtype=float).reshape(len(cells), K)
+    total = np.bincount(stage, weights=w, minlength=S)
+    sums = np.stack([np.bincount(stage, weights=w * x[:, k], minlength=S) for k in range(K)], axis=1)
+    return sums / np.maximum(total, 1.0)[:, None]
+
 
 class ConversionModel(PartnerModel):
     """Hierarchical continuation-ratio (advance vs lost) model on binomial cells."""
@@ -41,7 +70,8 @@ class ConversionModel(PartnerModel):
     name = "conversion"
     prior_prefix = "conversion_"
     data_description = "deal that left a stage"
-    PRIOR_NAMES = ("stage", "group_sigma", "beta", "duration", "shock_sigma")
+    PRIOR_NAMES = ("stage", "group_sigma", "beta", "duration", "shock_sigma", "jump",
+                   "jump_sigma")
 
     @classmethod
     def spec_options_from(cls, settings: Settings) -> dict:
@@ -58,7 +88,8 @@ class ConversionModel(PartnerModel):
         return ModelSpec(
             coords={"partner": tuple(pf["partner_id"]),
                     "partner_type": aggregate.present_types(export),
-                    "stage": OPEN_STAGES, "quarter": quarters, "covariate": COVARIATES},
+                    "stage": OPEN_STAGES, "quarter": quarters, "covariate": COVARIATES,
+                    "destination": DESTINATIONS, "skip": SKIPS},
             data={"partner_type_idx": pf["type_idx"].to_numpy(dtype=np.int64),
                   "cell_partner": cells["partner_idx"].to_numpy(dtype=np.int64),
                   "cell_stage": cells["stage_idx"].to_numpy(dtype=np.int64),
@@ -66,10 +97,14 @@ class ConversionModel(PartnerModel):
                   "x": cells[list(COVARIATES)].to_numpy(dtype=float),
                   "log_duration": cells["log_duration"].to_numpy(dtype=float),
                   "n": cells["n"].to_numpy(dtype=np.int64),
-                  "k": cells["k"].to_numpy(dtype=np.int64)},
+                  "k": cells["k"].to_numpy(dtype=np.int64),
+                  "jumps": aggregate.jump_counts(export),
+                  "x_stage_mean": stage_means(cells)},
             dims={"partner_type_idx": ("partner",), "cell_partner": ("cell",),
                   "cell_stage": ("cell",), "cell_quarter": ("cell",), "x": ("cell", "covariate"),
-                  "log_duration": ("cell",), "n": ("cell",), "k": ("cell",)},
+                  "log_duration": ("cell",), "n": ("cell",), "k": ("cell",),
+                  "jumps": ("partner_type", "stage", "destination"),
+                  "x_stage_mean": ("stage", "covariate")},
             meta={"engagement_full_at": settings.confidence.engagement_full_at})
 
     @property
@@ -88,11 +123,11 @@ class ConversionModel(PartnerModel):
         info_ts = binomial_information(d["n"], d["k"], ts_idx, T * S).reshape(T, S)
         gscale = prior_scale(cfg["group_sigma"])
         mode = self.parametrisation
-        # Covariates and log-durations enter centred (at their exit-weighted means, per stage
-        # for durations) so that the stage logits do not trade off against their slopes; the
-        # contract's adv_logit (raw covariates) is recovered as a deterministic.
+        # Covariates and log-durations enter centred at their exit-weighted means per stage, so
+        # that the stage logits do not trade off against their slopes; the contract's adv_logit
+        # (raw covariates) is recovered as a deterministic.
         w = d["n"].astype(float)
-        x_mean = (w[:, None] * d["x"]).sum(axis=0) / max(w.sum(), 1.0)
+        x_mean = d["x_stage_mean"]  # (S, K)
         z_mean = np.bincount(stage, weights=w * d["log_duration"], minlength=S) / np.maximum(
             np.bincount(stage, weights=w, minlength=S), 1.0)
         with pm.Model(coords={k: list(v) for k, v in s.coords.items()}) as model:
@@ -117,14 +152,43 @@ class ConversionModel(PartnerModel):
             # and taken out of adv_logit, which keeps its honest uncertainty without a ridge.
             shock = label_effect("shock", shock_sigma, "quarter", Q)
             shock_mean = pm.Normal("shock_mean", 0.0, shock_sigma / np.sqrt(max(Q, 1)))
-            pm.Deterministic("adv_logit", adv_centred - pt.dot(x_mean, beta) - shock_mean
+            pm.Deterministic("adv_logit", adv_centred - pt.dot(x_mean, beta)[None, :] - shock_mean
                              - (duration * z_mean)[None, :], dims=("partner_type", "stage"))
             eta = (stage_shape[ts_idx] + partner_level[part]
-                   + pt.dot(d["x"] - x_mean, beta)
+                   + pt.dot(d["x"] - x_mean[stage], beta)
                    + duration[stage] * (d["log_duration"] - z_mean[stage]) + shock[d["cell_quarter"]])
             # Binomial log-likelihood without its constant: k * eta - n * log(1 + exp(eta)).
             pm.Potential("advanced", pt.sum(d["k"] * eta - d["n"] * pt.softplus(eta)))
+            self._add_jumps(d["jumps"], cfg, mode)
         return model
+
+    def _add_jumps(self, counts: np.ndarray, cfg: dict, mode: str) -> None:
+        """Where advances go: a multinomial over destinations per type and stage.
+
+        Logits relative to the next stage (0): ``skip[t, k] = jump[k] + type deviation`` for
+        each skip ``k`` (a later stage or won, :data:`SKIPS`), pooled across types with
+        ``jump_sigma``. ``jump_probs[t, s, j]`` (the simulation's destination probabilities,
+        zero beyond won) is kept as a deterministic.
+        """
+        T, S = counts.shape[0], counts.shape[1]
+        n_skip = len(SKIPS)
+        adv_from = counts.sum(axis=2)  # (T, S)
+        pooled = counts.sum(axis=0) / np.maximum(counts.sum(axis=(0, 2))[:, None], 1)  # (S, S)
+        info = np.zeros((T, n_skip))
+        for k, (s, j) in enumerate(SKIP_CELLS):
+            p = float(np.clip(pooled[s, j], 0.02, 0.98))
+            info[:, k] = adv_from[:, s] * p * (1 - p)
+        jump_mu = with_dims(cfg["jump"], "skip").create_variable("jump_mean")
+        jump_sigma = cfg["jump_sigma"].create_variable("jump_sigma")
+        skip = group_effect("jump_type", jump_sigma, info, prior_scale(cfg["jump_sigma"]),
+                            ("partner_type", "skip"), mode, mu=jump_mu[None, :])
+        logits = pt.full((T, S, S), _IMPOSSIBLE)  # beyond won; exp() underflows to exactly 0
+        logits = pt.set_subtensor(logits[:, :, 0], 0.0)
+        for k, (s, j) in enumerate(SKIP_CELLS):
+            logits = pt.set_subtensor(logits[:, s, j], skip[:, k])
+        logp = logits - pt.logsumexp(logits, axis=2, keepdims=True)
+        pm.Potential("destinations", pt.sum(counts * logp))  # counts are 0 beyond won
+        pm.Deterministic("jump_probs", pt.exp(logp), dims=("partner_type", "stage", "destination"))
 
     def adv_logit(self) -> np.ndarray:
         """(samples, T, S) logit of advancing by type and stage (covariates and effects 0)."""

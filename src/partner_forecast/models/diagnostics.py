@@ -56,6 +56,10 @@ class Diagnostics:
         Mean leapfrog steps per draw (gradient evaluations; a deep-tree sign of hard geometry).
     failures : tuple of str
         One message per failed threshold (empty when the fit passes).
+    attempts : int
+        Sampler runs made (retries after failed diagnostics included).
+    settings_used : str
+        Sampler settings and parametrisation of the kept attempt.
     """
 
     model: str
@@ -74,6 +78,8 @@ class Diagnostics:
     sampler: str
     mean_steps: float = math.nan
     failures: tuple[str, ...] = field(default_factory=tuple)
+    attempts: int = 1
+    settings_used: str = ""
 
     @property
     def ok(self) -> bool:
@@ -314,7 +320,7 @@ def diagnostics_table(diagnostics: list[Diagnostics]) -> pd.DataFrame:
         "min_ess_bulk": d.min_ess_bulk, "min_ess_tail": d.min_ess_tail,
         "worst": d.worst_rhat or d.worst_ess, "parameters": d.parameters, "cells": d.cells,
         "steps": d.mean_steps, "compile_s": d.compile_seconds, "sample_s": d.sample_seconds,
-        "sampler": d.sampler,
+        "sampler": d.sampler, "attempts": d.attempts,
     } for d in diagnostics]
     return pd.DataFrame(rows)
 

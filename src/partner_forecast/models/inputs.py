@@ -12,6 +12,11 @@ draws separately: a seeded permutation of its chain x draw samples, cycled to ``
   ``influence_share``: empirical per partner type from every deal created before as-of, each
   shrunk toward the all-type value with :data:`MIX_PRIOR_DEALS` pseudo-deals (a type with no
   deals gets the overall mix);
+- ``entry_probs``: the share of deals created in each open stage per type (empirical, shrunk
+  like the mix); ``jump_probs`` from the conversion model;
+- ``adv_logit`` is the conversion model's logit at each stage's average covariates, and the
+  covariates of open deals are their deviations from their current stage's average (new deals:
+  none), so covariates known only at later stages never bias the stage odds;
 - ``open_deals``: one row per open deal (columns ``OPEN_DEAL_COLUMNS``): attribution from
   :func:`~partner_forecast.metrics.attribution.attribution_weight`, commit factor and
   confidence score from :func:`~partner_forecast.metrics.confidence.confidence_scores`.
@@ -101,6 +106,27 @@ def deal_mix(export: Export, settings: Settings, types: Sequence[str]) -> dict[s
             "influence_share": influence}
 
 
+def entry_mix(export: Export, types: Sequence[str]) -> np.ndarray:
+    """(T, S) share of deals created in each open stage per type, shrunk to the all-type mix.
+
+    With :data:`MIX_PRIOR_DEALS` pseudo-deals at the overall mix; with no history at all every
+    deal starts in discovery.
+    """
+    counts = aggregate.entry_counts(export).astype(float)
+    present = aggregate.present_types(export)
+    full = np.zeros((len(types), len(OPEN_STAGES)))
+    for t, name in enumerate(types):
+        if name in present:
+            full[t] = counts[present.index(name)]
+    total = full.sum(axis=0)
+    if total.sum() == 0:
+        overall = np.zeros(len(OPEN_STAGES))
+        overall[0] = 1.0
+    else:
+        overall = total / total.sum()
+    return (full + MIX_PRIOR_DEALS * overall) / (full.sum(axis=1, keepdims=True) + MIX_PRIOR_DEALS)
+
+
 def open_deals(export: Export, settings: Settings) -> pd.DataFrame:
     """The open pipeline at as-of with every ``OPEN_DEAL_COLUMNS`` column."""
     opps = export.opportunities
@@ -124,8 +150,13 @@ def open_deals(export: Export, settings: Settings) -> pd.DataFrame:
         "marketplace": open_["marketplace"].fillna(False).astype(bool).to_numpy(),
         "is_expansion": open_["is_expansion"].fillna(False).astype(bool).to_numpy(),
     })
+    # Covariates as known when the deal entered its current stage (as the model learned them).
+    level = np.minimum(aggregate.engagement_before(export, open_["opportunity_id"].to_numpy(dtype=object),
+                                                   pd.to_datetime(since).to_numpy()),
+                       settings.confidence.engagement_full_at)
     for c in COVARIATES:
         out[c] = open_["opportunity_id"].map(cov[c]).fillna(0.0).to_numpy(dtype=float)
+    out["engagement"] = level / float(settings.confidence.engagement_full_at)
     scores = confidence_scores(export, settings).set_index("opportunity_id")
     out["commit_factor"] = out["opportunity_id"].map(scores["commit_factor"]).astype(float)
     out["confidence_score"] = out["opportunity_id"].map(scores["confidence_score"]).astype(float)
@@ -176,6 +207,16 @@ def simulation_inputs(fits: FittedModels, export: Export, settings: Settings,
     pool = pool_at(export).to_numpy()
     deals = open_deals(export, settings)
     mix = deal_mix(export, settings, types)
+    # The conversion model centres covariates per stage: the simulation walks every deal with
+    # the stage's average covariates plus the deal's own deviation at its current stage (open
+    # deals) or none (new deals), so stage odds stay right whatever the covariates do later.
+    beta = take(conv, conv.samples("beta"))                                   # (D, K)
+    x_mean = np.asarray(conv.spec.data["x_stage_mean"], dtype=float)         # (S, K)
+    adv_logit = take(conv, conv.samples("adv_logit")) + (beta @ x_mean.T)[:, None, :]
+    cov_cols = list(COVARIATES)
+    deals[cov_cols] = (deals[cov_cols].to_numpy(dtype=float)
+                       - x_mean[deals["stage"].to_numpy(dtype=np.int64)])
+    mix["new_covariates"] = np.zeros_like(mix["new_covariates"])
     inputs = SimulationInputs(
         partner_ids=pf["partner_id"].to_numpy(dtype=str),
         partner_type=pf["type_idx"].to_numpy(dtype=np.int64),
@@ -184,16 +225,17 @@ def simulation_inputs(fits: FittedModels, export: Export, settings: Settings,
         asr=act.predict_asr(list(qs), rng, draws=idx[act.name]),
         pool=np.repeat(pool[:, None], len(qs), axis=1),
         opp_rate=take(prod, prod.opp_rate()), opp_dispersion=take(prod, prod.samples("alpha")),
-        adv_logit=take(conv, conv.samples("adv_logit")),
+        adv_logit=adv_logit,
         adv_partner=take(conv, conv.samples("partner_effect")),
-        adv_beta=take(conv, conv.samples("beta")), adv_duration=take(conv, conv.samples("duration")),
+        adv_beta=beta, adv_duration=take(conv, conv.samples("duration")),
         shock_sigma=take(conv, conv.samples("shock_sigma")),
         time_mu=take(tim, tim.samples("time_mu")), time_sigma=take(tim, tim.samples("time_sigma")),
         size_mu=take(size, size.size_mu()), size_role=take(size, size.samples("role_effect")),
         size_sigma=take(size, size.samples("sigma")), size_nu=take(size, size.samples("nu")),
+        jump_probs=take(conv, conv.samples("jump_probs")), entry_probs=entry_mix(export, types),
         open_deals=deals, warnings=fits.warnings, **mix)
     return inputs.check()
 
 
-__all__ = ["simulation_inputs", "draw_indices", "pool_at", "deal_mix", "open_deals",
+__all__ = ["simulation_inputs", "draw_indices", "pool_at", "deal_mix", "entry_mix", "open_deals",
            "MIX_PRIOR_DEALS"]

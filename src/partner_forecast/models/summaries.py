@@ -133,6 +133,7 @@ def _curve_draws(fits: FittedModels, export: Export, settings: Settings, rng: np
     adv, beta = conv.samples("adv_logit")[ci], conv.samples("beta")[ci]
     dur, shock_sd = conv.samples("duration")[ci], conv.samples("shock_sigma")[ci]
     psd = conv.samples("partner_sigma")[ci]
+    jumps = conv.samples("jump_probs")[ci]
     mu, sd = tim.samples("time_mu")[ti], tim.samples("time_sigma")[ti]
     cov = aggregate.deal_covariates(export, settings.confidence.engagement_full_at)
     ptype = aggregate.deal_partner_type(export).to_numpy()
@@ -155,26 +156,47 @@ def _curve_draws(fits: FittedModels, export: Export, settings: Settings, rng: np
                  + rng.standard_normal((n, M, S)) * shock_sd[:, None, None])
         p_adv = expit(logit)
         advanced = rng.random((n, M, S)) < p_adv
+        jt = jumps[:, t]                                                     # (n, S, S)
+        # P(won | at s) by backward recursion over destinations (next stage, later, won).
+        w_from = np.ones((n, M, S + 1))
+        for s in range(S - 1, -1, -1):
+            dest = w_from[:, :, s + 1:]                                       # (n, M, S - s)
+            w_from[:, :, s] = p_adv[:, :, s] * np.einsum("nmj,nj->nm", dest, jt[:, s, :S - s])
         # Pseudo-deals start in discovery; those that reach a later stage are the favourable
         # ones (partner, covariates, quick stays), so each stage's figures are weighted by the
         # probability of reaching it, as P(won | deal at s) is in the data.
-        reach = np.cumprod(np.concatenate([np.ones((n, M, 1)), p_adv[:, :, :-1]], axis=2), axis=2)
-        reached = np.cumprod(np.concatenate([np.ones((n, M, 1), dtype=bool),
-                                             advanced[:, :, :-1]], axis=2), axis=2).astype(bool)
+        reach = np.zeros((n, M, S))
+        reach[:, :, 0] = 1.0
+        for s in range(1, S):
+            for s0 in range(s):
+                reach[:, :, s] += reach[:, :, s0] * p_adv[:, :, s0] * jt[:, None, s0, s - s0 - 1]
+        # Simulated paths (destinations drawn from the jump probabilities).
+        u_dest = rng.random((n, M, S))
+        cum = np.cumsum(jt, axis=2)                                           # (n, S, S)
         for s in range(S):
-            win_from_s = np.prod(p_adv[:, :, s:], axis=2)
-            win[:, t, s] = (reach[:, :, s] * win_from_s).sum(axis=1) / reach[:, :, s].sum(axis=1)
-            # Simulated paths that reached s: they close at the first stage they fail, or win.
-            adv_path = advanced[:, :, s:]
-            won = adv_path.all(axis=2)
-            stop = np.where(won, S - s - 1, np.argmin(adv_path, axis=2))
-            total = np.take_along_axis(np.cumsum(days[:, :, s:], axis=2), stop[:, :, None],
-                                       axis=2)[:, :, 0]
+            win[:, t, s] = (reach[:, :, s] * w_from[:, :, s]).sum(axis=1) / np.maximum(
+                reach[:, :, s].sum(axis=1), 1e-300)
+            cur = np.full((n, M), s)
+            total = np.zeros((n, M))
+            alive = np.ones((n, M), dtype=bool)
+            won = np.zeros((n, M), dtype=bool)
+            for _ in range(S):
+                c = np.minimum(cur, S - 1)
+                total += np.where(alive, np.take_along_axis(days, c[:, :, None], axis=2)[:, :, 0], 0.0)
+                adv_now = np.take_along_axis(advanced, c[:, :, None], axis=2)[:, :, 0]
+                u = np.take_along_axis(u_dest, c[:, :, None], axis=2)[:, :, 0]
+                cum_c = cum[np.arange(n)[:, None], c]                         # (n, M, S)
+                nxt = c + 1 + (u[:, :, None] >= cum_c[:, :, :-1]).sum(axis=2)
+                won |= alive & adv_now & (nxt >= S)
+                alive &= adv_now & (nxt < S)
+                cur = np.where(alive, nxt, cur)
+            # A pseudo-deal reached s if it started in discovery and its path passed through s;
+            # weight by the chance of reaching s, as for the win probability.
+            keep = rng.random((n, M)) < reach[:, :, s]
             with np.errstate(all="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # a draw where none reached s
-                close_days[:, t, s] = np.nanmedian(np.where(reached[:, :, s], total, np.nan), axis=1)
-                win_days[:, t, s] = np.nanmedian(np.where(reached[:, :, s] & won, total, np.nan),
-                                                 axis=1)
+                close_days[:, t, s] = np.nanmedian(np.where(keep, total, np.nan), axis=1)
+                win_days[:, t, s] = np.nanmedian(np.where(keep & won, total, np.nan), axis=1)
     return win, close_days, win_days
 
 

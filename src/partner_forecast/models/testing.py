@@ -29,6 +29,17 @@ FAKE_ESS = 1e5
 """ESS reported by fake fits: high enough to pass any threshold (the draws are independent)."""
 
 
+def fake_jump_probs(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Destination probabilities (..., S, S): mostly the next stage, a few % skips, 0 beyond won."""
+    S = shape[-1]
+    logits = rng.normal(-3.0, 0.3, shape)
+    logits[..., 0] = 0.0
+    beyond = np.arange(S)[None, :] > (S - 1 - np.arange(S))[:, None]
+    logits[..., beyond] = -np.inf
+    p = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return p / p.sum(axis=-1, keepdims=True)
+
+
 def fake_fit(model: PartnerModel, draws: int = 50, chains: int = 2, seed: int = 0,
              spread: float = 0.05) -> PartnerModel:
     """Attach a fake posterior (and passing diagnostics) to ``model``; return it.
@@ -59,6 +70,8 @@ def fake_fit(model: PartnerModel, draws: int = 50, chains: int = 2, seed: int = 
         centre = centres.get(name, 0.3 if positive else 0.0)
         noise = rng.normal(0.0, spread, (chains, draws, *shape))
         values = centre * np.exp(noise) if positive else centre + noise
+        if name == "jump_probs":
+            values = fake_jump_probs(rng, (chains, draws, *shape))
         data[name] = (("chain", "draw", *dims), values)
     coords = {d: list(v) for d, v in pm_model.coords.items()}
     post = xr.Dataset(data, coords={"chain": np.arange(chains), "draw": np.arange(draws),

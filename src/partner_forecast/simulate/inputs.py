@@ -40,9 +40,10 @@ OPEN_DEAL_COLUMNS: dict[str, str] = {
     "arr": "deal ARR (currency per year, float >= 0)",
     "role": "index into ROLES (int)",
     "attribution": "share of ARR attributed to the partner channel, 0-1 (float)",
-    "technical_validation": "covariate in [0, 1] (float)",
-    "executive_sponsor": "covariate in [0, 1] (float)",
-    "engagement": "covariate in [0, 1]: engagement activities / engagement_full_at, capped (float)",
+    "technical_validation": "covariate (float; 0/1, or its deviation from a stage mean)",
+    "executive_sponsor": "covariate (float; 0/1, or its deviation from a stage mean)",
+    "engagement": "covariate: engagement activities / engagement_full_at, capped (float; or its "
+                  "deviation from a stage mean)",
     "marketplace": "deal is a marketplace deal (bool)",
     "is_expansion": "deal is an expansion (bool)",
     "commit_factor": "1 (score > 70), 0.75 (40-70) or 0 (< 40): DOMAIN.md section 6 (float)",
