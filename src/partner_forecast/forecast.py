@@ -16,7 +16,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -28,6 +28,9 @@ from partner_forecast.data.export import Export, load_export
 from partner_forecast.errors import PartnerForecastError
 from partner_forecast.outcomes import realised
 from partner_forecast.simulate.result import SimulationResult
+
+if TYPE_CHECKING:
+    from partner_forecast.evaluate.recalibration import Recalibration
 
 DEFAULT_WORKSPACE = Path(".partner_forecast")
 SUMMARY_MEASURES = ("attributed", "gross", "attributed_open", "attributed_new", "committed",
@@ -101,6 +104,21 @@ class ForecastResult:
         if not self.targets.empty:
             out = out.merge(self.targets, on=["quarter", "segment"], how="left")
         return out
+
+    def recalibrated(self, recal: Recalibration) -> pd.DataFrame:
+        """The forecast table with recalibrated attributed P10/P50/P90 beside the model's.
+
+        ARR won before as-of (first quarter) is certain and left out of the correction.
+        """
+        from partner_forecast.evaluate.recalibration import recalibrate_table
+
+        table = self.tables()["forecast"].reset_index(drop=True)
+        first = str(self.quarters[0])
+        won = dict(zip(self.won_to_date["segment"], self.won_to_date["attributed_arr"],
+                       strict=True)) if len(self.won_to_date) else {}
+        certain = pd.Series([float(won.get(s, 0.0)) if q == first else 0.0
+                             for q, s in zip(table["quarter"], table["segment"], strict=True)])
+        return recalibrate_table(table, recal, certain)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables the CLI renders."""

@@ -58,21 +58,38 @@ def backtest(data: Path, n_quarters: int, horizon: int, by: str | None, workers:
     pinball loss, P10-P90 coverage with a Wilson interval, PIT, bias, MAPE of P50), next to
     four baselines: the seed stage-weighted table, stage-weighted with learned rates, last
     quarter's actual and the same quarter last year. Deals open at each origin score the
-    win-this-quarter probability (Brier, calibration error) against the stage table.
+    win-this-quarter probability (Brier, calibration error) against the stage table. The
+    model's record (bias and interval width of its P10-P90) is saved to the workspace, for
+    `forecast --recalibrate`.
     """
     from partner_forecast.evaluate.backtest import backtest as run_backtest
+    from partner_forecast.evaluate.recalibration import (
+        CALIBRATION_FILE,
+        NoCalibrationError,
+        Recalibration,
+    )
 
     result = run_backtest(data, quarters=n_quarters, horizon=horizon, by=by, workers=workers,
                           scheduler=scheduler, draws=draws, seed=seed, config=config_path,
                           workspace=workspace, progress=True)
     _warn(result.meta.get("warnings", []))
+    meta = dict(result.meta)
+    try:
+        recal = Recalibration.from_backtest(result.per_quarter, result.meta)
+    except NoCalibrationError as exc:
+        meta["recalibration"] = f"none: {exc}"
+    else:
+        path = recal.save(Path(workspace) / CALIBRATION_FILE)
+        meta["recalibration"] = (f"{recal.describe()}; saved to {path} "
+                                 f"(use: partner-forecast forecast --recalibrate)")
+        click.echo(f"recalibration: {meta['recalibration']}", err=True)
     tables = result.tables()
     if fmt == "table":
         tables = {"summary": tables["summary"][_SUMMARY_TEXT],
                   "deal_calibration": tables["deal_calibration"],
                   "per_quarter": tables["per_quarter"][_PER_QUARTER_TEXT],
                   "folds": tables["folds"].drop(columns=["warnings"])}
-    emit(tables, result.meta, fmt, output)
+    emit(tables, meta, fmt, output)
 
 
 @main.command()

@@ -32,9 +32,12 @@ workspace_option = click.option(
 @click.option("--seed", type=int, default=None, help="Random seed (same seed, same output).")
 @workspace_option
 @click.option("--no-ledger", is_flag=True, help="Do not record this run in the forecast ledger.")
+@click.option("--recalibrate", is_flag=True,
+              help="Add P10/P50/P90 corrected by the model's own backtest record (run "
+                   "`backtest` first; the uncorrected figures stay beside them).")
 @output_options()
 def forecast(data: Path, as_of, quarter, config_path, by, horizon, draws, seed, workspace,
-             no_ledger, fmt, output) -> None:
+             no_ledger, recalibrate, fmt, output) -> None:
     """Forecast quarterly partner ARR: P10/P50/P90, committed vs upside, P(>= target).
 
     Fits the five models (or loads them from the workspace cache), simulates the open pipeline
@@ -42,8 +45,10 @@ def forecast(data: Path, as_of, quarter, config_path, by, horizon, draws, seed, 
     of partner-attributed ARR (and gross ARR), split from open vs new pipeline, committed vs
     upside, with the probability of reaching the target. Every run is appended to the ledger.
     """
+    from partner_forecast.evaluate.recalibration import CALIBRATION_FILE, Recalibration
     from partner_forecast.forecast import forecast as run_forecast
 
+    recal = Recalibration.load(Path(workspace) / CALIBRATION_FILE) if recalibrate else None
     result = run_forecast(data, as_of=as_of, quarter=quarter, horizon=horizon, by=by,
                           draws=draws, seed=seed, config=config_path, workspace=workspace,
                           record=not no_ledger, progress=True)
@@ -54,6 +59,11 @@ def forecast(data: Path, as_of, quarter, config_path, by, horizon, draws, seed, 
     if fmt in ("json", "xlsx"):
         meta["diagnostics"] = result.meta.get("diagnostics", [])
     tables = result.tables()
+    if recal is not None:
+        tables["forecast"] = result.recalibrated(recal)
+        meta["recalibration"] = recal.describe()
+        meta["recalibration_source"] = recal.source
+        click.echo(f"note: {recal.describe()}", err=True)
     if fmt == "table":
         tables = {"forecast": tables["forecast"], "diagnostics": tables["diagnostics"]}
     emit(tables, meta, fmt, output)

@@ -176,7 +176,9 @@ class ConversionModel(PartnerModel):
         pooled = counts.sum(axis=0) / np.maximum(counts.sum(axis=(0, 2))[:, None], 1)  # (S, S)
         info = np.zeros((T, n_skip))
         for k, (s, j) in enumerate(SKIP_CELLS):
-            p = float(np.clip(pooled[s, j], 0.02, 0.98))
+            # No floor on p: a skip nobody makes carries no information about type deviations
+            # (those are the non-centred case; centring them made a funnel).
+            p = float(pooled[s, j])
             info[:, k] = adv_from[:, s] * p * (1 - p)
         jump_mu = with_dims(cfg["jump"], "skip").create_variable("jump_mean")
         jump_sigma = cfg["jump_sigma"].create_variable("jump_sigma")
