@@ -122,7 +122,7 @@ def test_replicate_record_from_a_fabricated_fold(bench, tmp_path):
     assert rec["diagnostics_ok"] and rec["seconds"] == 12.5 and rec["replicate"] == 3
     json.dumps(rec)
     line = bench.replicate_line(rec, 1, 2)
-    assert line.startswith("[default r03 seed 9] 2026Q2 actual 24,000") and "(1/2)" in line
+    assert line.startswith("[default r03 seed 9] 2026Q2 actual 24.0k") and "(1/2)" in line
 
 
 def test_profiles_follow_the_generator(bench):
