@@ -18,6 +18,7 @@ from partner_forecast.cli import main
 from partner_forecast.config import load_settings
 from partner_forecast.data.export import Export, load_export
 from partner_forecast.errors import PartnerForecastError
+from partner_forecast.evaluate import scores
 from partner_forecast.evaluate.backtest import METHODS, backtest, fold_quarters, run_folds
 from partner_forecast.evaluate.leakage import check_fold_leakage, perturb_after, view_digest
 from partner_forecast.testing.exports import write_tiny_export
@@ -84,13 +85,22 @@ def test_backtest_scores_every_fold_and_method(fakes, sample_dir, tmp_path):
     base = pq[pq["method"] == "last_quarter"]
     assert (base["p10"] == base["p90"]).all()
     assert np.allclose(base["crps"], (base["mean"] - base["actual"]).abs())
+    # The cohort baseline is scored by its draws, in a fold's first quarter, where the history
+    # reaches back to the same quarter last year (not for 2024Q4: the sample starts in 2024Q1).
+    cohort = pq[(pq["method"] == "cohort") & (pq["segment"] == "total")]
+    assert set(cohort["fold"]) == {"2025Q1", "2025Q2"} and (cohort["lead"] == 1).all()
+    cd = result.outputs[1].baseline_draws["cohort"]
+    row = cohort[cohort["fold"] == "2025Q1"].iloc[0]
+    assert row["crps"] == pytest.approx(float(scores.crps_ensemble(row["actual"], cd["total"])))
+    assert row["mean"] == pytest.approx(cd["total"].mean()) and row["p10"] < row["p90"]
+    assert np.allclose(cd.drop(columns="total").sum(axis=1), cd["total"])
     # Summary and deal calibration.
     summary = result.summary[(result.summary["segment"] == "total") & (result.summary["lead"] == 1)]
     assert summary["method"].tolist()[0] == "model" and summary["folds"].iloc[0] == 3
     assert ((summary["coverage_low"] <= summary["coverage"])
             & (summary["coverage"] <= summary["coverage_high"])).all()
     deals = result.deal_summary.set_index(["lead", "method"])
-    assert {"model", "stage_table", "stage_learned"} <= set(deals.loc[1].index)
+    assert {"model", "stage_table", "stage_learned", "cohort"} <= set(deals.loc[1].index)
     assert deals.loc[(1, "model"), "deals"] == deals.loc[(1, "stage_table"), "deals"] > 0
     assert deals["brier"].between(0, 1).all()
     assert len(result.folds) == 3 and result.folds["diagnostics_ok"].all()
@@ -273,7 +283,10 @@ def test_cli_backtest_json_and_table(fakes, tmp_path):
     assert doc["meta"]["folds"] == ["2026Q2"]
     assert doc["meta"]["diagnostics"][0] == {"fold": "2026Q2", "model": "fake", "divergences": 0,
                                              "max_rhat": 1.0}
-    assert {r["method"] for r in doc["summary"]} == set(METHODS) - {"same_quarter_last_year"}
+    # The history starts in 2026Q1: no same quarter last year, so neither that baseline nor the
+    # cohort baseline (whose new pipeline comes from it) applies.
+    assert {r["method"] for r in doc["summary"]} == set(METHODS) - {"same_quarter_last_year",
+                                                                    "cohort"}
     assert "backtest: fold 2026Q2 done" in result.stderr
     text = runner.invoke(main, ["backtest", str(tiny), "--quarters", "1", "--draws", "100",
                                 "--workspace", str(ws)])

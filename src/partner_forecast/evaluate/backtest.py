@@ -12,9 +12,10 @@ For each of the last ``K`` complete quarters (a *fold*), :func:`backtest`
 3. scores every reported quarter that is complete in the full export against the
    partner-attributed ARR actually won (:func:`partner_forecast.outcomes.realised`): CRPS,
    pinball loss at P10/P50/P90, P10-P90 coverage, PIT, bias, absolute percentage error of P50
-   and P50/actual, the baselines as degenerate distributions; and, for deals open at the
-   origin, the Brier score and expected calibration error of the probability of winning in
-   the quarter (the model's, against the stage-table and learned stage probabilities).
+   and P50/actual, the point baselines as degenerate distributions (the cohort baseline by its
+   draws in its first quarter); and, for deals open at the origin, the Brier score and
+   expected calibration error of the probability of winning in the quarter (the model's,
+   against the stage-table, learned stage and cohort probabilities).
 
 Folds are independent: they run in local worker processes (``workers``) or on a Dask
 distributed cluster (``scheduler``: an address, or ``"local"`` for a local cluster; Dask is
@@ -42,13 +43,18 @@ from partner_forecast.config import Settings
 from partner_forecast.data.export import Export
 from partner_forecast.errors import PartnerForecastError
 from partner_forecast.evaluate import BACKTEST_SEGMENTS, scores
-from partner_forecast.evaluate.baselines import BASELINES, baseline_points, open_deals_at_origin
+from partner_forecast.evaluate.baselines import (
+    BASELINES,
+    baseline_points,
+    cohort_draws,
+    open_deals_at_origin,
+)
 from partner_forecast.outcomes import realised
 
 MODEL = "model"
 METHODS: tuple[str, ...] = (MODEL, *BASELINES)
 DEAL_METHODS: dict[str, str] = {MODEL: "p_model", "stage_table": "p_table",
-                                "stage_learned": "p_learned"}
+                                "stage_learned": "p_learned", "cohort": "p_cohort"}
 """Deal-probability forecasts scored with Brier / ECE, and their column in the deal table."""
 
 ProgressFn = Callable[[str], None]
@@ -121,6 +127,9 @@ class FoldOutput:
         Content hash of the as-of view (:func:`partner_forecast.evaluate.leakage.view_digest`).
     meta : dict
         Seconds taken, fit diagnostics and warnings, draws, seed.
+    baseline_draws : dict of str to pandas.DataFrame
+        Draws of the baselines that have them (``cohort``), for the first reported quarter:
+        one row per draw, one column per segment and ``total`` (currency per year).
     """
 
     index: int
@@ -133,6 +142,7 @@ class FoldOutput:
     baselines: pd.DataFrame
     view_digest: str
     meta: dict[str, Any] = field(default_factory=dict)
+    baseline_draws: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 def fold_quarters(export: Export, k: int, fiscal_year_start_month: int = 1) -> list[Quarter]:
@@ -201,6 +211,8 @@ def run_fold(task: FoldTask) -> FoldOutput:
     report = [Quarter.parse(q, settings.calendar.fiscal_year_start_month) for q in task.quarters]
     deals = open_deals_at_origin(ctx.export, settings)
     points = baseline_points(ctx.export, settings, report, task.by, deals=deals)
+    cohort = cohort_draws(ctx.export, settings, report[0], task.by, deals=deals,
+                          n_draws=int(draws.shape[0]), seed=task.seed)
     meta = {"seconds": time.perf_counter() - t0, "draws": int(draws.shape[0]), "seed": task.seed,
             "diagnostics": result.meta.get("diagnostics", []),
             "warnings": list(result.meta.get("warnings", [])),
@@ -208,7 +220,8 @@ def run_fold(task: FoldTask) -> FoldOutput:
     return FoldOutput(index=task.index, origin=task.origin, quarters=task.quarters,
                       segments=tuple(result.simulation.segments), draws=draws,
                       deal_probabilities=probs.reset_index(drop=True), deals=deals,
-                      baselines=points, view_digest=view_digest(task.view), meta=meta)
+                      baselines=points, view_digest=view_digest(task.view), meta=meta,
+                      baseline_draws={} if cohort is None else {"cohort": cohort})
 
 
 def _run_fold_with_view(task: FoldTask, view: Export) -> FoldOutput:
@@ -366,6 +379,16 @@ def _segment_draws(out: FoldOutput, h: int, segment: str) -> np.ndarray:
     return np.zeros(x.shape[0])
 
 
+def _baseline_draws(out: FoldOutput, method: str, h: int, segment: str) -> np.ndarray | None:
+    """A baseline's draws for a segment of the fold's first quarter (None: score its point)."""
+    frame = out.baseline_draws.get(method) if h == 0 else None
+    if frame is None:
+        return None
+    if segment in frame.columns:
+        return frame[segment].to_numpy(dtype=np.float64)
+    return np.zeros(len(frame))
+
+
 def _score_row(actual: float, draws: np.ndarray | None, point: float | None) -> dict[str, float]:
     """Scores of one forecast (an ensemble of draws, or a point) against one actual."""
     if draws is not None:
@@ -412,7 +435,8 @@ def score_folds(outputs: Sequence[FoldOutput], export: Export, settings: Setting
     deals : pandas.DataFrame
         One row per fold, reported quarter and deal-probability method: fold, quarter, lead,
         method, deals, wins, mean_p, win_rate, brier, ece. Stage probabilities (eventual
-        wins) are scored in the first quarter only.
+        wins) and cohort probabilities (wins within the origin's quarter) are scored in the
+        first quarter only.
     """
     fym = settings.calendar.fiscal_year_start_month
     as_of = export.default_as_of
@@ -443,7 +467,9 @@ def score_folds(outputs: Sequence[FoldOutput], export: Export, settings: Setting
                     p = points.get((method, seg), np.nan)
                     if p is None or not np.isfinite(p):
                         continue
-                    rows.append({**common, "method": method, **_score_row(y, None, float(p))})
+                    ens = _baseline_draws(out, method, h, seg)
+                    rows.append({**common, "method": method,
+                                 **_score_row(y, ens, None if ens is not None else float(p))})
             deal_rows += _deal_rows(out, h, q, opps)
     per_quarter = pd.DataFrame(rows, columns=[
         "fold", "quarter", "lead", "segment", "method", "actual", "mean", "p10", "p50", "p90",

@@ -216,7 +216,8 @@ def check_fold_leakage(export: Export, quarter: Quarter | str, settings: Setting
     -------
     list of str
         One entry per difference found (as-of view tables, forecast draws, per-deal
-        probabilities, open deals, baselines); empty when the fold is leak-free.
+        probabilities, open deals, baselines and baseline draws); empty when the fold is
+        leak-free.
     """
     from partner_forecast.evaluate.backtest import make_fold_task, run_fold
 
@@ -237,6 +238,10 @@ def check_fold_leakage(export: Export, quarter: Quarter | str, settings: Setting
     for name in ("deal_probabilities", "deals", "baselines"):
         if _frame_differs(getattr(a, name), getattr(b, name)):
             differences.append(f"fold output: {name} differ")
+    for method in sorted(set(a.baseline_draws) | set(b.baseline_draws)):
+        x, y = a.baseline_draws.get(method), b.baseline_draws.get(method)
+        if x is None or y is None or _frame_differs(x, y):
+            differences.append(f"fold output: {method} baseline draws differ")
     return differences
 
 
