@@ -127,6 +127,16 @@ def load_inputs(data: str | Path | Export,
     return settings, export
 
 
+def as_of_view(export: Export, as_of: str | pd.Timestamp | None = None) -> Export:
+    """The export as every fitting command sees it: cut at ``as_of`` (default: its default as-of).
+
+    ``forecast``, ``fit`` and the commands built on them go through this one function, so the
+    same data and as-of give the same fitted data and the same workspace cache key.
+    """
+    cut = export.default_as_of if as_of is None else pd.Timestamp(as_of).normalize()
+    return export.as_of(cut)
+
+
 def resolve_quarters(as_of: pd.Timestamp, quarter: str | Quarter | None, horizon: int,
                      fiscal_year_start_month: int = 1) -> tuple[list[Quarter], list[Quarter]]:
     """Quarters to simulate (from the as-of quarter) and quarters to report.
@@ -242,8 +252,8 @@ def prepare(data: str | Path | Export, *, as_of: str | pd.Timestamp | None = Non
     from partner_forecast.workspace import fit_all
 
     settings, export = load_inputs(data, config)
-    cut = export.default_as_of if as_of is None else pd.Timestamp(as_of).normalize()
-    export = export.as_of(cut)
+    export = as_of_view(export, as_of)
+    cut = export.default_as_of
     fym = settings.calendar.fiscal_year_start_month
     sim_quarters, report = resolve_quarters(cut, quarter, horizon, fym)
     n_draws = int(draws or settings.simulation.draws)

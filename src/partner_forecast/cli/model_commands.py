@@ -47,9 +47,11 @@ def fit(data: Path, as_of, workspace: Path, config_path: str | None, refit: bool
     bulk/tail ESS and fit times per model; a model failing the [sampler] thresholds is marked
     FAIL and warned about loudly (forecasts made from it carry the warning).
     """
+    from partner_forecast.forecast import as_of_view
     from partner_forecast.workspace import fit_all
 
     settings, export = load_context(data, as_of, config_path)
+    export = as_of_view(export)  # the view `forecast` fits on: one cache entry for both
     fits = fit_all(export, settings, workspace, progress=True, refit=refit)
     meta = base_meta(export, settings, workspace=str(workspace), diagnostics_ok=fits.ok,
                      warnings=list(fits.warnings))
@@ -73,10 +75,12 @@ def curves(data: Path, as_of, workspace: Path, config_path: str | None, seed: in
     median days from entering the stage to closing (won or lost) and to winning. Fits the
     models first if the workspace does not have them.
     """
+    from partner_forecast.forecast import as_of_view
     from partner_forecast.models.summaries import conversion_curves
     from partner_forecast.workspace import fit_all
 
     settings, export = load_context(data, as_of, config_path)
+    export = as_of_view(export)
     fits = fit_all(export, settings, workspace, progress=True)
     table = conversion_curves(fits, export, settings, seed=seed)
     meta = base_meta(export, settings, workspace=str(workspace), seed=seed,
