@@ -170,3 +170,61 @@ def test_kpis_by_tier_production_and_pipeline(runner, data):
     doc = run_json(runner, "kpis", data, "--by", "tier")
     assert [r["tier"] for r in doc["production"]] == ["growth", "strategic", "transactional"]
     assert sum(r["pipeline_arr"] for r in doc["pipeline"]) == 155_000
+
+
+@pytest.mark.parametrize("by", [None, "partner_type"])
+def test_coverage_commit_table_counts_the_open_pipeline(runner, data, by):
+    doc = run_json(runner, "coverage", data, *(["--by", by] if by else []))
+    commit = {r["commit_category"]: r for r in doc["commit"]}
+    assert list(commit) == ["full", "discounted", "upside"]
+    assert sum(r["deals"] for r in commit.values()) == 4  # O3, O4, O5, O9
+    assert sum(r["pipeline_arr"] for r in commit.values()) == 155_000
+    assert commit["discounted"]["deals"] == 2 and commit["discounted"]["pipeline_arr"] == 120_000
+    # seed table: reseller proposal 50% x 80k + negotiation 75% x 40k, discounted by 25%
+    assert commit["discounted"]["weighted_arr"] == pytest.approx(70_000)
+    assert commit["discounted"]["committed_arr"] == pytest.approx(0.75 * 70_000)
+    assert commit["upside"]["committed_arr"] == 0 and commit["upside"]["pipeline_arr"] == 35_000
+
+
+DEAL_PARTS = ["stage_score", "tier_score", "partner_history_score", "engagement_score",
+              "technical_validation_score", "executive_sponsor_score"]
+
+
+def _check_deals(deals: pd.DataFrame) -> None:
+    from partner_forecast.config import load_settings
+
+    weights = load_settings(None).confidence.weights
+    assert list(deals["opportunity_id"]) == ["O4", "O3", "O5", "O9"]  # highest score first
+    parts = deals[DEAL_PARTS].astype(float)
+    score = sum(weights[c.removesuffix("_score")] * parts[c] for c in DEAL_PARTS) * 100
+    assert deals["confidence_score"].astype(float).to_numpy() == pytest.approx(score.to_numpy(), abs=0.01)
+    assert list(deals["commit_category"]) == ["discounted", "discounted", "upside", "upside"]
+    assert deals.set_index("opportunity_id").loc["O4", "attributed_arr"] == pytest.approx(12_000)
+
+
+def test_coverage_deals_in_every_format(runner, data, tmp_path):
+    doc = run_json(runner, "coverage", data, "--deals")
+    _check_deals(pd.DataFrame(doc["deals"]))
+    assert "deals" not in run_json(runner, "coverage", data)
+    out = tmp_path / "coverage.xlsx"
+    r = runner.invoke(main, ["coverage", data, "--deals", "--format", "xlsx", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    _check_deals(pd.read_excel(out, sheet_name="deals"))
+    r = runner.invoke(main, ["coverage", data, "--deals", "--format", "csv"])
+    assert r.exit_code == 0, r.output
+    section = r.stdout.split("# table: deals\n")[1].split("# table:")[0]
+    import io
+
+    _check_deals(pd.read_csv(io.StringIO(section)))
+    r = runner.invoke(main, ["coverage", data, "--deals"])
+    assert r.exit_code == 0, r.output
+    table = r.stdout.split("== deals ==\n")[1]
+    assert all(c in table.splitlines()[0] for c in [*DEAL_PARTS, "confidence_score", "commit_category"])
+    assert table.index("O4") < table.index("O3") < table.index("O5") < table.index("O9")
+
+
+def test_coverage_deals_by_segment_put_the_segment_first(runner, data):
+    for by in ("tier", "region", "partner"):
+        deals = run_json(runner, "coverage", data, "--deals", "--by", by)["deals"]
+        assert list(deals[0])[0] == ("partner_id" if by == "partner" else by)
+        assert len(deals) == 4

@@ -19,6 +19,7 @@ import functools
 from collections.abc import Callable
 from pathlib import Path
 
+import click
 import numpy as np
 import pandas as pd
 
@@ -39,7 +40,7 @@ from partner_forecast.metrics import activation as act
 from partner_forecast.metrics import activation_score as ascore
 from partner_forecast.metrics import scorecard as sc
 from partner_forecast.metrics.arr import core_arr_metrics
-from partner_forecast.metrics.attribution import by_category
+from partner_forecast.metrics.attribution import attribution_weight, by_category
 from partner_forecast.metrics.cache import cached_metrics
 from partner_forecast.metrics.confidence import COMMIT_CATEGORIES, confidence_scores
 from partner_forecast.metrics.coverage import coverage_table, pipeline_coverage, snapshot_date
@@ -264,9 +265,11 @@ def commit_table(export: Export, settings: Settings, date: pd.Timestamp, by: str
     out = (scores.groupby([*group, "commit_category"])
            .agg(deals=("arr", "size"), pipeline_arr=("arr", "sum"), weighted_arr=("weighted_arr", "sum"),
                 committed_arr=("committed_arr", "sum"), mean_score=("confidence_score", "mean")))
-    values = [sorted(set(scores[SEGMENT]))] if group else []
-    index = pd.MultiIndex.from_product([*values, list(COMMIT_CATEGORIES)],
-                                       names=[*group, "commit_category"])
+    # Every category (and segment) appears, empty ones with zeros. Without a segment the
+    # grouped index is a plain Index: a one-level MultiIndex would match none of its labels.
+    index = (pd.MultiIndex.from_product([sorted(set(scores[SEGMENT])), list(COMMIT_CATEGORIES)],
+                                        names=[*group, "commit_category"]) if group
+             else pd.Index(list(COMMIT_CATEGORIES), name="commit_category"))
     out = out.reindex(index)
     out["deals"] = out["deals"].fillna(0).astype(np.int64)
     arr_cols = ["pipeline_arr", "weighted_arr", "committed_arr"]
@@ -274,20 +277,51 @@ def commit_table(export: Export, settings: Settings, date: pd.Timestamp, by: str
     return out.reset_index().rename(columns={SEGMENT: by} if by else {})
 
 
+def deals_table(export: Export, settings: Settings, date: pd.Timestamp, by: str | None = None
+                ) -> pd.DataFrame:
+    """Every open partner deal on ``date`` with its confidence score (DOMAIN.md section 6).
+
+    One row per deal, highest score first: the segment (with ``by``), opportunity_id,
+    partner_id, partner_name, partner_type, tier, partner_role, revenue_motion, stage, arr and
+    attributed_arr (currency per year), the six factor scores (0-1, weighted by the
+    ``[confidence]`` weights), engagement_activities, confidence_score (0-100), commit_factor
+    and commit_category (full / discounted / upside).
+    """
+    view = export if date >= export.default_as_of else export.as_of(date)
+    scores = confidence_scores(view, settings)
+    opps = view.opportunities.set_index("opportunity_id")
+    weight = attribution_weight(opps["partner_role"], opps["influence_pct"], settings.attribution)
+    scores.insert(list(scores.columns).index("arr") + 1, "attributed_arr",
+                  scores["arr"] * scores["opportunity_id"].map(weight).astype(float).to_numpy())
+    names = view.partners.set_index("partner_id")["partner_name"]
+    scores.insert(2, "partner_name", scores["partner_id"].map(names).astype(object))
+    if by is not None:  # the segment first (a column the table already has is moved)
+        column = _segment_column(by) or by
+        label = scores.pop(column) if column in scores else label_deals(view, by, scores)
+        scores.insert(0, column, label.to_numpy())
+    return scores.sort_values(["confidence_score", "arr"], ascending=False,
+                              kind="stable").reset_index(drop=True)
+
+
 @main.command()
 @data_argument
 @common_options
 @by_option
+@click.option("--deals", "show_deals", is_flag=True,
+              help="Add a table of every open deal with its confidence score, its six parts and "
+                   "its commit category.")
 @output_options()
 @_cached
-def coverage(data: Path, as_of, quarter: str | None, config_path: str | None, by: str | None, fmt: str,
-             output: Path | None) -> None:
+def coverage(data: Path, as_of, quarter: str | None, config_path: str | None, by: str | None,
+             show_deals: bool, fmt: str, output: Path | None) -> None:
     """Pipeline coverage of the quarter's partner ARR targets.
 
     Open partner pipeline against the targets file, overall (3x minimum) and per partner type
     (reseller 3x, MSP 2.5x, GSI/SI 4x, tech alliance 2x, marketplace 2x: the [coverage] config),
     the stage-weighted forecast with seed and learned conversion rates, pipeline categories,
-    the committed/upside split by deal confidence and the pipeline trend. QUARTER defaults to
+    the committed/upside split by deal confidence and the pipeline trend. With --deals, every
+    open deal with its confidence score (stage, tier, partner history, engagement, technical
+    validation, executive sponsor) and commit category. QUARTER defaults to
     the one containing the as-of date; the pipeline is taken at as-of (or at the quarter's
     start for a past quarter). Targets exist per partner type only: other segments show
     pipeline without a target.
@@ -312,6 +346,8 @@ def coverage(data: Path, as_of, quarter: str | None, config_path: str | None, by
         "commit": commit_table(export, settings, date, None if by == "partner_type" else by),
         "trend": pipeline_trend(export, settings, trend_q, None if by == "partner_type" else by),
     }
+    if show_deals:
+        tables["deals"] = deals_table(export, settings, date, by)
     emit(tables, _meta(export, settings, "coverage", q, by, snapshot=date.date().isoformat()), fmt,
          output)
 
@@ -426,4 +462,4 @@ def scorecard(data: Path, as_of, quarter: str | None, config_path: str | None, b
 
 
 __all__ = ["kpis", "coverage", "activation", "scorecard", "asr_table", "stage_forecast_table",
-           "commit_table", "activation_summary_table"]
+           "commit_table", "deals_table", "activation_summary_table"]
