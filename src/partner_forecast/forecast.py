@@ -375,8 +375,19 @@ def forecast(data: str | Path | Export, *, as_of: str | pd.Timestamp | None = No
 
 
 def _quantiles(sim: SimulationResult, report: list[Quarter], won: pd.DataFrame) -> pd.DataFrame:
-    """Quantile table of the reported quarters with ARR won before as-of added to the first."""
+    """Quantile table of the reported quarters with ARR won before as-of added to the first.
+
+    A split run also gets a ``total`` row per quarter and measure, after its segments: the
+    quantiles of the per-draw sum over segments (segment quantiles do not add up).
+    """
     q = sim.quantiles(measures=SUMMARY_MEASURES)
+    if tuple(sim.segments) != ("total",):
+        q = pd.concat([q, sim.total().quantiles(measures=SUMMARY_MEASURES)], ignore_index=True)
+        order = {m: i for i, m in enumerate(SUMMARY_MEASURES)}
+        quarter_order = {str(x): i for i, x in enumerate(sim.quarters)}
+        q = q.assign(_m=q["measure"].map(order), _q=q["quarter"].map(quarter_order),
+                     _t=q["segment"].eq("total")).sort_values(["_m", "_q", "_t"], kind="stable")
+        q = q.drop(columns=["_m", "_q", "_t"]).reset_index(drop=True)
     q = q[q["quarter"].isin([str(x) for x in report])].copy()
     first = str(sim.quarters[0])
     for measure, column in WON_TO_DATE_MEASURES.items():
