@@ -72,7 +72,8 @@ def test_coverage_json(runner, data):
     doc = run_json(runner, "coverage", data)
     assert doc["meta"]["quarter"] == "2026Q3" and doc["meta"]["snapshot"] == "2026-07-01"
     cov = {r["partner_type"]: r for r in doc["coverage"]}
-    assert cov["all"]["coverage"] == pytest.approx(155_000 / 400_000)
+    assert cov["all"]["coverage"] == pytest.approx(115_000 / 400_000)  # expected in 2026Q3
+    assert "attributed" in doc["meta"]["coverage_basis"]
     assert cov["reseller"]["required_coverage"] == 3.0
     stages = doc["stage_forecast"]
     assert stages[-1]["partner_type"] == "all" and stages[-1]["table_forecast_arr"] == pytest.approx(77_250)
@@ -159,8 +160,10 @@ def test_config_changes_thresholds(runner, data, tmp_path):
 
 def test_coverage_by_partner_role_splits_deal_tables(runner, data):
     doc = run_json(runner, "coverage", data, "--by", "partner_role")
-    pipeline = {r["partner_role"]: r["pipeline_arr"] for r in doc["coverage"]}
-    assert pipeline == {"co_sell": 0, "fulfillment": 0, "influenced": 40_000, "sourced": 115_000}
+    gross = {r["partner_role"]: r["gross_pipeline_arr"] for r in doc["coverage"]}
+    assert gross == {"co_sell": 0, "fulfillment": 0, "influenced": 0, "sourced": 115_000}
+    undated = {r["partner_role"]: r["undated_pipeline_arr"] for r in doc["coverage"]}
+    assert undated["influenced"] == pytest.approx(0.3 * 40_000)  # O4: no close date estimate
     totals = [r for r in doc["stage_forecast"] if r["stage"] == "all"]
     assert sum(r["table_forecast_arr"] for r in totals) == pytest.approx(77_250)
     assert {r["partner_role"] for r in doc["commit"]} == {"influenced", "sourced"}
@@ -195,6 +198,9 @@ def _check_deals(deals: pd.DataFrame) -> None:
 
     weights = load_settings(None).confidence.weights
     assert list(deals["opportunity_id"]) == ["O4", "O3", "O5", "O9"]  # highest score first
+    assert list(deals["in_quarter"].astype(bool)) == [False, True, True, True]
+    assert pd.Timestamp(deals["expected_close"].iloc[1]) == pd.Timestamp("2026-07-07")
+    assert deals["close_date_source"].iloc[0] == "none"
     parts = deals[DEAL_PARTS].astype(float)
     score = sum(weights[c.removesuffix("_score")] * parts[c] for c in DEAL_PARTS) * 100
     assert deals["confidence_score"].astype(float).to_numpy() == pytest.approx(score.to_numpy(), abs=0.01)

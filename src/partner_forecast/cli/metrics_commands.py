@@ -43,10 +43,17 @@ from partner_forecast.metrics.arr import core_arr_metrics
 from partner_forecast.metrics.attribution import attribution_weight, by_category
 from partner_forecast.metrics.cache import cached_metrics
 from partner_forecast.metrics.confidence import COMMIT_CATEGORIES, confidence_scores
-from partner_forecast.metrics.coverage import coverage_table, pipeline_coverage, snapshot_date
+from partner_forecast.metrics.coverage import (
+    COVERAGE_BASIS,
+    IN_QUARTER,
+    coverage_table,
+    quarter_pipeline,
+    quarter_targets,
+    snapshot_date,
+)
 from partner_forecast.metrics.kpis import adoption_kpis, seller_kpis
 from partner_forecast.metrics.periods import quarter_cut, resolve_quarter
-from partner_forecast.metrics.pipeline import open_pipeline, pipeline_trend
+from partner_forecast.metrics.pipeline import pipeline_trend
 from partner_forecast.metrics.production import production_from_history
 from partner_forecast.metrics.segments import (
     DEAL_SEGMENTS,
@@ -277,15 +284,17 @@ def commit_table(export: Export, settings: Settings, date: pd.Timestamp, by: str
     return out.reset_index().rename(columns={SEGMENT: by} if by else {})
 
 
-def deals_table(export: Export, settings: Settings, date: pd.Timestamp, by: str | None = None
-                ) -> pd.DataFrame:
+def deals_table(export: Export, settings: Settings, date: pd.Timestamp, by: str | None = None,
+                close: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every open partner deal on ``date`` with its confidence score (DOMAIN.md section 6).
 
     One row per deal, highest score first: the segment (with ``by``), opportunity_id,
     partner_id, partner_name, partner_type, tier, partner_role, revenue_motion, stage, arr and
     attributed_arr (currency per year), the six factor scores (0-1, weighted by the
     ``[confidence]`` weights), engagement_activities, confidence_score (0-100), commit_factor
-    and commit_category (full / discounted / upside).
+    and commit_category (full / discounted / upside); with ``close`` (a
+    :func:`~partner_forecast.metrics.coverage.quarter_pipeline` frame) also expected_close,
+    close_date_source and in_quarter (whether the deal counts in the quarter's coverage).
     """
     view = export if date >= export.default_as_of else export.as_of(date)
     scores = confidence_scores(view, settings)
@@ -295,6 +304,12 @@ def deals_table(export: Export, settings: Settings, date: pd.Timestamp, by: str 
                   scores["arr"] * scores["opportunity_id"].map(weight).astype(float).to_numpy())
     names = view.partners.set_index("partner_id")["partner_name"]
     scores.insert(2, "partner_name", scores["partner_id"].map(names).astype(object))
+    if close is not None:
+        when = close.set_index("opportunity_id")
+        ids = scores["opportunity_id"]
+        scores["expected_close"] = ids.map(when["expected_close"]).to_numpy()
+        scores["close_date_source"] = ids.map(when["close_date_source"]).astype(object).to_numpy()
+        scores["in_quarter"] = ids.map(when["closes"]).eq(IN_QUARTER).to_numpy()
     if by is not None:  # the segment first (a column the table already has is moved)
         column = _segment_column(by) or by
         label = scores.pop(column) if column in scores else label_deals(view, by, scores)
@@ -316,8 +331,11 @@ def coverage(data: Path, as_of, quarter: str | None, config_path: str | None, by
              show_deals: bool, fmt: str, output: Path | None) -> None:
     """Pipeline coverage of the quarter's partner ARR targets.
 
-    Open partner pipeline against the targets file, overall (3x minimum) and per partner type
-    (reseller 3x, MSP 2.5x, GSI/SI 4x, tech alliance 2x, marketplace 2x: the [coverage] config),
+    The open partner pipeline expected to close in the quarter (the deal's expected_close_on,
+    else an estimate from how long won deals stayed in its stage) against the targets file, on
+    one basis: attributed pipeline / attributed target, with the gross pipeline / target beside
+    it. Overall (3x minimum) and per partner type (reseller 3x, MSP 2.5x, GSI/SI 4x, tech
+    alliance 2x, marketplace 2x: the [coverage] config); then, for the whole open pipeline,
     the stage-weighted forecast with seed and learned conversion rates, pipeline categories,
     the committed/upside split by deal confidence and the pipeline trend. With --deals, every
     open deal with its confidence score (stage, tier, partner history, engagement, technical
@@ -328,9 +346,10 @@ def coverage(data: Path, as_of, quarter: str | None, config_path: str | None, by
     """
     settings, export, q = _context(data, as_of, config_path, quarter, forward=True)
     date = snapshot_date(export, q)
-    pipe, group = _deal_group(export, by, open_pipeline(export, settings, date))
+    quarter_pipe = quarter_pipeline(export, settings, q, date)
+    pipe, group = _deal_group(export, by, quarter_pipe)
     if by in (None, "partner_type"):
-        cov = pipeline_coverage(export, settings, q)
+        cov = coverage_table(quarter_pipe, quarter_targets(export, q), settings, date)
         categories = by_category(pipe, settings.attribution)
     else:
         values = segment_values(export, by)
@@ -347,9 +366,14 @@ def coverage(data: Path, as_of, quarter: str | None, config_path: str | None, by
         "trend": pipeline_trend(export, settings, trend_q, None if by == "partner_type" else by),
     }
     if show_deals:
-        tables["deals"] = deals_table(export, settings, date, by)
-    emit(tables, _meta(export, settings, "coverage", q, by, snapshot=date.date().isoformat()), fmt,
-         output)
+        tables["deals"] = deals_table(export, settings, date, by, quarter_pipe)
+    sources = quarter_pipe["close_date_source"].value_counts()
+    meta = _meta(export, settings, "coverage", q, by, snapshot=date.date().isoformat(),
+                 coverage_basis=COVERAGE_BASIS,
+                 close_dates=", ".join(f"{src}: {n} deals" for src, n in sources.items()),
+                 other_tables=("stage_forecast, categories, commit and deals: the whole open "
+                               "pipeline on the snapshot date, whatever its expected close"))
+    emit(tables, meta, fmt, output)
 
 
 def _per_group(deals: pd.DataFrame, by: str, combine: Callable[[pd.DataFrame], pd.DataFrame],

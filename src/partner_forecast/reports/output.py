@@ -65,7 +65,7 @@ def to_json(tables: Mapping[str, pd.DataFrame], meta: Mapping[str, Any]) -> str:
 
 
 def _format_cell(v: Any) -> str:
-    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v)):
         return ""
     if isinstance(v, float | np.floating):
         av = abs(float(v))
