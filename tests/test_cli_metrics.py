@@ -96,6 +96,10 @@ def test_activation_json(runner, data):
     assert [r["partner_id"] for r in doc["paper_partnerships"]] == ["P4"]
     assert {r["band"] for r in doc["bands"]} == {"fully enabled", "partially ready", "needs support"}
     assert {r["partner_id"] for r in doc["scores"]} == {"P1", "P2", "P3", "P4"}
+    status = {r["partner_id"]: r["first_deal_status"] for r in doc["first_deals"]}
+    assert status == {"P1": "unknown (before data)", "P2": "unknown (before data)",
+                      "P3": "activated", "P4": "unknown (before data)"}
+    assert summary["first_deal_unknown"] == 3 and summary["median_days_to_first_deal"] == 85
 
 
 def test_scorecard_table_and_by_partner(runner, data):

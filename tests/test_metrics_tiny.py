@@ -10,7 +10,12 @@ from _metrics_data import write_metrics_export
 from partner_forecast.calendar import Quarter
 from partner_forecast.config import load_settings
 from partner_forecast.data.export import load_export
-from partner_forecast.metrics.activation import activation_summary, paper_partnerships, partner_activation
+from partner_forecast.metrics.activation import (
+    activation_summary,
+    data_start,
+    paper_partnerships,
+    partner_activation,
+)
 from partner_forecast.metrics.activation_score import (
     activation_band,
     activation_components,
@@ -265,13 +270,47 @@ def test_production_from_history(export):
 
 # -- activation ------------------------------------------------------------------------------------
 def test_first_deals_and_activation_within_90_days(export):
+    """The records start on 2025-10-15: P1, P2 and P4 were onboarded before, P3 after."""
+    assert data_start(export) == pd.Timestamp("2025-10-15")
     a = partner_activation(export, S).set_index("partner_id")
     assert a.loc["P3", "days_to_first_deal"] == 85 and a.loc["P3", "first_deal_status"] == "activated"
-    assert a.loc["P1", "first_deal_status"] == "late" and a.loc["P4", "first_deal_status"] == "missed"
+    for pid in ("P1", "P2", "P4"):  # a win before the records start would not be in the data
+        assert a.loc[pid, "first_deal_status"] == "unknown (before data)"
+        assert np.isnan(a.loc[pid, "days_to_first_deal"]) and a.loc[pid, "onboarded_before_data"]
     assert list(a.index[a["deal_in_window"]]) == ["P2", "P3"]
     s = activation_summary(a.reset_index()).iloc[0]
     assert s["pct_activated_partners"] == 0.5 and s["activated_on_time"] == 1
-    assert s["median_days_to_first_deal"] == 348
+    assert s["pct_activated_on_time"] == 1.0 and s["first_deal_unknown"] == 3
+    assert s["median_days_to_first_deal"] == 85
+
+
+def test_late_and_missed_first_deals_inside_the_data(export):
+    from dataclasses import replace
+
+    partners = export.partners.set_index("partner_id")
+    partners.loc["P1", "onboarded_on"] = pd.Timestamp("2025-10-20")  # first win 02-20: 123 days
+    partners.loc["P4", "onboarded_on"] = pd.Timestamp("2025-11-01")  # never won, window over
+    partners.loc["P2", "onboarded_on"] = pd.Timestamp("2026-02-14")  # won 05-15: 90 days
+    a = partner_activation(replace(export, partners=partners.reset_index()), S).set_index("partner_id")
+    assert a.loc["P1", "first_deal_status"] == "late" and a.loc["P1", "days_to_first_deal"] == 123
+    assert a.loc["P4", "first_deal_status"] == "missed"
+    assert a.loc["P2", "first_deal_status"] == "activated"
+    assert not a["onboarded_before_data"].any()
+    s = activation_summary(a.reset_index()).iloc[0]
+    assert s["median_days_to_first_deal"] == 90 and s["first_deal_unknown"] == 0
+    assert s["pct_activated_on_time"] == pytest.approx(2 / 4)
+
+
+def test_onboarded_before_data_but_won_within_the_window_is_activated(export):
+    from dataclasses import replace
+
+    partners = export.partners.set_index("partner_id")
+    partners.loc["P1", "onboarded_on"] = pd.Timestamp("2025-09-01")  # before the records
+    opps = export.opportunities.set_index("opportunity_id")
+    opps.loc["O1", "closed_on"] = pd.Timestamp("2025-11-20")  # 80 days after onboarding
+    view = replace(export, partners=partners.reset_index(), opportunities=opps.reset_index())
+    a = partner_activation(view, S).set_index("partner_id")
+    assert a.loc["P1", "first_deal_status"] == "activated" and a.loc["P1", "days_to_first_deal"] == 80
 
 
 def test_pending_first_deal_before_the_window_closes(export):
