@@ -34,11 +34,12 @@ def run_json(runner: CliRunner, *args: str) -> dict:
 
 
 def test_kpis_json_has_asr_seller_and_adoption_kpis(runner, data):
-    doc = run_json(runner, "kpis", data)
+    doc = run_json(runner, "kpis", data, "--detail")
     assert set(doc["meta"]) >= META_KEYS
     assert doc["meta"]["quarter"] == "2026Q2" and doc["meta"]["as_of"] == "2026-07-01"
-    asr = {r["partner_id"]: r for r in doc["asr"]}
-    assert asr["all"]["asr"] == pytest.approx(0.5) and asr["P4"]["asr"] == 0
+    assert len(doc["asr"]) == 1 and doc["asr"][0]["asr"] == pytest.approx(0.5)
+    asr = {r["partner_id"]: r for r in doc["asr_by_partner"]}
+    assert set(asr) == {"P1", "P2", "P3", "P4"} and asr["P4"]["asr"] == 0
     assert [r["kpi"] for r in doc["seller_kpis"]] == list(SELLER_KPIS)
     assert [r["kpi"] for r in doc["adoption_kpis"]] == list(ADOPTION_KPIS)
     assert doc["arr_metrics"][0]["partner_arr"] == 60_000
@@ -238,3 +239,19 @@ def test_coverage_deals_by_segment_put_the_segment_first(runner, data):
         deals = run_json(runner, "coverage", data, "--deals", "--by", by)["deals"]
         assert list(deals[0])[0] == ("partner_id" if by == "partner" else by)
         assert len(deals) == 4
+
+
+def test_kpis_print_the_summary_first_and_partner_rows_behind_detail(runner, data):
+    r = runner.invoke(main, ["kpis", data])
+    assert r.exit_code == 0, r.output
+    sections = [line for line in r.stdout.splitlines() if line.startswith("== ")]
+    assert sections[0] == "== seller_kpis ==" and "== asr_by_partner ==" not in sections
+    asr = r.stdout.split("== asr ==\n")[1].split("\n\n")[0]
+    assert "P1" not in asr and len(asr.splitlines()) == 3  # header, rule, the program row
+    assert "--detail" in r.stdout
+    r = runner.invoke(main, ["kpis", data, "--detail"])
+    sections = [line for line in r.stdout.splitlines() if line.startswith("== ")]
+    assert sections[-2:] == ["== asr_by_partner ==", "== production_by_partner =="]
+    assert sections.index("== seller_kpis ==") < sections.index("== asr_by_partner ==")
+    detail = r.stdout.split("== production_by_partner ==\n")[1]
+    assert all(p in detail for p in ("P1", "P2", "P3", "P4"))

@@ -186,17 +186,20 @@ def asr_table(export: Export, settings: Settings, quarter: Quarter, by: str | No
 @data_argument
 @common_options
 @by_option
+@click.option("--detail", is_flag=True,
+              help="Also list the per-partner rows (ASR and production models), after the summary.")
 @output_options()
 @_cached
-def kpis(data: Path, as_of, quarter: str | None, config_path: str | None, by: str | None, fmt: str,
-         output: Path | None) -> None:
-    """Activation and adoption KPIs of a quarter.
+def kpis(data: Path, as_of, quarter: str | None, config_path: str | None, by: str | None,
+         detail: bool, fmt: str, output: Path | None) -> None:
+    """Activation and adoption KPIs of a quarter, the program summary first.
 
-    Active Seller Rate per partner (with engaged and effective sellers), the five seller KPIs
-    (activation rate, lead response time, pipeline visibility, conversion rate, seller
-    engagement), the eight partner adoption KPIs, core partner ARR metrics, pipeline ratios
-    (sourced ratio, influence rate, QoQ growth) and both production models estimated from the
-    last four quarters. QUARTER defaults to the last quarter with data.
+    The five seller KPIs (activation rate, lead response time, pipeline visibility, conversion
+    rate, seller engagement), the eight partner adoption KPIs, core partner ARR metrics,
+    pipeline ratios (sourced ratio, influence rate, QoQ growth), the Active Seller Rate (with
+    engaged and effective sellers) and both production models estimated from the last four
+    quarters, for the whole program (or per segment with --by). --detail adds the per-partner
+    ASR and production rows after them. QUARTER defaults to the last quarter with data.
     """
     settings, export, q = _context(data, as_of, config_path, quarter)
     split = _splitter(export, by)
@@ -209,15 +212,31 @@ def kpis(data: Path, as_of, quarter: str | None, config_path: str | None, by: st
     else:
         production = production_from_history(export, settings, q, by=by).iloc[:-1]
 
+    asr = asr_table(export, settings, q, by, split)
+    partner_rows = by is None  # the only layout with per-partner rows (and an "all" row)
     tables = {
-        "asr": asr_table(export, settings, q, by, split),
         "seller_kpis": split(lambda e: seller_kpis(e, settings, q)),
         "adoption_kpis": split(lambda e: adoption_kpis(e, settings, q)),
         "arr_metrics": split(lambda e: core_arr_metrics(e, settings, q)),
         "pipeline": pipeline_trend(export, settings, [q], by),
-        "production": production,
+        "asr": _program_row(asr) if partner_rows else asr,
+        "production": _program_row(production) if partner_rows else production,
     }
-    emit(tables, _meta(export, settings, "kpis", q, by), fmt, output)
+    if partner_rows and detail:
+        tables["asr_by_partner"] = asr[asr["partner_id"] != "all"].reset_index(drop=True)
+        tables["production_by_partner"] = production[production["partner_id"] != "all"
+                                                     ].reset_index(drop=True)
+    meta = _meta(export, settings, "kpis", q, by)
+    if partner_rows and not detail:
+        meta["detail"] = "per-partner ASR and production rows: add --detail"
+    emit(tables, meta, fmt, output)
+
+
+def _program_row(frame: pd.DataFrame) -> pd.DataFrame:
+    """The ``all`` row of a per-partner table, without the partner columns."""
+    row = frame[frame["partner_id"] == "all"]
+    return row.drop(columns=[c for c in ("partner_id", "partner_name", "partner_type", "tier")
+                             if c in row]).reset_index(drop=True)
 
 
 # -- coverage --------------------------------------------------------------------------------
