@@ -255,3 +255,17 @@ def test_kpis_print_the_summary_first_and_partner_rows_behind_detail(runner, dat
     assert sections.index("== seller_kpis ==") < sections.index("== asr_by_partner ==")
     detail = r.stdout.split("== production_by_partner ==\n")[1]
     assert all(p in detail for p in ("P1", "P2", "P3", "P4"))
+
+
+def test_scorecard_top_n(runner, data):
+    default = run_json(runner, "scorecard", data)["top_bottom"]
+    groups = [r["group"] for r in default]
+    assert groups.count("top") == 3 and groups.count("bottom") == 3
+    doc = run_json(runner, "scorecard", data, "--top", "1")
+    rows = doc["top_bottom"]
+    assert [r["group"] for r in rows] == ["top", "bottom"] and doc["meta"]["top"] == 1
+    assert rows[0]["seller_id"] == default[0]["seller_id"]  # the best seller stays first
+    assert rows[1]["seller_id"] == next(r for r in default if r["group"] == "bottom")["seller_id"]
+    many = run_json(runner, "scorecard", data, "--top", "50")["top_bottom"]
+    assert len({r["seller_id"] for r in many}) == len(many) <= 9  # every seller at most once
+    assert runner.invoke(main, ["scorecard", data, "--top", "0"]).exit_code == 2

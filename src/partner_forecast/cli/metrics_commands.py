@@ -479,16 +479,18 @@ def activation(data: Path, as_of, quarter: str | None, config_path: str | None, 
 @data_argument
 @common_options
 @by_option
+@click.option("--top", "top_n", type=click.IntRange(min=1), default=3, show_default=True,
+              help="How many top (and bottom) sellers to list.")
 @output_options()
 @_cached
 def scorecard(data: Path, as_of, quarter: str | None, config_path: str | None, by: str | None,
-              fmt: str, output: Path | None) -> None:
+              top_n: int, fmt: str, output: Path | None) -> None:
     """Quarterly seller scorecard.
 
     Seller activation trend over the last four quarters (pool, active, ASR, newly active,
-    lapsed), the top three and bottom three partner sellers, and every seller's selling
-    actions, change, status and trend. With --by, top and bottom are per segment. QUARTER
-    defaults to the last quarter with data.
+    lapsed), the top and bottom partner sellers (three each, --top N), and every seller's
+    selling actions, change, status and trend. With --by, top and bottom are per segment.
+    QUARTER defaults to the last quarter with data.
     """
     settings, export, q = _context(data, as_of, config_path, quarter)
     # per-seller tables computed once, labelled with the seller's partner segment
@@ -498,10 +500,11 @@ def scorecard(data: Path, as_of, quarter: str | None, config_path: str | None, b
                                                           settings.calendar.fiscal_year_start_month))
     tables = {
         "trend": _per_segment(by, {"sq": activity}, lambda sq: sc.trend_from_activity(sq, quarters)),
-        "top_bottom": _per_segment(by, {"scorecard": sellers}, sc.top_bottom),
+        "top_bottom": _per_segment(by, {"scorecard": sellers},
+                                   lambda scorecard: sc.top_bottom(scorecard, top_n)),
         "sellers": sellers,
     }
-    emit(tables, _meta(export, settings, "scorecard", q, by), fmt, output)
+    emit(tables, _meta(export, settings, "scorecard", q, by, top=top_n), fmt, output)
 
 
 __all__ = ["kpis", "coverage", "activation", "scorecard", "asr_table", "stage_forecast_table",
