@@ -308,6 +308,7 @@ def run(context: ForecastContext, *, levers=None, record: bool = True, progress:
         "warnings": warnings,
     }
     meta["drivers"] = sim.driver_means().to_dict(orient="records")
+    meta["headline"] = headline(quantiles, targets, ctx.report[0])
     if name is not None:
         meta["scenario"] = name
         meta["scenario_hash"] = content_hash
@@ -320,7 +321,7 @@ def run(context: ForecastContext, *, levers=None, record: bool = True, progress:
                           var_name="quarter", value_name="p_won")
         arr = ctx.inputs.open_deals.set_index("opportunity_id")["arr"]
         long["expected_arr"] = long["p_won"] * long["opportunity_id"].map(arr).to_numpy()
-        run_id = Ledger(ctx.workspace).append(
+        run_id, repeat = Ledger(ctx.workspace).record(
             LedgerRun(kind=kind, as_of=meta["as_of"], quarters=meta["quarters"],
                       data_fingerprint=ctx.export.fingerprint,
                       config_fingerprint=ctx.settings.fingerprint, version=__version__,
@@ -330,6 +331,8 @@ def run(context: ForecastContext, *, levers=None, record: bool = True, progress:
                           sim, ctx.report, ctx.won_to_date)}),
             quantiles, long)
         meta["run_id"] = run_id
+        if repeat:  # the same forecast again (e.g. for another format): not a new forecast
+            meta["repeat_of"] = run_id
     return ForecastResult(run_id=run_id, quarters=tuple(ctx.report), segment_by=ctx.segment_by,
                           simulation=sim, won_to_date=ctx.won_to_date, quantiles=quantiles,
                           targets=targets, meta=meta)
@@ -372,6 +375,21 @@ def forecast(data: str | Path | Export, *, as_of: str | pd.Timestamp | None = No
                       seed=seed, config=config, workspace=workspace, progress=progress)
     return run(context, levers=levers, record=record, progress=progress,
                kind="forecast" if levers is None else "scenario")
+
+
+def headline(quantiles: pd.DataFrame, targets: pd.DataFrame, quarter: Quarter) -> dict[str, Any]:
+    """The run's headline: P50 of total partner-attributed ARR in ``quarter`` and P(>= target).
+
+    ``arr_target`` and ``p_at_least_target`` are None without an overall target.
+    """
+    q = quantiles[(quantiles["quarter"] == str(quarter)) & (quantiles["segment"] == "total")
+                  & (quantiles["measure"] == "attributed")]
+    t = targets[(targets["quarter"] == str(quarter)) & (targets["segment"] == "total")] \
+        if not targets.empty else targets
+    return {"quarter": str(quarter),
+            "attributed_p50": float(q["p50"].iloc[0]) if len(q) else None,
+            "arr_target": float(t["arr_target"].iloc[0]) if len(t) else None,
+            "p_at_least_target": float(t["p_at_least_target"].iloc[0]) if len(t) else None}
 
 
 def _quantiles(sim: SimulationResult, report: list[Quarter], won: pd.DataFrame) -> pd.DataFrame:
