@@ -34,11 +34,12 @@ def run_json(runner: CliRunner, *args: str) -> dict:
 
 
 def test_kpis_json_has_asr_seller_and_adoption_kpis(runner, data):
-    doc = run_json(runner, "kpis", data)
+    doc = run_json(runner, "kpis", data, "--detail")
     assert set(doc["meta"]) >= META_KEYS
     assert doc["meta"]["quarter"] == "2026Q2" and doc["meta"]["as_of"] == "2026-07-01"
-    asr = {r["partner_id"]: r for r in doc["asr"]}
-    assert asr["all"]["asr"] == pytest.approx(0.5) and asr["P4"]["asr"] == 0
+    assert len(doc["asr"]) == 1 and doc["asr"][0]["asr"] == pytest.approx(0.5)
+    asr = {r["partner_id"]: r for r in doc["asr_by_partner"]}
+    assert set(asr) == {"P1", "P2", "P3", "P4"} and asr["P4"]["asr"] == 0
     assert [r["kpi"] for r in doc["seller_kpis"]] == list(SELLER_KPIS)
     assert [r["kpi"] for r in doc["adoption_kpis"]] == list(ADOPTION_KPIS)
     assert doc["arr_metrics"][0]["partner_arr"] == 60_000
@@ -72,7 +73,8 @@ def test_coverage_json(runner, data):
     doc = run_json(runner, "coverage", data)
     assert doc["meta"]["quarter"] == "2026Q3" and doc["meta"]["snapshot"] == "2026-07-01"
     cov = {r["partner_type"]: r for r in doc["coverage"]}
-    assert cov["all"]["coverage"] == pytest.approx(155_000 / 400_000)
+    assert cov["all"]["coverage"] == pytest.approx(115_000 / 400_000)  # expected in 2026Q3
+    assert "attributed" in doc["meta"]["coverage_basis"]
     assert cov["reseller"]["required_coverage"] == 3.0
     stages = doc["stage_forecast"]
     assert stages[-1]["partner_type"] == "all" and stages[-1]["table_forecast_arr"] == pytest.approx(77_250)
@@ -95,6 +97,10 @@ def test_activation_json(runner, data):
     assert [r["partner_id"] for r in doc["paper_partnerships"]] == ["P4"]
     assert {r["band"] for r in doc["bands"]} == {"fully enabled", "partially ready", "needs support"}
     assert {r["partner_id"] for r in doc["scores"]} == {"P1", "P2", "P3", "P4"}
+    status = {r["partner_id"]: r["first_deal_status"] for r in doc["first_deals"]}
+    assert status == {"P1": "unknown (before data)", "P2": "unknown (before data)",
+                      "P3": "activated", "P4": "unknown (before data)"}
+    assert summary["first_deal_unknown"] == 3 and summary["median_days_to_first_deal"] == 85
 
 
 def test_scorecard_table_and_by_partner(runner, data):
@@ -159,8 +165,10 @@ def test_config_changes_thresholds(runner, data, tmp_path):
 
 def test_coverage_by_partner_role_splits_deal_tables(runner, data):
     doc = run_json(runner, "coverage", data, "--by", "partner_role")
-    pipeline = {r["partner_role"]: r["pipeline_arr"] for r in doc["coverage"]}
-    assert pipeline == {"co_sell": 0, "fulfillment": 0, "influenced": 40_000, "sourced": 115_000}
+    gross = {r["partner_role"]: r["gross_pipeline_arr"] for r in doc["coverage"]}
+    assert gross == {"co_sell": 0, "fulfillment": 0, "influenced": 0, "sourced": 115_000}
+    undated = {r["partner_role"]: r["undated_pipeline_arr"] for r in doc["coverage"]}
+    assert undated["influenced"] == pytest.approx(0.3 * 40_000)  # O4: no close date estimate
     totals = [r for r in doc["stage_forecast"] if r["stage"] == "all"]
     assert sum(r["table_forecast_arr"] for r in totals) == pytest.approx(77_250)
     assert {r["partner_role"] for r in doc["commit"]} == {"influenced", "sourced"}
@@ -170,3 +178,94 @@ def test_kpis_by_tier_production_and_pipeline(runner, data):
     doc = run_json(runner, "kpis", data, "--by", "tier")
     assert [r["tier"] for r in doc["production"]] == ["growth", "strategic", "transactional"]
     assert sum(r["pipeline_arr"] for r in doc["pipeline"]) == 155_000
+
+
+@pytest.mark.parametrize("by", [None, "partner_type"])
+def test_coverage_commit_table_counts_the_open_pipeline(runner, data, by):
+    doc = run_json(runner, "coverage", data, *(["--by", by] if by else []))
+    commit = {r["commit_category"]: r for r in doc["commit"]}
+    assert list(commit) == ["full", "discounted", "upside"]
+    assert sum(r["deals"] for r in commit.values()) == 4  # O3, O4, O5, O9
+    assert sum(r["pipeline_arr"] for r in commit.values()) == 155_000
+    assert commit["discounted"]["deals"] == 2 and commit["discounted"]["pipeline_arr"] == 120_000
+    # seed table: reseller proposal 50% x 80k + negotiation 75% x 40k, discounted by 25%
+    assert commit["discounted"]["weighted_arr"] == pytest.approx(70_000)
+    assert commit["discounted"]["committed_arr"] == pytest.approx(0.75 * 70_000)
+    assert commit["upside"]["committed_arr"] == 0 and commit["upside"]["pipeline_arr"] == 35_000
+
+
+DEAL_PARTS = ["stage_score", "tier_score", "partner_history_score", "engagement_score",
+              "technical_validation_score", "executive_sponsor_score"]
+
+
+def _check_deals(deals: pd.DataFrame) -> None:
+    from partner_forecast.config import load_settings
+
+    weights = load_settings(None).confidence.weights
+    assert list(deals["opportunity_id"]) == ["O4", "O3", "O5", "O9"]  # highest score first
+    assert list(deals["in_quarter"].astype(bool)) == [False, True, True, True]
+    assert pd.Timestamp(deals["expected_close"].iloc[1]) == pd.Timestamp("2026-07-07")
+    assert deals["close_date_source"].iloc[0] == "none"
+    parts = deals[DEAL_PARTS].astype(float)
+    score = sum(weights[c.removesuffix("_score")] * parts[c] for c in DEAL_PARTS) * 100
+    assert deals["confidence_score"].astype(float).to_numpy() == pytest.approx(score.to_numpy(), abs=0.01)
+    assert list(deals["commit_category"]) == ["discounted", "discounted", "upside", "upside"]
+    assert deals.set_index("opportunity_id").loc["O4", "attributed_arr"] == pytest.approx(12_000)
+
+
+def test_coverage_deals_in_every_format(runner, data, tmp_path):
+    doc = run_json(runner, "coverage", data, "--deals")
+    _check_deals(pd.DataFrame(doc["deals"]))
+    assert "deals" not in run_json(runner, "coverage", data)
+    out = tmp_path / "coverage.xlsx"
+    r = runner.invoke(main, ["coverage", data, "--deals", "--format", "xlsx", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    _check_deals(pd.read_excel(out, sheet_name="deals"))
+    r = runner.invoke(main, ["coverage", data, "--deals", "--format", "csv"])
+    assert r.exit_code == 0, r.output
+    section = r.stdout.split("# table: deals\n")[1].split("# table:")[0]
+    import io
+
+    _check_deals(pd.read_csv(io.StringIO(section)))
+    r = runner.invoke(main, ["coverage", data, "--deals"])
+    assert r.exit_code == 0, r.output
+    table = r.stdout.split("== deals ==\n")[1]
+    assert all(c in table.splitlines()[0] for c in [*DEAL_PARTS, "confidence_score", "commit_category"])
+    assert table.index("O4") < table.index("O3") < table.index("O5") < table.index("O9")
+
+
+def test_coverage_deals_by_segment_put_the_segment_first(runner, data):
+    for by in ("tier", "region", "partner"):
+        deals = run_json(runner, "coverage", data, "--deals", "--by", by)["deals"]
+        assert list(deals[0])[0] == ("partner_id" if by == "partner" else by)
+        assert len(deals) == 4
+
+
+def test_kpis_print_the_summary_first_and_partner_rows_behind_detail(runner, data):
+    r = runner.invoke(main, ["kpis", data])
+    assert r.exit_code == 0, r.output
+    sections = [line for line in r.stdout.splitlines() if line.startswith("== ")]
+    assert sections[0] == "== seller_kpis ==" and "== asr_by_partner ==" not in sections
+    asr = r.stdout.split("== asr ==\n")[1].split("\n\n")[0]
+    assert "P1" not in asr and len(asr.splitlines()) == 3  # header, rule, the program row
+    assert "--detail" in r.stdout
+    r = runner.invoke(main, ["kpis", data, "--detail"])
+    sections = [line for line in r.stdout.splitlines() if line.startswith("== ")]
+    assert sections[-2:] == ["== asr_by_partner ==", "== production_by_partner =="]
+    assert sections.index("== seller_kpis ==") < sections.index("== asr_by_partner ==")
+    detail = r.stdout.split("== production_by_partner ==\n")[1]
+    assert all(p in detail for p in ("P1", "P2", "P3", "P4"))
+
+
+def test_scorecard_top_n(runner, data):
+    default = run_json(runner, "scorecard", data)["top_bottom"]
+    groups = [r["group"] for r in default]
+    assert groups.count("top") == 3 and groups.count("bottom") == 3
+    doc = run_json(runner, "scorecard", data, "--top", "1")
+    rows = doc["top_bottom"]
+    assert [r["group"] for r in rows] == ["top", "bottom"] and doc["meta"]["top"] == 1
+    assert rows[0]["seller_id"] == default[0]["seller_id"]  # the best seller stays first
+    assert rows[1]["seller_id"] == next(r for r in default if r["group"] == "bottom")["seller_id"]
+    many = run_json(runner, "scorecard", data, "--top", "50")["top_bottom"]
+    assert len({r["seller_id"] for r in many}) == len(many) <= 9  # every seller at most once
+    assert runner.invoke(main, ["scorecard", data, "--top", "0"]).exit_code == 2

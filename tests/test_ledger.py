@@ -56,3 +56,30 @@ def test_unknown_run_is_a_user_error(tmp_path):
     ledger.append(_run(), _quantiles())
     with pytest.raises(PartnerForecastError, match="no run"):
         ledger.run("nope")
+
+
+def test_identical_run_is_a_repeat_unless_its_numbers_differ(tmp_path):
+    ledger = Ledger(tmp_path)
+    first, repeat = ledger.record(_run(), _quantiles())
+    assert not repeat
+    again, repeat = ledger.record(_run(), _quantiles())
+    assert repeat and again == first and len(ledger.runs()) == 1
+    changed = _quantiles().assign(p50=[2.5])  # e.g. refitted posteriors: a new forecast
+    third, repeat = ledger.record(_run(), changed)
+    assert not repeat and third != first
+    other_seed = LedgerRun(**{**_run().__dict__, "seed": 2})
+    assert not ledger.record(other_seed, _quantiles())[1]
+    assert len(ledger.runs()) == 3
+
+
+def test_runs_list_the_headline(tmp_path):
+    ledger = Ledger(tmp_path)
+    q = pd.DataFrame({"quarter": ["2026Q4"], "segment": ["total"], "measure": ["attributed"],
+                      "p10": [1.0], "p50": [2.0], "p90": [3.0], "mean": [2.1]})
+    old = ledger.append(_run(), q)  # a run recorded before headlines: P50 from its quantiles
+    meta = {"headline": {"quarter": "2026Q4", "attributed_p50": 2.0, "arr_target": 2.5,
+                         "p_at_least_target": 0.3}}
+    new = ledger.append(LedgerRun(**{**_run().__dict__, "meta": meta}), q)
+    runs = ledger.runs().set_index("run_id")
+    assert runs.loc[old, "attributed_p50"] == 2.0 and pd.isna(runs.loc[old, "p_at_least_target"])
+    assert runs.loc[new, "p_at_least_target"] == 0.3 and runs.loc[new, "arr_target"] == 2.5

@@ -10,7 +10,12 @@ from _metrics_data import write_metrics_export
 from partner_forecast.calendar import Quarter
 from partner_forecast.config import load_settings
 from partner_forecast.data.export import load_export
-from partner_forecast.metrics.activation import activation_summary, paper_partnerships, partner_activation
+from partner_forecast.metrics.activation import (
+    activation_summary,
+    data_start,
+    paper_partnerships,
+    partner_activation,
+)
 from partner_forecast.metrics.activation_score import (
     activation_band,
     activation_components,
@@ -103,22 +108,66 @@ def test_pipeline_trend_ratios(export):
 
 # -- coverage and stage-weighted forecasts ---------------------------------------------------------
 def test_coverage_against_targets(export):
+    """2026Q3 at 2026-07-01: no planned dates, so every close date is estimated from won deals.
+
+    O3 (proposal for 37 days; won deals stayed 41 and 44 days there: 5.5 more) closes 07-07,
+    O5 and O9 in August; O4 (negotiation for 30 days, longer than any won deal stayed there)
+    has no estimate and counts in no quarter.
+    """
     assert quarter_targets(export, Q3) == {"all": 400_000, "reseller": 150_000}
     cov = pipeline_coverage(export, S, Q3).set_index("partner_type")
-    assert cov.loc["all", "coverage"] == pytest.approx(155_000 / 400_000)
+    assert cov.loc["all", "deals"] == 3 and cov.loc["all", "estimated_close_deals"] == 3
+    assert cov.loc["all", "pipeline_arr"] == 115_000  # O3 + O5 + O9, all sourced
+    assert cov.loc["all", "coverage"] == pytest.approx(115_000 / 400_000)
+    assert cov.loc["all", "undated_pipeline_arr"] == pytest.approx(0.3 * 40_000)  # O4
     assert cov.loc["all", "required_coverage"] == 3.0
-    assert cov.loc["reseller", "coverage"] == pytest.approx(0.9)
+    assert cov.loc["reseller", "coverage"] == pytest.approx(95_000 / 150_000)
     assert cov.loc["msp", "required_coverage"] == 2.5 and np.isnan(cov.loc["msp", "coverage"])
-    assert cov.loc["all", "weighted_pipeline_arr"] == pytest.approx(77_250)
-    assert cov.loc["reseller", "pipeline_gap_arr"] == pytest.approx(450_000 - 135_000)
+    assert cov.loc["all", "weighted_pipeline_arr"] == pytest.approx(0.5 * 80_000 + 0.25 * 20_000
+                                                                    + 0.15 * 15_000)
+    assert cov.loc["reseller", "pipeline_gap_arr"] == pytest.approx(450_000 - 95_000)
     assert not cov.loc["all", "meets_target"]
 
 
+def test_coverage_counts_deals_planned_in_the_quarter_on_one_basis(export):
+    from dataclasses import replace
+
+    opps = export.opportunities.set_index("opportunity_id")
+    opps.loc["O4", "expected_close_on"] = pd.Timestamp("2026-08-15")  # influenced 30%: in Q3
+    opps.loc["O9", "expected_close_on"] = pd.Timestamp("2026-11-01")  # Q4
+    opps.loc["O5", "expected_close_on"] = pd.Timestamp("2026-06-15")  # passed: estimated
+    planned = replace(export, opportunities=opps.reset_index())
+    cov = pipeline_coverage(planned, S, Q3).set_index("partner_type")
+    assert cov.loc["all", "deals"] == 3 and cov.loc["all", "estimated_close_deals"] == 2  # O3, O5
+    assert cov.loc["all", "pipeline_arr"] == pytest.approx(80_000 + 12_000 + 20_000)
+    assert cov.loc["all", "gross_pipeline_arr"] == pytest.approx(80_000 + 40_000 + 20_000)
+    assert cov.loc["all", "coverage"] == pytest.approx(112_000 / 400_000)
+    assert cov.loc["all", "gross_coverage"] == pytest.approx(140_000 / 400_000)
+    assert cov.loc["all", "other_quarters_pipeline_arr"] == 15_000
+    assert cov.loc["all", "undated_pipeline_arr"] == 0
+    q4 = pipeline_coverage(planned, S, Quarter(2026, 4)).set_index("partner_type")
+    assert q4.loc["all", "pipeline_arr"] == 15_000 and q4.loc["all", "deals"] == 1
+
+
 def test_coverage_of_a_past_quarter_uses_its_start(export):
+    """2026Q2 at 2026-04-01: the only deal won before then (O1) dates the open ones.
+
+    O4 (qualified 31 days; O1 took 81) and O6 (17 days) and O7 (proposal 4 days; O1 took 41)
+    close in Q2; O8 (qualified 81 days) has no estimate.
+    """
+    from dataclasses import replace
+
     assert snapshot_date(export, Q2) == Q2.start
-    cov = pipeline_coverage(export, S, Q2).set_index("partner_type")
-    assert cov.loc["all", "pipeline_arr"] == 140_000 and cov.loc["all", "target_arr"] == 500_000
-    assert cov.loc["msp", "coverage"] == pytest.approx(40_000 / 100_000)
+    opps = export.opportunities.set_index("opportunity_id")
+    opps.loc["O7", "expected_close_on"] = pd.Timestamp("2026-09-01")  # the latest value: unused
+    for data in (export, replace(export, opportunities=opps.reset_index())):
+        cov = pipeline_coverage(data, S, Q2).set_index("partner_type")
+        assert cov.loc["all", "deals"] == 3 and cov.loc["all", "target_arr"] == 500_000
+        assert cov.loc["all", "pipeline_arr"] == pytest.approx(0.3 * 40_000 + 0 + 60_000)
+        assert cov.loc["all", "gross_pipeline_arr"] == 40_000 + 30_000 + 60_000
+        assert cov.loc["all", "undated_pipeline_arr"] == pytest.approx(0.25 * 10_000)  # O8
+        assert cov.loc["msp", "coverage"] == 0  # O6 is fulfillment: no attributed ARR
+        assert cov.loc["msp", "gross_coverage"] == pytest.approx(30_000 / 100_000)
 
 
 def test_stage_weighted_forecast_with_the_seed_table(export):
@@ -221,13 +270,47 @@ def test_production_from_history(export):
 
 # -- activation ------------------------------------------------------------------------------------
 def test_first_deals_and_activation_within_90_days(export):
+    """The records start on 2025-10-15: P1, P2 and P4 were onboarded before, P3 after."""
+    assert data_start(export) == pd.Timestamp("2025-10-15")
     a = partner_activation(export, S).set_index("partner_id")
     assert a.loc["P3", "days_to_first_deal"] == 85 and a.loc["P3", "first_deal_status"] == "activated"
-    assert a.loc["P1", "first_deal_status"] == "late" and a.loc["P4", "first_deal_status"] == "missed"
+    for pid in ("P1", "P2", "P4"):  # a win before the records start would not be in the data
+        assert a.loc[pid, "first_deal_status"] == "unknown (before data)"
+        assert np.isnan(a.loc[pid, "days_to_first_deal"]) and a.loc[pid, "onboarded_before_data"]
     assert list(a.index[a["deal_in_window"]]) == ["P2", "P3"]
     s = activation_summary(a.reset_index()).iloc[0]
     assert s["pct_activated_partners"] == 0.5 and s["activated_on_time"] == 1
-    assert s["median_days_to_first_deal"] == 348
+    assert s["pct_activated_on_time"] == 1.0 and s["first_deal_unknown"] == 3
+    assert s["median_days_to_first_deal"] == 85
+
+
+def test_late_and_missed_first_deals_inside_the_data(export):
+    from dataclasses import replace
+
+    partners = export.partners.set_index("partner_id")
+    partners.loc["P1", "onboarded_on"] = pd.Timestamp("2025-10-20")  # first win 02-20: 123 days
+    partners.loc["P4", "onboarded_on"] = pd.Timestamp("2025-11-01")  # never won, window over
+    partners.loc["P2", "onboarded_on"] = pd.Timestamp("2026-02-14")  # won 05-15: 90 days
+    a = partner_activation(replace(export, partners=partners.reset_index()), S).set_index("partner_id")
+    assert a.loc["P1", "first_deal_status"] == "late" and a.loc["P1", "days_to_first_deal"] == 123
+    assert a.loc["P4", "first_deal_status"] == "missed"
+    assert a.loc["P2", "first_deal_status"] == "activated"
+    assert not a["onboarded_before_data"].any()
+    s = activation_summary(a.reset_index()).iloc[0]
+    assert s["median_days_to_first_deal"] == 90 and s["first_deal_unknown"] == 0
+    assert s["pct_activated_on_time"] == pytest.approx(2 / 4)
+
+
+def test_onboarded_before_data_but_won_within_the_window_is_activated(export):
+    from dataclasses import replace
+
+    partners = export.partners.set_index("partner_id")
+    partners.loc["P1", "onboarded_on"] = pd.Timestamp("2025-09-01")  # before the records
+    opps = export.opportunities.set_index("opportunity_id")
+    opps.loc["O1", "closed_on"] = pd.Timestamp("2025-11-20")  # 80 days after onboarding
+    view = replace(export, partners=partners.reset_index(), opportunities=opps.reset_index())
+    a = partner_activation(view, S).set_index("partner_id")
+    assert a.loc["P1", "first_deal_status"] == "activated" and a.loc["P1", "days_to_first_deal"] == 80
 
 
 def test_pending_first_deal_before_the_window_closes(export):

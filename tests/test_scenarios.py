@@ -3,9 +3,7 @@
 All on fabricated posteriors (``partner_forecast.testing.posteriors``): no MCMC.
 """
 
-import sys
 import tomllib
-import types
 from pathlib import Path
 
 import numpy as np
@@ -323,7 +321,7 @@ def test_activation_path_follows_the_onboarding_ramp():
     assert path[0, 1] < path[0, 2] < path[0, 3] < 0.3  # ramps up toward the mature rate
 
 
-def test_recruits_use_the_activation_posterior_when_the_fits_have_one(monkeypatch):
+def test_recruits_use_the_activation_posterior_when_the_fits_have_one():
     inputs = degenerate_inputs(n_draws=40, quarters=("2026Q4", "2027Q1"))
     predictive = predictive_for(_FakeFits(), 40, seed=7)
     assert isinstance(predictive, ModelPredictive)
@@ -334,8 +332,7 @@ def test_recruits_use_the_activation_posterior_when_the_fits_have_one(monkeypatc
     np.testing.assert_allclose(plan.inputs.asr[:, 1, 0], ramp0)
     assert plan.recruited["source"].iloc[0].startswith("activation model")
     assert not any("assumed rule" in n for n in plan.notes)
-    monkeypatch.setitem(sys.modules, "partner_forecast.models.inputs",
-                        types.ModuleType("partner_forecast.models.inputs"))  # no draw_indices
+    # Fits that neither expose draw_indices nor iterate over fitted models: an assumed rule.
     unaligned = apply_scenario(s, inputs, predictive=predictive_for(_FakeFits(aligned=False), 40, 7))
     assert any("assumed rule" in n for n in unaligned.notes)
 

@@ -145,6 +145,16 @@ def load_inputs(data: str | Path | Export,
     return settings, export
 
 
+def as_of_view(export: Export, as_of: str | pd.Timestamp | None = None) -> Export:
+    """The export as every fitting command sees it: cut at ``as_of`` (default: its default as-of).
+
+    ``forecast``, ``fit`` and the commands built on them go through this one function, so the
+    same data and as-of give the same fitted data and the same workspace cache key.
+    """
+    cut = export.default_as_of if as_of is None else pd.Timestamp(as_of).normalize()
+    return export.as_of(cut)
+
+
 def resolve_quarters(as_of: pd.Timestamp, quarter: str | Quarter | None, horizon: int,
                      fiscal_year_start_month: int = 1) -> tuple[list[Quarter], list[Quarter]]:
     """Quarters to simulate (from the as-of quarter) and quarters to report.
@@ -260,8 +270,8 @@ def prepare(data: str | Path | Export, *, as_of: str | pd.Timestamp | None = Non
     from partner_forecast.workspace import fit_all
 
     settings, export = load_inputs(data, config)
-    cut = export.default_as_of if as_of is None else pd.Timestamp(as_of).normalize()
-    export = export.as_of(cut)
+    export = as_of_view(export, as_of)
+    cut = export.default_as_of
     fym = settings.calendar.fiscal_year_start_month
     sim_quarters, report = resolve_quarters(cut, quarter, horizon, fym)
     n_draws = int(draws or settings.simulation.draws)
@@ -317,6 +327,7 @@ def run(context: ForecastContext, *, levers=None, record: bool = True, progress:
         "warnings": warnings,
     }
     meta["drivers"] = sim.driver_means().to_dict(orient="records")
+    meta["headline"] = headline(quantiles, targets, ctx.report[0])
     if name is not None:
         meta["scenario"] = name
         meta["scenario_hash"] = content_hash
@@ -329,7 +340,7 @@ def run(context: ForecastContext, *, levers=None, record: bool = True, progress:
                           var_name="quarter", value_name="p_won")
         arr = ctx.inputs.open_deals.set_index("opportunity_id")["arr"]
         long["expected_arr"] = long["p_won"] * long["opportunity_id"].map(arr).to_numpy()
-        run_id = Ledger(ctx.workspace).append(
+        run_id, repeat = Ledger(ctx.workspace).record(
             LedgerRun(kind=kind, as_of=meta["as_of"], quarters=meta["quarters"],
                       data_fingerprint=ctx.export.fingerprint,
                       config_fingerprint=ctx.settings.fingerprint, version=__version__,
@@ -339,6 +350,8 @@ def run(context: ForecastContext, *, levers=None, record: bool = True, progress:
                           sim, ctx.report, ctx.won_to_date)}),
             quantiles, long)
         meta["run_id"] = run_id
+        if repeat:  # the same forecast again (e.g. for another format): not a new forecast
+            meta["repeat_of"] = run_id
     return ForecastResult(run_id=run_id, quarters=tuple(ctx.report), segment_by=ctx.segment_by,
                           simulation=sim, won_to_date=ctx.won_to_date, quantiles=quantiles,
                           targets=targets, meta=meta)
@@ -397,9 +410,35 @@ def forecast(data: str | Path | Export, *, as_of: str | pd.Timestamp | None = No
                kind="forecast" if levers is None else "scenario")
 
 
+def headline(quantiles: pd.DataFrame, targets: pd.DataFrame, quarter: Quarter) -> dict[str, Any]:
+    """The run's headline: P50 of total partner-attributed ARR in ``quarter`` and P(>= target).
+
+    ``arr_target`` and ``p_at_least_target`` are None without an overall target.
+    """
+    q = quantiles[(quantiles["quarter"] == str(quarter)) & (quantiles["segment"] == "total")
+                  & (quantiles["measure"] == "attributed")]
+    t = targets[(targets["quarter"] == str(quarter)) & (targets["segment"] == "total")] \
+        if not targets.empty else targets
+    return {"quarter": str(quarter),
+            "attributed_p50": float(q["p50"].iloc[0]) if len(q) else None,
+            "arr_target": float(t["arr_target"].iloc[0]) if len(t) else None,
+            "p_at_least_target": float(t["p_at_least_target"].iloc[0]) if len(t) else None}
+
+
 def _quantiles(sim: SimulationResult, report: list[Quarter], won: pd.DataFrame) -> pd.DataFrame:
-    """Quantile table of the reported quarters with ARR won before as-of added to the first."""
+    """Quantile table of the reported quarters with ARR won before as-of added to the first.
+
+    A split run also gets a ``total`` row per quarter and measure, after its segments: the
+    quantiles of the per-draw sum over segments (segment quantiles do not add up).
+    """
     q = sim.quantiles(measures=SUMMARY_MEASURES)
+    if tuple(sim.segments) != ("total",):
+        q = pd.concat([q, sim.total().quantiles(measures=SUMMARY_MEASURES)], ignore_index=True)
+        order = {m: i for i, m in enumerate(SUMMARY_MEASURES)}
+        quarter_order = {str(x): i for i, x in enumerate(sim.quarters)}
+        q = q.assign(_m=q["measure"].map(order), _q=q["quarter"].map(quarter_order),
+                     _t=q["segment"].eq("total")).sort_values(["_m", "_q", "_t"], kind="stable")
+        q = q.drop(columns=["_m", "_q", "_t"]).reset_index(drop=True)
     q = q[q["quarter"].isin([str(x) for x in report])].copy()
     first = str(sim.quarters[0])
     for measure, column in WON_TO_DATE_MEASURES.items():

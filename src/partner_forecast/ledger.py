@@ -6,6 +6,13 @@ For each run it keeps the run id, time, as-of date, quarters, data and config fi
 code version, the kind of run (forecast or a named scenario with its content hash), the
 quantiles per quarter, segment and measure, and each open deal's probability of closing won in
 each quarter. ``variance`` reads it back to compare forecast with actual.
+
+A run identical to one already recorded (same kind, name and scenario hash, as-of, quarters,
+segments, data and config fingerprints, code version, draws and seed, and the same quantiles)
+is a *repeat*, e.g. the same forecast rerun only for another output format: it is not recorded
+again, and :meth:`Ledger.record` returns the earlier run's id flagged as a repeat. The runs list
+shows each run's headline: the first reported quarter's P50 of partner-attributed ARR (total)
+and P(attributed ARR >= target) where a target exists (``meta["headline"]``).
 """
 
 from __future__ import annotations
@@ -130,19 +137,72 @@ class Ledger:
                 raise
         return run_id
 
-    def runs(self) -> pd.DataFrame:
-        """Every run, oldest first (without the per-run tables)."""
+    def record(self, run: LedgerRun, quantiles: pd.DataFrame,
+               deal_probabilities: pd.DataFrame | None = None) -> tuple[str, bool]:
+        """Append ``run`` unless it repeats a recorded run: ``(run_id, is_repeat)``.
+
+        A repeat returns the earlier run's id and records nothing (see the module docs).
+        """
+        earlier = self.find_repeat(run, quantiles)
+        if earlier is not None:
+            return earlier, True
+        return self.append(run, quantiles, deal_probabilities), False
+
+    def find_repeat(self, run: LedgerRun, quantiles: pd.DataFrame) -> str | None:
+        """The id of a recorded run identical to ``run`` with the same quantiles, if any."""
         if not self.path.exists():
-            return pd.DataFrame(columns=["run_id", "created_at", "kind", "name", "as_of", "quarters",
-                                         "segment_by", "data_fingerprint", "config_fingerprint",
-                                         "version", "draws", "seed"])
+            return None
+        keys = {"kind": run.kind, "name": run.name, "content_hash": run.content_hash,
+                "as_of": run.as_of, "quarters": json.dumps(run.quarters),
+                "segment_by": run.segment_by, "data_fingerprint": run.data_fingerprint,
+                "config_fingerprint": run.config_fingerprint, "version": run.version,
+                "draws": run.draws, "seed": run.seed}
+        where = " AND ".join(f"{k} IS ?" for k in keys)
+        with self._connect() as con:
+            candidates = [r[0] for r in con.execute(
+                f"SELECT run_id FROM runs WHERE {where} ORDER BY created_at, rowid",  # noqa: S608
+                tuple(_py(v) for v in keys.values()))]
+        cols = ["quarter", "segment", "measure", "p10", "p50", "p90", "mean"]
+        mine = _sorted(quantiles[cols])
+        for run_id in candidates:
+            theirs = _sorted(self.run(run_id)["quantiles"][cols])
+            if len(theirs) == len(mine) and theirs.equals(mine.astype(theirs.dtypes.to_dict())):
+                return run_id
+        return None
+
+    def runs(self) -> pd.DataFrame:
+        """Every run, oldest first (without the per-run tables), with its headline.
+
+        Columns: run_id, created_at, kind, name, as_of, quarters, segment_by, headline_quarter,
+        attributed_p50 (total, currency per year), arr_target and p_at_least_target (NaN
+        without a target), then data_fingerprint, config_fingerprint, version, draws, seed.
+        """
+        columns = ["run_id", "created_at", "kind", "name", "as_of", "quarters", "segment_by",
+                   "headline_quarter", "attributed_p50", "arr_target", "p_at_least_target",
+                   "data_fingerprint", "config_fingerprint", "version", "draws", "seed"]
+        if not self.path.exists():
+            return pd.DataFrame(columns=columns)
         with self._connect() as con:
             frame = pd.read_sql_query(
                 "SELECT run_id, created_at, kind, name, as_of, quarters, segment_by, "
-                "data_fingerprint, config_fingerprint, version, draws, seed FROM runs "
+                "data_fingerprint, config_fingerprint, version, draws, seed, meta FROM runs "
                 "ORDER BY created_at, rowid", con)
+            totals = pd.read_sql_query(
+                "SELECT run_id, quarter, p50 FROM quantiles WHERE segment = 'total' "
+                "AND measure = 'attributed'", con)
+        first = frame["quarters"].map(lambda s: (json.loads(s) or [None])[0])
         frame["quarters"] = frame["quarters"].map(lambda s: ",".join(json.loads(s)))
-        return frame
+        headline = [json.loads(m).get("headline") or {} for m in frame.pop("meta")]
+        p50 = totals.set_index(["run_id", "quarter"])["p50"]
+        frame["headline_quarter"] = [h.get("quarter", q) for h, q in zip(headline, first, strict=True)]
+        frame["attributed_p50"] = [
+            h.get("attributed_p50", p50.get((r, q), float("nan")))
+            for h, r, q in zip(headline, frame["run_id"], frame["headline_quarter"], strict=True)]
+        for key in ("arr_target", "p_at_least_target"):
+            frame[key] = [h.get(key) for h in headline]
+            frame[key] = pd.to_numeric(frame[key], errors="coerce").astype(float)
+        frame["attributed_p50"] = pd.to_numeric(frame["attributed_p50"], errors="coerce").astype(float)
+        return frame[columns]
 
     def run(self, run_id: str) -> dict[str, Any]:
         """One run's record with its meta, quantiles and deal probabilities."""
@@ -177,6 +237,11 @@ class Ledger:
             return None
         runs = runs.sort_values(["as_of", "created_at"])
         return str(runs["run_id"].iloc[-1])
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows in a canonical order (quarter, segment, measure), index reset."""
+    return frame.sort_values(["quarter", "segment", "measure"], kind="stable").reset_index(drop=True)
 
 
 def _py(value: Any) -> Any:

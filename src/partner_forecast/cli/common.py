@@ -13,7 +13,7 @@ import pandas as pd
 
 from partner_forecast import __version__
 from partner_forecast.errors import ExportError, PartnerForecastError
-from partner_forecast.reports.output import atomic_write, render
+from partner_forecast.reports.output import atomic_write, csv_files, render
 
 SAMPLE_DATA = Path(__file__).resolve().parents[3] / "data" / "sample"
 BY_CHOICES = ("partner_type", "tier", "partner_role", "partner", "revenue_motion", "region")
@@ -85,15 +85,50 @@ def _parse_quarter(ctx: click.Context, param: click.Parameter, value: str | None
         raise click.BadParameter(str(exc)) from None
 
 
+OUTPUT_DIR_KEY = "partner_forecast.output_dir"
+
+
+def check_output(fmt: str, output: Path | None, output_dir: Path | None = None) -> None:
+    """Reject an output combination that cannot be written, before any work is done."""
+    if fmt == "xlsx" and output is None:
+        raise UserError("--format xlsx needs --output FILE.xlsx (a workbook cannot go to the "
+                        "terminal)")
+    if output_dir is not None:
+        if fmt != "csv":
+            raise UserError("--output-dir writes one CSV file per table: use it with --format csv")
+        if output is not None:
+            raise UserError("give --output FILE or --output-dir DIR, not both")
+
+
 def output_options(formats: tuple[str, ...] = ("table", "csv", "json", "xlsx")) -> Callable:
-    """``--format`` and ``--output``."""
+    """``--format`` and ``--output`` (and ``--output-dir`` when CSV is offered).
+
+    The combination is checked before the command runs (:func:`check_output`), so an unusable
+    one fails at once: no fit, no simulation, no ledger entry. ``--output-dir`` is handed to
+    :func:`emit` through the click context, so commands need no extra parameter.
+    """
 
     def decorator(f: Callable) -> Callable:
-        f = click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-                         help="Write to this file (atomically) instead of stdout.")(f)
-        f = click.option("--format", "fmt", type=click.Choice(formats), default="table",
-                         show_default=True, help="Output format.")(f)
-        return f
+        @functools.wraps(f)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            output_dir = kwargs.pop("output_dir", None)
+            check_output(kwargs.get("fmt", "table"), kwargs.get("output"), output_dir)
+            ctx = click.get_current_context(silent=True)
+            if ctx is not None:
+                ctx.meta[OUTPUT_DIR_KEY] = output_dir
+            return f(*args, **kwargs)
+
+        g: Callable = checked
+        if "csv" in formats:
+            g = click.option("--output-dir", "output_dir",
+                             type=click.Path(file_okay=False, path_type=Path),
+                             help="With --format csv: write one CSV file per table (and "
+                                  "meta.csv) into this folder.")(g)
+        g = click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+                         help="Write to this file (atomically) instead of stdout.")(g)
+        g = click.option("--format", "fmt", type=click.Choice(formats), default="table",
+                         show_default=True, help="Output format.")(g)
+        return g
 
     return decorator
 
@@ -118,9 +153,15 @@ def by_option(f: Callable) -> Callable:
 
 def emit(tables: Mapping[str, pd.DataFrame], meta: Mapping[str, Any], fmt: str,
          output: Path | None) -> None:
-    """Render and print or write atomically."""
-    if fmt == "xlsx" and output is None:
-        raise UserError("--format xlsx needs --output FILE.xlsx")
+    """Render and print, or write atomically (one file per table with ``--output-dir``)."""
+    ctx = click.get_current_context(silent=True)
+    output_dir = ctx.meta.get(OUTPUT_DIR_KEY) if ctx is not None else None
+    check_output(fmt, output, output_dir)
+    if output_dir is not None:
+        for name, text in csv_files(tables, meta).items():
+            atomic_write(Path(output_dir) / name, text)
+        click.echo(f"wrote {len(tables)} table(s) and meta.csv to {output_dir}", err=True)
+        return
     data = render(tables, meta, fmt)
     if output is not None:
         atomic_write(output, data)

@@ -54,6 +54,9 @@ def forecast(data: Path, as_of, quarter, config_path, by, horizon, draws, seed, 
                           record=not no_ledger, progress=True)
     for w in result.meta.get("warnings", []):
         click.secho(f"WARNING: {w}", fg="red", bold=True, err=True)
+    if "repeat_of" in result.meta:
+        click.echo(f"note: identical to ledger run {result.meta['repeat_of']} (same data, as-of, "
+                   "config, seed and draws): not recorded again", err=True)
     meta = {k: v for k, v in result.meta.items() if k not in ("diagnostics", "warnings")}
     meta["warnings"] = result.meta.get("warnings", [])
     if fmt in ("json", "xlsx"):
@@ -75,12 +78,20 @@ def forecast(data: Path, as_of, quarter, config_path, by, horizon, draws, seed, 
 @click.option("--run", "run_id", default=None, help="Show one run's quantiles instead of the list.")
 @output_options(("table", "csv", "json"))
 def ledger(workspace: Path, run_id: str | None, fmt: str, output: Path | None) -> None:
-    """List the runs recorded in the forecast ledger (or show one with --run)."""
+    """List the runs recorded in the forecast ledger (or show one with --run).
+
+    Each run with its headline: the first reported quarter's P50 of total partner-attributed
+    ARR and P(>= target) where a target exists. A forecast rerun identically (same data, as-of,
+    config, seed and draws, e.g. for another format) is not recorded again.
+    """
     from partner_forecast.ledger import Ledger
 
     book = Ledger(workspace)
     if run_id is None:
-        emit({"runs": book.runs()}, {"ledger": str(book.path)}, fmt, output)
+        runs = book.runs()
+        if fmt == "table":  # the fingerprints and code version are in csv/json
+            runs = runs.drop(columns=["data_fingerprint", "config_fingerprint", "version"])
+        emit({"runs": runs}, {"ledger": str(book.path)}, fmt, output)
         return
     record = book.run(run_id)
     meta = {k: v for k, v in record.items() if k not in ("quantiles", "deal_probabilities")}

@@ -19,6 +19,7 @@ import functools
 from collections.abc import Callable
 from pathlib import Path
 
+import click
 import numpy as np
 import pandas as pd
 
@@ -39,13 +40,20 @@ from partner_forecast.metrics import activation as act
 from partner_forecast.metrics import activation_score as ascore
 from partner_forecast.metrics import scorecard as sc
 from partner_forecast.metrics.arr import core_arr_metrics
-from partner_forecast.metrics.attribution import by_category
+from partner_forecast.metrics.attribution import attribution_weight, by_category
 from partner_forecast.metrics.cache import cached_metrics
 from partner_forecast.metrics.confidence import COMMIT_CATEGORIES, confidence_scores
-from partner_forecast.metrics.coverage import coverage_table, pipeline_coverage, snapshot_date
+from partner_forecast.metrics.coverage import (
+    COVERAGE_BASIS,
+    IN_QUARTER,
+    coverage_table,
+    quarter_pipeline,
+    quarter_targets,
+    snapshot_date,
+)
 from partner_forecast.metrics.kpis import adoption_kpis, seller_kpis
 from partner_forecast.metrics.periods import quarter_cut, resolve_quarter
-from partner_forecast.metrics.pipeline import open_pipeline, pipeline_trend
+from partner_forecast.metrics.pipeline import pipeline_trend
 from partner_forecast.metrics.production import production_from_history
 from partner_forecast.metrics.segments import (
     DEAL_SEGMENTS,
@@ -178,17 +186,20 @@ def asr_table(export: Export, settings: Settings, quarter: Quarter, by: str | No
 @data_argument
 @common_options
 @by_option
+@click.option("--detail", is_flag=True,
+              help="Also list the per-partner rows (ASR and production models), after the summary.")
 @output_options()
 @_cached
-def kpis(data: Path, as_of, quarter: str | None, config_path: str | None, by: str | None, fmt: str,
-         output: Path | None) -> None:
-    """Activation and adoption KPIs of a quarter.
+def kpis(data: Path, as_of, quarter: str | None, config_path: str | None, by: str | None,
+         detail: bool, fmt: str, output: Path | None) -> None:
+    """Activation and adoption KPIs of a quarter, the program summary first.
 
-    Active Seller Rate per partner (with engaged and effective sellers), the five seller KPIs
-    (activation rate, lead response time, pipeline visibility, conversion rate, seller
-    engagement), the eight partner adoption KPIs, core partner ARR metrics, pipeline ratios
-    (sourced ratio, influence rate, QoQ growth) and both production models estimated from the
-    last four quarters. QUARTER defaults to the last quarter with data.
+    The five seller KPIs (activation rate, lead response time, pipeline visibility, conversion
+    rate, seller engagement), the eight partner adoption KPIs, core partner ARR metrics,
+    pipeline ratios (sourced ratio, influence rate, QoQ growth), the Active Seller Rate (with
+    engaged and effective sellers) and both production models estimated from the last four
+    quarters, for the whole program (or per segment with --by). --detail adds the per-partner
+    ASR and production rows after them. QUARTER defaults to the last quarter with data.
     """
     settings, export, q = _context(data, as_of, config_path, quarter)
     split = _splitter(export, by)
@@ -201,15 +212,31 @@ def kpis(data: Path, as_of, quarter: str | None, config_path: str | None, by: st
     else:
         production = production_from_history(export, settings, q, by=by).iloc[:-1]
 
+    asr = asr_table(export, settings, q, by, split)
+    partner_rows = by is None  # the only layout with per-partner rows (and an "all" row)
     tables = {
-        "asr": asr_table(export, settings, q, by, split),
         "seller_kpis": split(lambda e: seller_kpis(e, settings, q)),
         "adoption_kpis": split(lambda e: adoption_kpis(e, settings, q)),
         "arr_metrics": split(lambda e: core_arr_metrics(e, settings, q)),
         "pipeline": pipeline_trend(export, settings, [q], by),
-        "production": production,
+        "asr": _program_row(asr) if partner_rows else asr,
+        "production": _program_row(production) if partner_rows else production,
     }
-    emit(tables, _meta(export, settings, "kpis", q, by), fmt, output)
+    if partner_rows and detail:
+        tables["asr_by_partner"] = asr[asr["partner_id"] != "all"].reset_index(drop=True)
+        tables["production_by_partner"] = production[production["partner_id"] != "all"
+                                                     ].reset_index(drop=True)
+    meta = _meta(export, settings, "kpis", q, by)
+    if partner_rows and not detail:
+        meta["detail"] = "per-partner ASR and production rows: add --detail"
+    emit(tables, meta, fmt, output)
+
+
+def _program_row(frame: pd.DataFrame) -> pd.DataFrame:
+    """The ``all`` row of a per-partner table, without the partner columns."""
+    row = frame[frame["partner_id"] == "all"]
+    return row.drop(columns=[c for c in ("partner_id", "partner_name", "partner_type", "tier")
+                             if c in row]).reset_index(drop=True)
 
 
 # -- coverage --------------------------------------------------------------------------------
@@ -264,9 +291,11 @@ def commit_table(export: Export, settings: Settings, date: pd.Timestamp, by: str
     out = (scores.groupby([*group, "commit_category"])
            .agg(deals=("arr", "size"), pipeline_arr=("arr", "sum"), weighted_arr=("weighted_arr", "sum"),
                 committed_arr=("committed_arr", "sum"), mean_score=("confidence_score", "mean")))
-    values = [sorted(set(scores[SEGMENT]))] if group else []
-    index = pd.MultiIndex.from_product([*values, list(COMMIT_CATEGORIES)],
-                                       names=[*group, "commit_category"])
+    # Every category (and segment) appears, empty ones with zeros. Without a segment the
+    # grouped index is a plain Index: a one-level MultiIndex would match none of its labels.
+    index = (pd.MultiIndex.from_product([sorted(set(scores[SEGMENT])), list(COMMIT_CATEGORIES)],
+                                        names=[*group, "commit_category"]) if group
+             else pd.Index(list(COMMIT_CATEGORIES), name="commit_category"))
     out = out.reindex(index)
     out["deals"] = out["deals"].fillna(0).astype(np.int64)
     arr_cols = ["pipeline_arr", "weighted_arr", "committed_arr"]
@@ -274,29 +303,72 @@ def commit_table(export: Export, settings: Settings, date: pd.Timestamp, by: str
     return out.reset_index().rename(columns={SEGMENT: by} if by else {})
 
 
+def deals_table(export: Export, settings: Settings, date: pd.Timestamp, by: str | None = None,
+                close: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every open partner deal on ``date`` with its confidence score (DOMAIN.md section 6).
+
+    One row per deal, highest score first: the segment (with ``by``), opportunity_id,
+    partner_id, partner_name, partner_type, tier, partner_role, revenue_motion, stage, arr and
+    attributed_arr (currency per year), the six factor scores (0-1, weighted by the
+    ``[confidence]`` weights), engagement_activities, confidence_score (0-100), commit_factor
+    and commit_category (full / discounted / upside); with ``close`` (a
+    :func:`~partner_forecast.metrics.coverage.quarter_pipeline` frame) also expected_close,
+    close_date_source and in_quarter (whether the deal counts in the quarter's coverage).
+    """
+    view = export if date >= export.default_as_of else export.as_of(date)
+    scores = confidence_scores(view, settings)
+    opps = view.opportunities.set_index("opportunity_id")
+    weight = attribution_weight(opps["partner_role"], opps["influence_pct"], settings.attribution)
+    scores.insert(list(scores.columns).index("arr") + 1, "attributed_arr",
+                  scores["arr"] * scores["opportunity_id"].map(weight).astype(float).to_numpy())
+    names = view.partners.set_index("partner_id")["partner_name"]
+    scores.insert(2, "partner_name", scores["partner_id"].map(names).astype(object))
+    if close is not None:
+        when = close.set_index("opportunity_id")
+        ids = scores["opportunity_id"]
+        scores["expected_close"] = ids.map(when["expected_close"]).to_numpy()
+        scores["close_date_source"] = ids.map(when["close_date_source"]).astype(object).to_numpy()
+        scores["in_quarter"] = ids.map(when["closes"]).eq(IN_QUARTER).to_numpy()
+    if by is not None:  # the segment first (a column the table already has is moved)
+        column = _segment_column(by) or by
+        label = scores.pop(column) if column in scores else label_deals(view, by, scores)
+        scores.insert(0, column, label.to_numpy())
+    return scores.sort_values(["confidence_score", "arr"], ascending=False,
+                              kind="stable").reset_index(drop=True)
+
+
 @main.command()
 @data_argument
 @common_options
 @by_option
+@click.option("--deals", "show_deals", is_flag=True,
+              help="Add a table of every open deal with its confidence score, its six parts and "
+                   "its commit category.")
 @output_options()
 @_cached
-def coverage(data: Path, as_of, quarter: str | None, config_path: str | None, by: str | None, fmt: str,
-             output: Path | None) -> None:
+def coverage(data: Path, as_of, quarter: str | None, config_path: str | None, by: str | None,
+             show_deals: bool, fmt: str, output: Path | None) -> None:
     """Pipeline coverage of the quarter's partner ARR targets.
 
-    Open partner pipeline against the targets file, overall (3x minimum) and per partner type
-    (reseller 3x, MSP 2.5x, GSI/SI 4x, tech alliance 2x, marketplace 2x: the [coverage] config),
+    The open partner pipeline expected to close in the quarter (the deal's expected_close_on,
+    else an estimate from how long won deals stayed in its stage) against the targets file, on
+    one basis: attributed pipeline / attributed target, with the gross pipeline / target beside
+    it. Overall (3x minimum) and per partner type (reseller 3x, MSP 2.5x, GSI/SI 4x, tech
+    alliance 2x, marketplace 2x: the [coverage] config); then, for the whole open pipeline,
     the stage-weighted forecast with seed and learned conversion rates, pipeline categories,
-    the committed/upside split by deal confidence and the pipeline trend. QUARTER defaults to
+    the committed/upside split by deal confidence and the pipeline trend. With --deals, every
+    open deal with its confidence score (stage, tier, partner history, engagement, technical
+    validation, executive sponsor) and commit category. QUARTER defaults to
     the one containing the as-of date; the pipeline is taken at as-of (or at the quarter's
     start for a past quarter). Targets exist per partner type only: other segments show
     pipeline without a target.
     """
     settings, export, q = _context(data, as_of, config_path, quarter, forward=True)
     date = snapshot_date(export, q)
-    pipe, group = _deal_group(export, by, open_pipeline(export, settings, date))
+    quarter_pipe = quarter_pipeline(export, settings, q, date)
+    pipe, group = _deal_group(export, by, quarter_pipe)
     if by in (None, "partner_type"):
-        cov = pipeline_coverage(export, settings, q)
+        cov = coverage_table(quarter_pipe, quarter_targets(export, q), settings, date)
         categories = by_category(pipe, settings.attribution)
     else:
         values = segment_values(export, by)
@@ -312,8 +384,15 @@ def coverage(data: Path, as_of, quarter: str | None, config_path: str | None, by
         "commit": commit_table(export, settings, date, None if by == "partner_type" else by),
         "trend": pipeline_trend(export, settings, trend_q, None if by == "partner_type" else by),
     }
-    emit(tables, _meta(export, settings, "coverage", q, by, snapshot=date.date().isoformat()), fmt,
-         output)
+    if show_deals:
+        tables["deals"] = deals_table(export, settings, date, by, quarter_pipe)
+    sources = quarter_pipe["close_date_source"].value_counts()
+    meta = _meta(export, settings, "coverage", q, by, snapshot=date.date().isoformat(),
+                 coverage_basis=COVERAGE_BASIS,
+                 close_dates=", ".join(f"{src}: {n} deals" for src, n in sources.items()),
+                 other_tables=("stage_forecast, categories, commit and deals: the whole open "
+                               "pipeline on the snapshot date, whatever its expected close"))
+    emit(tables, meta, fmt, output)
 
 
 def _per_group(deals: pd.DataFrame, by: str, combine: Callable[[pd.DataFrame], pd.DataFrame],
@@ -400,16 +479,18 @@ def activation(data: Path, as_of, quarter: str | None, config_path: str | None, 
 @data_argument
 @common_options
 @by_option
+@click.option("--top", "top_n", type=click.IntRange(min=1), default=3, show_default=True,
+              help="How many top (and bottom) sellers to list.")
 @output_options()
 @_cached
 def scorecard(data: Path, as_of, quarter: str | None, config_path: str | None, by: str | None,
-              fmt: str, output: Path | None) -> None:
+              top_n: int, fmt: str, output: Path | None) -> None:
     """Quarterly seller scorecard.
 
     Seller activation trend over the last four quarters (pool, active, ASR, newly active,
-    lapsed), the top three and bottom three partner sellers, and every seller's selling
-    actions, change, status and trend. With --by, top and bottom are per segment. QUARTER
-    defaults to the last quarter with data.
+    lapsed), the top and bottom partner sellers (three each, --top N), and every seller's
+    selling actions, change, status and trend. With --by, top and bottom are per segment.
+    QUARTER defaults to the last quarter with data.
     """
     settings, export, q = _context(data, as_of, config_path, quarter)
     # per-seller tables computed once, labelled with the seller's partner segment
@@ -419,11 +500,12 @@ def scorecard(data: Path, as_of, quarter: str | None, config_path: str | None, b
                                                           settings.calendar.fiscal_year_start_month))
     tables = {
         "trend": _per_segment(by, {"sq": activity}, lambda sq: sc.trend_from_activity(sq, quarters)),
-        "top_bottom": _per_segment(by, {"scorecard": sellers}, sc.top_bottom),
+        "top_bottom": _per_segment(by, {"scorecard": sellers},
+                                   lambda scorecard: sc.top_bottom(scorecard, top_n)),
         "sellers": sellers,
     }
-    emit(tables, _meta(export, settings, "scorecard", q, by), fmt, output)
+    emit(tables, _meta(export, settings, "scorecard", q, by, top=top_n), fmt, output)
 
 
 __all__ = ["kpis", "coverage", "activation", "scorecard", "asr_table", "stage_forecast_table",
-           "commit_table", "activation_summary_table"]
+           "commit_table", "deals_table", "activation_summary_table"]

@@ -50,10 +50,11 @@ def fit(data: Path, as_of, workspace: Path, config_path: str | None, refit: bool
     its diagnostics is retried first ([sampler] retries); if it still fails, the output's
     headline says so and the command exits 1.
     """
-    from partner_forecast.forecast import failed_fit_headline
+    from partner_forecast.forecast import as_of_view, failed_fit_headline
     from partner_forecast.workspace import fit_all
 
     settings, export = load_context(data, as_of, config_path)
+    export = as_of_view(export)  # the view `forecast` fits on: one cache entry for both
     fits = fit_all(export, settings, workspace, progress=True, refit=refit)
     meta = {**failed_fit_headline(list(fits.warnings)),
             **base_meta(export, settings, workspace=str(workspace), diagnostics_ok=fits.ok,
@@ -79,10 +80,12 @@ def curves(data: Path, as_of, workspace: Path, config_path: str | None, seed: in
     median days from entering the stage to closing (won or lost) and to winning. Fits the
     models first if the workspace does not have them.
     """
+    from partner_forecast.forecast import as_of_view
     from partner_forecast.models.summaries import conversion_curves
     from partner_forecast.workspace import fit_all
 
     settings, export = load_context(data, as_of, config_path)
+    export = as_of_view(export)
     fits = fit_all(export, settings, workspace, progress=True)
     table = conversion_curves(fits, export, settings, seed=seed)
     meta = base_meta(export, settings, workspace=str(workspace), seed=seed,

@@ -59,8 +59,13 @@ class Export:
     # -- identity -----------------------------------------------------------------------------
     @property
     def fingerprint(self) -> str:
-        """Hash of the source files' bytes and the as-of date (what any result depends on)."""
-        cut = "" if self.as_of_date is None else self.as_of_date.date().isoformat()
+        """Hash of the source files' bytes and the as-of date (what any result depends on).
+
+        The as-of date is :attr:`default_as_of`, whether or not the export was cut: the raw
+        export and its view at the default as-of are one (data, as-of) pair with one
+        fingerprint, so ``fit`` (raw) and ``forecast`` (cut) share the workspace cache.
+        """
+        cut = self.default_as_of.date().isoformat()
         return hashlib.sha256(f"{self.source_fingerprint}|{cut}".encode()).hexdigest()[:16]
 
     @property

@@ -4,7 +4,11 @@
   ``activated_within_days`` (90) of onboarding (seed 002: "registers and closes its first deal
   within 90 days"; the won deal is taken as the registration). ``first_deal_status`` is
   ``activated`` (on time), ``late`` (first win after the window), ``pending`` (no win yet,
-  window still open) or ``missed`` (no win, window over).
+  window still open), ``missed`` (no win, window over) or ``unknown (before data)``: the
+  partner was onboarded before the export's records start (:func:`data_start`), so a win
+  before then would not be in the data and its first deal is unknown. Such a partner is still
+  ``activated`` when its first recorded win falls within the window of onboarding (an earlier,
+  unrecorded win would be within it too); its days to first deal are unknown (NaN) otherwise.
 - **% activated partners** = partners in the program with >= 1 won deal closed in the last
   ``activated_within_days`` days before the measurement date / partners in the program.
 - A **paper partnership** is a partner with sellers in the pool but nobody active for
@@ -30,6 +34,20 @@ def program_partners(export: Export, date: pd.Timestamp) -> pd.DataFrame:
     return p[keep]
 
 
+UNKNOWN_BEFORE_DATA = "unknown (before data)"
+
+
+def data_start(export: Export) -> pd.Timestamp | None:
+    """Where the export's records start: the earliest deal creation, stage entry or activity.
+
+    Nothing before this date is in the data (None for an export without any such record).
+    """
+    dates = [export.opportunities["created_on"].min(), export.stage_history["entered_on"].min(),
+             export.activities["occurred_on"].min()]
+    dates = [d for d in dates if pd.notna(d)]
+    return min(dates) if dates else None
+
+
 def partner_activation(export: Export, settings: Settings, date: pd.Timestamp | None = None
                        ) -> pd.DataFrame:
     """First deal, time to first deal and recent-deal status of every partner in the program.
@@ -47,9 +65,10 @@ def partner_activation(export: Export, settings: Settings, date: pd.Timestamp | 
     -------
     pandas.DataFrame
         One row per partner in the program on ``date``: partner_id, partner_type, tier,
-        onboarded_on, first_deal_on, days_to_first_deal (days, NaN without a win),
-        first_deal_status, last_deal_on, won_deals, deal_in_window (a win in the last
-        ``activated_within_days`` days: the partner counts as activated now).
+        onboarded_on, first_deal_on (first *recorded* win), days_to_first_deal (days, NaN
+        without a win or when unknown), first_deal_status (see the module docs),
+        onboarded_before_data (bool), last_deal_on, won_deals, deal_in_window (a win in the
+        last ``activated_within_days`` days: the partner counts as activated now).
 
     """
     date = export.default_as_of if date is None else min(pd.Timestamp(date), export.default_as_of)
@@ -66,9 +85,14 @@ def partner_activation(export: Export, settings: Settings, date: pd.Timestamp | 
     window_over = (date - out["onboarded_on"]).dt.days > days
     on_time = out["days_to_first_deal"] <= days
     has = out["first_deal_on"].notna()
+    start = data_start(export)
+    before = (out["onboarded_on"] < start) if start is not None else pd.Series(False, index=out.index)
     out["first_deal_status"] = np.select(
-        [has & on_time, has, ~window_over], ["activated", "late", "pending"], default="missed")
+        [has & on_time, before, has, ~window_over],
+        ["activated", UNKNOWN_BEFORE_DATA, "late", "pending"], default="missed")
     out["first_deal_status"] = out["first_deal_status"].astype(object)
+    out.loc[before & ~(has & on_time), "days_to_first_deal"] = np.nan
+    out["onboarded_before_data"] = before.to_numpy(dtype=bool)
     out["last_deal_on"] = g.max().reindex(ids).to_numpy(dtype="datetime64[ns]")
     out["won_deals"] = g.size().reindex(ids).fillna(0).to_numpy(dtype=np.int64)
     out["deal_in_window"] = (out["last_deal_on"].notna()
@@ -84,12 +108,14 @@ def activation_summary(activation: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         One row: partners, activated_partners (a win in the window), pct_activated_partners
         (0-1), activated_on_time (first win within the window of onboarding),
-        pct_activated_on_time (0-1, among partners whose window is over or who have won),
-        median_days_to_first_deal (days).
+        pct_activated_on_time (0-1, among partners whose window is over or who have won, and
+        whose first deal is known), median_days_to_first_deal (days, known first deals only),
+        first_deal_unknown (partners onboarded before the data whose first deal is unknown).
 
     """
     n = len(activation)
-    decided = activation["first_deal_status"].ne("pending")
+    unknown = activation["first_deal_status"].eq(UNKNOWN_BEFORE_DATA)
+    decided = activation["first_deal_status"].ne("pending") & ~unknown
     on_time = int(activation["first_deal_status"].eq("activated").sum())
     active = int(activation["deal_in_window"].sum())
     return pd.DataFrame([{
@@ -100,6 +126,7 @@ def activation_summary(activation: pd.DataFrame) -> pd.DataFrame:
         "pct_activated_on_time": on_time / int(decided.sum()) if decided.any() else np.nan,
         "median_days_to_first_deal": float(activation["days_to_first_deal"].median())
         if activation["days_to_first_deal"].notna().any() else np.nan,
+        "first_deal_unknown": int(unknown.sum()),
     }])
 
 
@@ -145,4 +172,5 @@ def paper_partnerships(export: Export, settings: Settings, quarter: Quarter) -> 
     return out
 
 
-__all__ = ["program_partners", "partner_activation", "activation_summary", "paper_partnerships"]
+__all__ = ["UNKNOWN_BEFORE_DATA", "activation_summary", "data_start", "paper_partnerships",
+           "partner_activation", "program_partners"]

@@ -11,6 +11,7 @@ import io
 import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,12 +23,25 @@ import pandas as pd
 FORMATS = ("table", "csv", "json", "xlsx")
 
 
+def new_file_mode() -> int:
+    """Permissions of a new file under the process umask (``0o666 & ~umask``, e.g. 0o644)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def atomic_write(path: str | Path, data: str | bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file and rename: readers never see half a file."""
+    """Write ``data`` to ``path`` via a temporary file and rename: readers never see half a file.
+
+    The file gets the permissions an ordinary write would give it: those of the file it
+    replaces, else ``0o666`` less the umask (the temporary file alone would be private, 0o600).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = path.stat().st_mode & 0o7777 if path.exists() else new_file_mode()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data.encode("utf-8") if isinstance(data, str) else data)
             fh.flush()
@@ -65,7 +79,7 @@ def to_json(tables: Mapping[str, pd.DataFrame], meta: Mapping[str, Any]) -> str:
 
 
 def _format_cell(v: Any) -> str:
-    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v)):
         return ""
     if isinstance(v, float | np.floating):
         av = abs(float(v))
@@ -115,13 +129,23 @@ def to_text(tables: Mapping[str, pd.DataFrame], meta: Mapping[str, Any]) -> str:
     return out.getvalue()
 
 
+CSV_SPLIT_HINT = ("several tables follow, each after its '# table: NAME' line; "
+                  "--output-dir DIR writes one CSV file per table instead")
+
+
 def to_csv(tables: Mapping[str, pd.DataFrame], meta: Mapping[str, Any]) -> str:
-    """CSV of the first table (or all tables, each preceded by a ``# table`` line)."""
+    """CSV of the table (or all tables, each preceded by a ``# table: NAME`` line).
+
+    Lines starting with ``#`` carry the metadata and, with several tables, say how to split
+    them (:data:`CSV_SPLIT_HINT`).
+    """
     out = io.StringIO()
     for k, v in meta.items():
         if not isinstance(v, Mapping | list):
             out.write(f"# {k}: {_jsonable(v)}\n")
     many = len(tables) > 1
+    if many:
+        out.write(f"# tables: {', '.join(tables)} -- {CSV_SPLIT_HINT}\n")
     for name, frame in tables.items():
         if many:
             out.write(f"# table: {name}\n")
@@ -129,12 +153,73 @@ def to_csv(tables: Mapping[str, pd.DataFrame], meta: Mapping[str, Any]) -> str:
     return out.getvalue()
 
 
+def csv_files(tables: Mapping[str, pd.DataFrame], meta: Mapping[str, Any]) -> dict[str, str]:
+    """One plain CSV per table (``<table>.csv``) and ``meta.csv`` (key, value), by file name."""
+    files = {f"{name}.csv": frame.to_csv(index=False, lineterminator="\n")
+             for name, frame in tables.items()}
+    rows = [(k, json.dumps(_jsonable(v), default=str) if isinstance(v, Mapping | list)
+             else _jsonable(v)) for k, v in meta.items()]
+    files["meta.csv"] = pd.DataFrame(rows, columns=["key", "value"]).to_csv(
+        index=False, lineterminator="\n")
+    return files
+
+
+MONEY_FORMAT = '"$"#,##0'
+PERCENT_FORMAT = "0.0%"
+POINTS_FORMAT = '0.0"%"'
+NUMBER_FORMAT = "#,##0.00"
+_MONEY = re.compile(r"(^|_)(arr|target|deal_size|productivity|pipeline)(_|$)"
+                    r"|^(attributed|gross|committed|upside|marketplace|expansion|baseline|delta"
+                    r"|delta_draw)_(p\d+|mean)$|^(p\d+|mean|actual|expected_arr|won_arr)$")
+_SHARE = re.compile(r"(^|_)(rate|share|ratio|asr)$|(^|_)growth(_|$)|^p_|^pct_|_pct$"
+                    r"|^attribution$")
+_POINTS = re.compile(r"^delta_.*_pct$")  # already x 100 (e.g. delta_mean_pct = 32.7 -> 32.7%)
+
+
+def xlsx_number_format(column: str) -> str | None:
+    """Excel number format of a float column, from its name (None: leave as is).
+
+    ARR and targets (currency per year) as whole currency, shares (0-1: rates, probabilities,
+    ``*_pct`` shares) as percentages, ``delta_*_pct`` (already in percent points) with a % sign,
+    any other float with two decimals.
+    """
+    name = column.lower()
+    if _POINTS.search(name):
+        return POINTS_FORMAT
+    if _SHARE.search(name):
+        return PERCENT_FORMAT
+    if _MONEY.search(name):
+        return MONEY_FORMAT
+    return NUMBER_FORMAT
+
+
+def _format_sheet(sheet: Any, frame: pd.DataFrame) -> None:
+    """Apply :func:`xlsx_number_format` to the float columns (and per-row KPI units)."""
+    units = frame["unit"].astype(str).tolist() if {"unit", "value"} <= set(frame.columns) else None
+    by_unit = {"share": PERCENT_FORMAT, "arr": MONEY_FORMAT}
+    for j, column in enumerate(frame.columns, start=1):
+        if not pd.api.types.is_float_dtype(frame[column]):
+            continue
+        fmt = xlsx_number_format(str(column))
+        for i in range(len(frame)):
+            cell_fmt = fmt
+            if units is not None and column in ("value", "target", "numerator", "denominator"):
+                cell_fmt = by_unit.get(units[i], NUMBER_FORMAT) if column in ("value", "target") \
+                    else NUMBER_FORMAT
+            sheet.cell(row=i + 2, column=j).number_format = cell_fmt
+
+
 def to_xlsx(tables: Mapping[str, pd.DataFrame], meta: Mapping[str, Any]) -> bytes:
-    """Workbook with one sheet per table and a ``meta`` sheet (as-of, fingerprints, diagnostics)."""
+    """Workbook with one sheet per table and a ``meta`` sheet (as-of, fingerprints, diagnostics).
+
+    Float cells carry number formats (:func:`xlsx_number_format`): currency for ARR, percent
+    for shares, two decimals otherwise; the stored values keep full precision.
+    """
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xl:
         for name, frame in tables.items():
             frame.to_excel(xl, sheet_name=name[:31], index=False)
+            _format_sheet(xl.sheets[name[:31]], frame)
         rows = [(k, json.dumps(_jsonable(v), default=str) if isinstance(v, Mapping | list)
                  else _jsonable(v)) for k, v in meta.items()]
         pd.DataFrame(rows, columns=["key", "value"]).to_excel(xl, sheet_name="meta", index=False)

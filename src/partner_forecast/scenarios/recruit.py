@@ -22,14 +22,14 @@ scenario engine asks; :func:`predictive_for` picks the implementation:
   Every plan built with it carries a warning.
 
 Posterior draw alignment: draw ``d`` of the simulation inputs is posterior sample
-``draws[d]``; :func:`draw_indices` asks the fits (``fits.draw_indices(n_draws, seed)``) or
-``partner_forecast.models.inputs.draw_indices(n_samples, n_draws, seed)`` and otherwise
-assumes the sampling rule of the latter (a seeded choice), noting it.
+``draws[d]`` of each model; :func:`sample_indices` asks the fits
+(``fits.draw_indices(n_draws, seed)``), or reproduces for fitted models the per-model indices
+:func:`partner_forecast.models.inputs.simulation_inputs` draws from the same seed, and otherwise
+assumes a seeded choice, noting it.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -193,25 +193,53 @@ ACTIVATION_SAMPLES: tuple[str, ...] = ("intercept", "type_effect", "tier_effect"
                                        "ramp", "trend", "noise_sigma")
 
 
-def draw_indices(fits: Any, n_samples: int, n_draws: int, seed: int) -> tuple[np.ndarray, str | None]:
-    """Posterior sample behind each simulation draw, and a note when it had to be assumed."""
+def sample_indices(fits: Any, n_draws: int, seed: int
+                   ) -> tuple[dict[str, np.ndarray] | np.ndarray, str | None]:
+    """Posterior samples behind each simulation draw, and a note when they had to be assumed.
+
+    Three cases, in order:
+
+    - the fits expose ``draw_indices(n_draws, seed)``: one index array, used for every model;
+    - the fits iterate over fitted models (``name``, ``n_samples``), as
+      :class:`~partner_forecast.models.fitted.FittedModels` does: per model, exactly the indices
+      :func:`partner_forecast.models.inputs.simulation_inputs` draws, i.e. one
+      ``numpy.random.default_rng(seed)`` passed through
+      :func:`partner_forecast.models.inputs.draw_indices` model by model in iteration order, so
+      draw ``d`` of a recruit reads the same posterior sample as draw ``d`` of every partner;
+    - otherwise a seeded choice over the activation samples, with a note (marginally right, the
+      joint correlation with the other draws may be lost).
+
+    Returns
+    -------
+    (dict or numpy.ndarray, str or None)
+        Indices per model name (or one array for all models) and the note.
+    """
     own = getattr(fits, "draw_indices", None)
     if callable(own):
         return np.asarray(own(n_draws, seed), dtype=np.int64), None
     try:
-        module = importlib.import_module("partner_forecast.models.inputs")
-        fn = getattr(module, "draw_indices", None)
-    except ImportError:
-        fn = None
-    if callable(fn):
-        return np.asarray(fn(n_samples, n_draws, seed), dtype=np.int64), None
+        models = list(fits)
+        sizes = [(m.name, int(m.n_samples)) for m in models]
+    except (TypeError, AttributeError):
+        sizes = []
+    if sizes:
+        from partner_forecast.models.inputs import draw_indices as model_draw_indices
+
+        rng = np.random.default_rng(seed)
+        return {name: model_draw_indices(n, n_draws, rng).astype(np.int64) for name, n in sizes}, None
+    activation = model_of(fits, "activation")
+    n_samples = int(np.asarray(activation.samples("intercept")).shape[0])
     rng = np.random.default_rng(seed)
-    idx = (rng.permutation(n_samples)[:n_draws] if n_draws <= n_samples
-           else rng.integers(0, n_samples, size=n_draws))
+    idx = np.resize(rng.permutation(n_samples), n_draws)
     return idx.astype(np.int64), ("the posterior samples behind the simulation draws were not "
                                   "exposed by the models: new partners' draws are matched to "
                                   "samples by an assumed rule (marginally right, joint "
                                   "correlation with the other draws may be lost)")
+
+
+def _indices_for(indices: dict[str, np.ndarray] | np.ndarray, model: str) -> np.ndarray:
+    """The indices of ``model`` (the shared array when one array serves every model)."""
+    return indices[model] if isinstance(indices, dict) else indices
 
 
 def activation_path(fit: Any, partner_type: str, tier: str, onboarded: Quarter,
@@ -285,10 +313,10 @@ class ModelPredictive:
              rng: np.random.Generator) -> NewPartnerDraws:
         """See :meth:`NewPartnerPredictive.draw`."""
         activation = model_of(self.fits, "activation")
-        n_samples = int(np.asarray(activation.samples("intercept")).shape[0])
-        draws, note = draw_indices(self.fits, n_samples, inputs.n_draws, self.seed)
+        indices, note = sample_indices(self.fits, inputs.n_draws, self.seed)
         notes = [note] if note else []
-        asr = activation_path(activation, partner_type, tier, onboarded, inputs.quarters, rng, draws)
+        asr = activation_path(activation, partner_type, tier, onboarded, inputs.quarters, rng,
+                              _indices_for(indices, "activation"))
         approx = InputsPredictive(self.n_original).draw(inputs, partner_type, tier, onboarded, rng)
         values: dict[str, np.ndarray] = {}
         for field_name, model, with_intercept, transform in (
@@ -299,7 +327,8 @@ class ModelPredictive:
             try:
                 if not _has_samples(fit, needed):
                     raise KeyError(model)
-                value = _level_draw(fit, partner_type, draws, rng, with_intercept)
+                value = _level_draw(fit, partner_type, _indices_for(indices, model), rng,
+                                    with_intercept)
                 values[field_name] = transform(value) if transform is not None else value
             except (KeyError, ValueError, IndexError):
                 values[field_name] = getattr(approx, field_name)
@@ -323,4 +352,4 @@ def predictive_for(fits: Any, n_draws: int, seed: int,
 
 
 __all__ = ["ACTIVATION_SAMPLES", "InputsPredictive", "ModelPredictive", "NewPartnerDraws",
-           "NewPartnerPredictive", "activation_path", "draw_indices", "model_of", "predictive_for"]
+           "NewPartnerPredictive", "activation_path", "model_of", "predictive_for", "sample_indices"]
