@@ -51,10 +51,10 @@ def test_failed_fit_changes_headline_and_exit_code(fmt, failing_workspace, model
     assert res.exit_code == 1, res.output
     if fmt == "json":
         meta = json.loads(res.stdout)["meta"]
-        assert meta["headline"].startswith("UNRELIABLE")
+        assert meta["alert"].startswith("UNRELIABLE")
         assert meta["diagnostics_ok"] is False
     elif fmt == "csv":
-        assert res.stdout.splitlines()[0].startswith("# headline: UNRELIABLE")
+        assert res.stdout.splitlines()[0].startswith("# alert: UNRELIABLE")
     else:
         assert res.stdout.startswith("!! UNRELIABLE: the conversion model(s) failed")
 
@@ -75,7 +75,7 @@ def test_healthy_fits_exit_0_without_headline(copied_workspace, models_sample_di
     res = _run("forecast", models_sample_dir, "--workspace", copied_workspace, "--config",
                models_tiny_config, "--draws", "100", "--no-ledger", "--format", "json")
     assert res.exit_code == 0, res.output
-    assert "headline" not in json.loads(res.stdout)["meta"]
+    assert "alert" not in json.loads(res.stdout)["meta"]
 
 
 def test_recalibrate_adds_corrected_quantiles_beside_the_model(copied_workspace, models_sample_dir,

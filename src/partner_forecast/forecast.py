@@ -316,7 +316,7 @@ def run(context: ForecastContext, *, levers=None, record: bool = True, progress:
         else pd.DataFrame()
     warnings = list(ctx.inputs.warnings)
     meta: dict[str, Any] = {
-        **failed_fit_headline(warnings),
+        **failed_fit_alert(warnings),
         "as_of": ctx.as_of.date().isoformat(), "quarters": [str(q) for q in ctx.report],
         "segment_by": ctx.segment_by or "total", "data": ctx.export.source,
         "data_fingerprint": ctx.export.fingerprint, "config": ctx.settings.source,
@@ -357,8 +357,8 @@ def run(context: ForecastContext, *, levers=None, record: bool = True, progress:
                           targets=targets, meta=meta)
 
 
-def failed_fit_headline(warnings: list[str]) -> dict[str, str]:
-    """``{"headline": ...}`` when fits failed their diagnostics (else empty).
+def failed_fit_alert(warnings: list[str]) -> dict[str, str]:
+    """``{"alert": ...}`` when fits failed their diagnostics (else empty).
 
     Outputs put it first in every format (text banner, CSV comment, JSON meta, xlsx meta) and
     the CLI exits 1, so a forecast from a failed fit never looks like a good one.
@@ -366,7 +366,7 @@ def failed_fit_headline(warnings: list[str]) -> dict[str, str]:
     if not warnings:
         return {}
     models = sorted({w.split(":", 1)[0] for w in warnings})
-    return {"headline": "UNRELIABLE: the " + ", ".join(models) + " model(s) failed their "
+    return {"alert": "UNRELIABLE: the " + ", ".join(models) + " model(s) failed their "
             "sampler diagnostics after retries; read these figures as indicative only "
             "(see warnings)"}
 

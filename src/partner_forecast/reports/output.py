@@ -96,11 +96,11 @@ def _format_cell(v: Any) -> str:
 def to_text(tables: Mapping[str, pd.DataFrame], meta: Mapping[str, Any]) -> str:
     """Aligned plain-text tables, one per section, with a short metadata footer.
 
-    A ``headline`` in ``meta`` (e.g. models that failed their diagnostics) is printed first.
+    An ``alert`` in ``meta`` (e.g. models that failed their diagnostics) is printed first.
     """
     out = io.StringIO()
-    if meta.get("headline"):
-        out.write(f"!! {meta['headline']}\n\n")
+    if meta.get("alert"):
+        out.write(f"!! {meta['alert']}\n\n")
     for name, frame in tables.items():
         out.write(f"== {name} ==\n")
         if frame.empty:
