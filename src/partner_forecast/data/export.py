@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 
 from partner_forecast.calendar import Quarter
+from partner_forecast.data.field_history import rebuild_fields
 from partner_forecast.data.read import ROW_COLUMN, empty_table, object_series
 from partner_forecast.data.schema import CLOSED_STAGES, OPEN_STAGES, STAGE_ORDER, TABLES
-from partner_forecast.data.field_history import rebuild_fields
 from partner_forecast.errors import ExportError, Problem
 
 MAX_PROBLEMS = 200  # problems listed before the rest are counted as "... and N more"

@@ -110,23 +110,35 @@ def value_at(export: Export, field: str, opportunity_ids: Sequence[str] | np.nda
 
     """
     spec = TABLES["opportunities"].column(_check_field(field))
-    ids = pd.Series(np.asarray(opportunity_ids, dtype=object))
-    n = len(ids)
-    when = _as_dates(dates, n)
+    ids = np.asarray(opportunity_ids, dtype=object)
     opps = export.opportunities.dropna(subset=["opportunity_id"]).drop_duplicates("opportunity_id")
     opps = opps.set_index("opportunity_id")
-    keys = pd.Index(ids.to_numpy(dtype=object))
+    keys = pd.Index(ids)
     base = python_values(opps[field].reindex(keys)).to_numpy(dtype=object)
+    created = opps["created_on"].reindex(keys).to_numpy(dtype="datetime64[ns]")
+    return _typed(_values(export, field, ids, _as_dates(dates, len(ids)), base, created),
+                  spec.kind)
+
+
+def _values(export: Export, field: str, ids: np.ndarray, when: np.ndarray, base: np.ndarray,
+            created: np.ndarray) -> np.ndarray:
+    """The rules of the module docstring, as plain values (``None`` = blank).
+
+    ``base`` and ``created`` are each query's export value and creation date (rule 3).
+    """
+    spec = TABLES["opportunities"].column(field)
+    n = len(ids)
     rows = _rows(export, field)
     if rows.empty or n == 0:
-        return _typed(base, spec.kind)
+        return base
+    keys = pd.Index(ids)
 
     result = np.empty(n, dtype=object)
     result[:] = None
     # 1. the latest change strictly before the date
     rows = rows.assign(_pos=np.arange(len(rows)))
     known = ~pd.isna(when)
-    left = pd.DataFrame({"opportunity_id": pd.Series(ids.to_numpy(dtype=object), dtype=object),
+    left = pd.DataFrame({"opportunity_id": pd.Series(ids, dtype=object),
                          "date": when, "_q": np.arange(n)})[known]
     found = np.zeros(n, dtype=bool)
     if len(left):
@@ -154,10 +166,9 @@ def value_at(export: Export, field: str, opportunity_ids: Sequence[str] | np.nda
     result[no_rows] = base[no_rows]
     if not spec.required:
         start = np.datetime64(rows["changed_on"].iloc[0], "ns")
-        created = opps["created_on"].reindex(keys).to_numpy(dtype="datetime64[ns]")
         untracked = no_rows & (when < start) & ~(created >= start)
         result[untracked] = None
-    return _typed(result, spec.kind)
+    return result
 
 
 def rebuild_fields(export: Export, opportunities: pd.DataFrame, cut: pd.Timestamp
@@ -165,16 +176,23 @@ def rebuild_fields(export: Export, opportunities: pd.DataFrame, cut: pd.Timestam
     """``opportunities`` with every field that has history rebuilt as of ``cut``.
 
     Used by the as-of view: each :data:`~.schema.HISTORY_FIELDS` column with any recorded
-    change is replaced by :func:`value_at` at ``cut`` (dtype kept: ``boolean`` flags with NA,
+    change is replaced by its value at ``cut``, read as :func:`value_at` reads it (each row's
+    own value standing for a field never changed). Dtypes are kept (``boolean`` flags with NA,
     float numbers, ``object`` labels with ``None``); other columns are left alone.
     """
+    if export.field_history.empty:
+        return opportunities
     out = opportunities.copy()
     ids = out["opportunity_id"].to_numpy(dtype=object)
+    when = _as_dates(cut, len(ids))
+    created = out["created_on"].to_numpy(dtype="datetime64[ns]")
     for field in HISTORY_FIELDS:
         if not has_history(export, field):
             continue
         kind = TABLES["opportunities"].column(field).kind
-        values = value_at(export, field, ids, cut)
+        # each row's own value stands for "never changed" (rule 3), not a lookup by id
+        base = python_values(out[field]).to_numpy(dtype=object)
+        values = _typed(_values(export, field, ids, when, base, created), kind)
         if kind == "bool":
             out[field] = pd.array([pd.NA if np.isnan(v) else bool(v) for v in values],
                                   dtype="boolean")

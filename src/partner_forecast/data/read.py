@@ -449,8 +449,10 @@ def _convert_column(raw: RawTable, col: Column, problems: list[Problem],
 
 
 def python_values(typed: pd.Series) -> pd.Series:
-    """An ``object`` Series of plain Python values (``bool``, ``float``, ``str``, ``Timestamp``)
-    with ``None`` for every missing value, whatever the typed column's dtype.
+    """An ``object`` Series of plain Python values, ``None`` for every missing value.
+
+    Values are ``bool``, ``float``, ``str`` or ``Timestamp`` whatever the typed column's dtype
+    (``field_history`` values of different fields share one column).
     """
     out = [None if v is None or v is pd.NA or v is pd.NaT
            or (isinstance(v, float) and math.isnan(v))
@@ -479,7 +481,7 @@ def _convert_field_values(raw: RawTable, col: Column, fields: pd.Series,
         as_field = Column(col.name, spec.kind, spec.required and col.name == "value",
                           spec.labels, spec.min_value, spec.max_value)
         typed = _convert_column(sub, as_field, problems, extra_aliases, spec_name=spec.name,
-                                note=f" (a {spec.name} value)")
+                                note=f" ({spec.name} value)")
         out.loc[mask] = python_values(typed).to_numpy(dtype=object)
     return out
 
