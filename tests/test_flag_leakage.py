@@ -79,6 +79,8 @@ def test_small_export_is_untested_and_unusable() -> None:
     assert not table["tested"].any() and not table["leaks"].any()
     assert table["evidence"].str.contains("not tested").all()
     assert usable_flags(tiny) == ()
+    with pytest.raises(ValueError, match="not a boolean opportunity column"):
+        flag_leakage(tiny, ("arr",))
 
 
 def test_minimum_effect_margin() -> None:

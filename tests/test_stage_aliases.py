@@ -105,6 +105,14 @@ def test_load_inputs_reads_through_the_aliases(tmp_path: Path, config: Path) -> 
                                                   "negotiation", "won", "lost"}
 
 
+def test_table_commands_read_through_the_aliases(tmp_path: Path, config: Path) -> None:
+    """Commands loading through ``load_context`` (here ``kpis``) take the config's aliases."""
+    folder = write_tiny_export(tmp_path, salesforce_tables())
+    assert CliRunner().invoke(main, ["kpis", str(folder)]).exit_code == 2
+    r = CliRunner().invoke(main, ["kpis", str(folder), "--config", str(config)])
+    assert r.exit_code == 0, r.output
+
+
 def test_aliases_onto_an_unknown_stage_are_a_config_error(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text('[stages]\naliases = { "Prospecting" = "pipeline" }\n', "utf-8")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,9 @@ from partner_forecast.data.field_history import rebuild_fields
 from partner_forecast.data.read import ROW_COLUMN, empty_table, object_series
 from partner_forecast.data.schema import CLOSED_STAGES, OPEN_STAGES, STAGE_ORDER, TABLES
 from partner_forecast.errors import ExportError, Problem
+
+if TYPE_CHECKING:
+    from partner_forecast.config import Settings
 
 MAX_PROBLEMS = 200  # problems listed before the rest are counted as "... and N more"
 
@@ -216,7 +220,7 @@ def fingerprint_folder(folder: Path) -> str:
 
 
 def load_export(folder: str | Path, as_of: pd.Timestamp | str | None = None,
-                settings=None) -> Export:
+                settings: Settings | None = None) -> Export:
     """Read, validate and type the export in ``folder``; cut it at ``as_of`` when given.
 
     ``settings`` (a :class:`~partner_forecast.config.Settings`) supplies the ``[stages]

@@ -43,7 +43,7 @@ import pandas as pd
 from scipy.stats import nchypergeom_fisher
 
 from partner_forecast.data.field_history import has_history
-from partner_forecast.data.schema import CLOSED_STAGES, OPEN_STAGES, STAGE_ORDER
+from partner_forecast.data.schema import CLOSED_STAGES, OPEN_STAGES, STAGE_ORDER, TABLES
 
 if TYPE_CHECKING:
     from partner_forecast.data.export import Export
@@ -224,6 +224,10 @@ def flag_leakage(export: Export, flags: Sequence[str] = DEFAULT_FLAGS, *, alpha:
     """
     if margin <= 1:
         raise ValueError(f"margin must be above 1, got {margin}")
+    columns = TABLES["opportunities"]
+    for flag in flags:
+        if flag not in {c.name for c in columns.columns if c.kind == "bool"}:
+            raise ValueError(f"{flag!r} is not a boolean opportunity column")
     rows = []
     for flag in flags:
         deals = _flag_frame(export, flag)
