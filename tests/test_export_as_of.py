@@ -4,6 +4,9 @@ Fit, forecast, backtest and variance all stand on this view, so it is tested har
 cuts of the tiny export with known answers, on hypothesis-generated cuts against independent
 plain-Python reconstructions, and with "planted leaks" (values and rows dated after the cut
 scrambled or added in the raw tables must leave the view unchanged, frame for frame).
+The tiny export with a ``field_history`` goes through the same tests, and its planted leaks
+include the latest-value case: the opportunities' own (latest) flags, ARR and role scrambled
+on every deal whose history records them.
 """
 
 from __future__ import annotations
@@ -21,22 +24,47 @@ from hypothesis import strategies as st
 
 from partner_forecast.calendar import Quarter
 from partner_forecast.data.export import DATE_COLUMNS, Export, load_export
-from partner_forecast.data.schema import CLOSED_STAGES, LABEL_SETS, OPEN_STAGES, STAGE_ORDER, TABLES
+from partner_forecast.data.field_history import has_history
+from partner_forecast.data.schema import (
+    CLOSED_STAGES,
+    HISTORY_FIELDS,
+    LABEL_SETS,
+    OPEN_STAGES,
+    STAGE_ORDER,
+    TABLES,
+)
 from partner_forecast.metrics.asr import partner_quarter_activation
-from partner_forecast.testing.exports import TINY_DEFAULT_AS_OF, write_tiny_export
+from partner_forecast.testing.exports import (
+    TINY_DEFAULT_AS_OF,
+    tiny_export_tables,
+    write_tiny_export,
+)
 
 #: The column that dates each row's existence: a row dated on/after the cut is unknown.
 EVENT_COLUMN = {"partners": "onboarded_on", "sellers": "joined_on", "activities": "occurred_on",
-                "opportunities": "created_on", "stage_history": "entered_on"}
+                "opportunities": "created_on", "stage_history": "entered_on",
+                "field_history": "changed_on"}
 
 cuts = st.dates(min_value=date(2025, 10, 1), max_value=date(2026, 10, 31)).map(pd.Timestamp)
 HYPOTHESIS = settings(max_examples=60, deadline=None)
+HYPOTHESIS_HISTORY = settings(max_examples=25, deadline=None)  # views with history cost more
 
 
 @functools.cache
 def tiny() -> Export:
     with tempfile.TemporaryDirectory() as d:
         return load_export(write_tiny_export(d))
+
+
+@functools.cache
+def tiny_history() -> Export:
+    """The tiny export with its ``field_history`` (flags set as deals progress, ARR, role)."""
+    with tempfile.TemporaryDirectory() as d:
+        return load_export(write_tiny_export(d, tiny_export_tables(field_history=True)))
+
+
+def export_of(history: bool) -> Export:
+    return tiny_history() if history else tiny()
 
 
 def assert_exports_equal(a: Export, b: Export) -> None:
@@ -158,6 +186,30 @@ def test_fingerprint_changes_with_the_cut() -> None:
 
 
 # -- hypothesis cuts ------------------------------------------------------------------------------
+@HYPOTHESIS_HISTORY
+@given(cut=cuts)
+def test_with_history_nothing_dated_on_or_after_the_cut_survives(cut: pd.Timestamp) -> None:
+    v = tiny_history().as_of(cut)
+    assert (v.field_history["changed_on"] < cut).all()
+    assert set(v.field_history["opportunity_id"]) <= set(v.opportunities["opportunity_id"])
+    raw = tiny_history().field_history
+    expected = raw[(raw["changed_on"] < cut)
+                   & raw["opportunity_id"].isin(v.opportunities["opportunity_id"])]
+    pd.testing.assert_frame_equal(v.field_history, expected.reset_index(drop=True))
+    pd.testing.assert_series_equal(v.opportunities.dtypes, tiny_history().opportunities.dtypes)
+
+
+@HYPOTHESIS_HISTORY
+@given(first=cuts, second=cuts)
+def test_with_history_cutting_twice_is_cutting_once_at_the_earlier_date(
+        first: pd.Timestamp, second: pd.Timestamp) -> None:
+    later, earlier = max(first, second), min(first, second)
+    assert_exports_equal(tiny_history().as_of(later).as_of(earlier),
+                         tiny_history().as_of(earlier))
+    assert_exports_equal(tiny_history().as_of(earlier).as_of(earlier),
+                         tiny_history().as_of(earlier))
+
+
 @HYPOTHESIS
 @given(cut=cuts)
 def test_nothing_dated_on_or_after_the_cut_survives(cut: pd.Timestamp) -> None:
@@ -187,7 +239,8 @@ def test_exactly_the_rows_known_at_the_cut_survive(cut: pd.Timestamp) -> None:
 
 
 ROW_KEYS = {"partners": ["partner_id"], "sellers": ["seller_id"], "activities": ["activity_id"],
-            "opportunities": ["opportunity_id"], "stage_history": ["opportunity_id", "stage"]}
+            "opportunities": ["opportunity_id"], "stage_history": ["opportunity_id", "stage"],
+            "field_history": ["opportunity_id", "field", "changed_on"]}
 
 
 @HYPOTHESIS
@@ -319,7 +372,9 @@ def plant_leaks(export: Export, cut: pd.Timestamp, shift_days: int, seed: int) -
     out: dict[str, pd.DataFrame] = {}
     for name, frame in export.tables().items():
         f = frame.copy()
-        if name in EVENT_COLUMN:
+        if name == "field_history":
+            f = _plant_history_leaks(f, cut, rng)
+        elif name in EVENT_COLUMN:
             late = f[EVENT_COLUMN[name]] >= cut
             if late.any():
                 for c in f.columns:
@@ -338,7 +393,43 @@ def plant_leaks(export: Export, cut: pd.Timestamp, shift_days: int, seed: int) -
     open_q = c["quarter"].map(lambda q: Quarter.parse(q).end > cut).astype(bool)
     for col in ("total_arr", "total_pipeline", "direct_avg_deal_size"):
         c.loc[open_q, col] = rng.uniform(0, 1e7, int(open_q.sum()))
+    # The latest-value case: a field with history is the export's latest value on every deal
+    # whose history records it; the view must rebuild it from the history alone.
+    fh = export.field_history
+    for field in HISTORY_FIELDS:
+        if not has_history(export, field):
+            continue
+        recorded = o["opportunity_id"].isin(fh.loc[fh["field"] == field, "opportunity_id"])
+        o.loc[recorded, field] = _scramble(o.loc[recorded, field], field, "opportunities", rng,
+                                           o[field])
     return dataclasses.replace(export, **out)
+
+
+def _plant_history_leaks(f: pd.DataFrame, cut: pd.Timestamp,
+                         rng: np.random.Generator) -> pd.DataFrame:
+    """Scramble what changes dated on/after the cut must not reveal.
+
+    A deal's *first* change of a field may tell the value before it (its ``old_value``) and,
+    for the required fields (ARR, role), stands in for an unknown earlier value: those are kept.
+    Every other value and old value dated on/after the cut is scrambled (the dates themselves
+    move later with the other dates).
+    """
+    late = f["changed_on"] >= cut
+    order = f.sort_values(["changed_on", "_row"], kind="stable")
+    first = pd.Series(False, index=f.index)
+    first[order.drop_duplicates(["opportunity_id", "field"]).index] = True
+    required = f["field"].map(lambda n: TABLES["opportunities"].column(n).required)
+    for field, rows in f[late].groupby("field"):
+        value_rows = rows.index[~(first[rows.index] & required[rows.index])]
+        old_rows = rows.index[~first[rows.index]]
+        for col, idx in (("value", value_rows), ("old_value", old_rows)):
+            if len(idx):
+                scrambled = _scramble(f.loc[idx, col], field, "opportunities", rng,
+                                      pd.Series([], dtype=object))
+                f.loc[idx, col] = pd.Series([None if pd.isna(v) else
+                                             (v.item() if hasattr(v, "item") else v)
+                                             for v in scrambled], index=idx, dtype=object)
+    return f
 
 
 def plant_rows(export: Export, cut: pd.Timestamp, shift_days: int) -> Export:
@@ -364,6 +455,16 @@ def plant_rows(export: Export, cut: pd.Timestamp, shift_days: int) -> Export:
         add("stage_history", opportunity_id=oid, stage="lost", entered_on=day)
     add("stage_history", opportunity_id="O_NEW", stage="discovery", entered_on=day)
     add("company", quarter=str(Quarter.containing(cut)), total_arr=1.0)
+    # A later change of every field already recorded for a deal (a deal's first recorded change
+    # can tell its earlier value, so only later ones are planted); none for a field whose
+    # history starts after the cut (that start is what the view knows about the field).
+    fh = export.field_history
+    for (oid, field), rows in fh.groupby(["opportunity_id", "field"]):
+        if fh.loc[fh["field"] == field, "changed_on"].min() >= cut:
+            continue
+        value = {"arr": 1.0, "influence_pct": 99.0, "partner_role": "fulfillment"}.get(field, True)
+        add("field_history", opportunity_id=oid, field=field, value=value,
+            changed_on=max(day, rows["changed_on"].max()), old_value=value)
     return dataclasses.replace(export, **t)
 
 
@@ -376,6 +477,15 @@ def test_planted_leak_values_do_not_change_the_view(cut: pd.Timestamp, shift_day
     assert_exports_equal(leaky.as_of(cut), raw.as_of(cut))
 
 
+@HYPOTHESIS_HISTORY
+@given(cut=cuts, shift_days=st.integers(0, 400), seed=st.integers(0, 2**32 - 1))
+def test_planted_leaks_and_latest_values_do_not_change_a_view_with_history(
+        cut: pd.Timestamp, shift_days: int, seed: int) -> None:
+    raw = tiny_history()
+    leaky = plant_leaks(raw, cut, shift_days, seed)
+    assert_exports_equal(leaky.as_of(cut), raw.as_of(cut))
+
+
 @HYPOTHESIS
 @given(cut=cuts, shift_days=st.integers(0, 400))
 def test_planted_rows_do_not_change_the_view(cut: pd.Timestamp, shift_days: int) -> None:
@@ -383,14 +493,44 @@ def test_planted_rows_do_not_change_the_view(cut: pd.Timestamp, shift_days: int)
     assert_exports_equal(plant_rows(raw, cut, shift_days).as_of(cut), raw.as_of(cut))
 
 
-def test_planted_leaks_do_change_the_raw_export() -> None:
-    """The planting really plants something (so the two tests above are not vacuous)."""
-    raw = tiny()
+@HYPOTHESIS_HISTORY
+@given(cut=cuts, shift_days=st.integers(0, 400))
+def test_planted_rows_do_not_change_a_view_with_history(cut: pd.Timestamp,
+                                                        shift_days: int) -> None:
+    raw = tiny_history()
+    assert_exports_equal(plant_rows(raw, cut, shift_days).as_of(cut), raw.as_of(cut))
+
+
+@pytest.mark.parametrize("history", [False, True])
+def test_planted_leaks_do_change_the_raw_export(history: bool) -> None:
+    """The planting really plants something (so the tests above are not vacuous)."""
+    raw = export_of(history)
     cut = pd.Timestamp("2026-06-01")
     leaky = plant_leaks(raw, cut, 3, 0)
     for name in ("partners", "sellers", "activities", "opportunities", "stage_history"):
         assert not getattr(leaky, name).equals(getattr(raw, name)), name
     assert not plant_rows(raw, cut, 0).opportunities.equals(raw.opportunities)
+    if history:
+        assert not leaky.field_history.equals(raw.field_history)
+        assert len(plant_rows(raw, cut, 0).field_history) > len(raw.field_history)
+        # the latest values of recorded fields are scrambled, e.g. a flag set on reaching
+        # proposal: the view must not show it before then
+        flags = ["technical_validation", "executive_sponsor", "arr", "partner_role"]
+        assert not leaky.opportunities[flags].equals(raw.opportunities[flags])
+
+
+def test_without_history_a_latest_value_flag_does_reach_the_view() -> None:
+    """The contract's limit, pinned: without field_history, flags are the latest values.
+
+    O05's technical_validation was set when it reached proposal (2026-06-08, as the history
+    export records); a view before then shows it set. The leakage audit
+    (:mod:`partner_forecast.data.flag_leakage`) is the guard for such exports.
+    """
+    before = pd.Timestamp("2026-05-01")
+    plain = tiny().as_of(before).opportunities.set_index("opportunity_id")
+    rebuilt = tiny_history().as_of(before).opportunities.set_index("opportunity_id")
+    assert bool(plain.loc["O05", "technical_validation"])
+    assert rebuilt.loc["O05", "technical_validation"] is pd.NA
 
 
 def test_deal_without_history_before_the_cut_does_not_leak_its_first_stage() -> None:

@@ -33,10 +33,36 @@ class CalendarSettings(_Strict):
 
 
 class StageSettings(_Strict):
-    """Ordered open stages and the closed outcomes."""
+    """Ordered open stages, the closed outcomes, and aliases for a CRM's own stage names.
+
+    ``aliases`` maps a CRM stage name (matched like every label: case, spaces, hyphens and
+    underscores do not matter) onto a canonical stage (discovery, qualified, proposal,
+    negotiation, won, lost); the reader applies it to ``opportunities.stage`` and
+    ``stage_history.stage`` on top of the built-in aliases (``closed_won`` -> ``won`` ...).
+    """
 
     open: list[str]
     closed: list[str]
+    aliases: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _aliases_name_canonical_stages(self) -> StageSettings:
+        from partner_forecast.data.schema import LABEL_SETS, normalise_label
+
+        canonical = LABEL_SETS["stage"]
+        for name, target in self.aliases.items():
+            if not normalise_label(name):
+                raise ValueError("stages.aliases: an alias name is empty")
+            if normalise_label(target) not in canonical:
+                raise ValueError(f"stages.aliases: {name!r} maps onto {target!r}, which is not a "
+                                 f"canonical stage ({', '.join(canonical)})")
+        return self
+
+    def alias_map(self) -> dict[str, str]:
+        """The aliases as the reader uses them: normalised CRM label -> canonical stage."""
+        from partner_forecast.data.schema import normalise_label
+
+        return {normalise_label(k): normalise_label(v) for k, v in self.aliases.items()}
 
 
 class AttributionSettings(_Strict):

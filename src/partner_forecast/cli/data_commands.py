@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import click
 import pandas as pd
@@ -30,6 +31,22 @@ def _audit_lines(audit) -> list[str]:
     return lines
 
 
+def _leakage_lines(table) -> list[str]:
+    """The flag leakage audit as text lines: one per flag (verdict, source, stage, rates)."""
+    lines = []
+    for r in table.itertuples(index=False):
+        verdict = ("LEAKS" if r.leaks else "ok (from field_history)" if r.source == "field_history"
+                   else "ok" if r.tested else "untested")
+        where = "" if r.stage is None else (
+            f": at {r.stage}, {r.open_rate:.0%} of {r.open_deals:,} open deals vs "
+            f"{r.moved_on_rate:.0%} of {r.moved_on_deals:,} moved on (odds ratio "
+            f"{r.odds_ratio:.2f}, p = {r.p_value:.2g})")
+        use = "usable" if r.source == "field_history" or (r.tested and not r.leaks) \
+            else "not usable"
+        lines.append(f"  {r.flag:<22} {verdict}{where}; {use}")
+    return lines
+
+
 @main.command()
 @data_argument
 @click.option("--as-of", "as_of", callback=_parse_date,
@@ -43,15 +60,19 @@ def validate(data: str, as_of: pd.Timestamp | None, config_path: str | None) -> 
     Lists every problem with its file, row (header = row 1), column and value on stderr, and
     exits 2 if there is any. A valid export exits 0 with a one-line summary on stdout; the
     data-quality audit (completeness of the required fields on partner deals closed in the
-    [audit] window before the as-of date) and any other warnings go to stderr.
+    [audit] window before the as-of date), the deal-flag leakage audit (flags whose latest
+    value tells how far a deal got) and any other warnings go to stderr. Stage names are read
+    through the [stages] aliases of the config.
     """
     from partner_forecast.config import load_settings
     from partner_forecast.data.audit import audit_export
     from partner_forecast.data.export import load_export
+    from partner_forecast.data.flag_leakage import flag_leakage
+    from partner_forecast.data.read import find_file
 
     settings = load_settings(config_path)
     try:
-        export = load_export(data)
+        export = load_export(data, settings=settings)
     except ExportError as exc:
         raise UserError(str(exc)) from None
     for w in export.warnings:
@@ -61,6 +82,19 @@ def validate(data: str, as_of: pd.Timestamp | None, config_path: str | None) -> 
         click.echo(f"audit: {line}", err=True)
     for w in audit.warnings:
         click.echo(f"warning: {w}", err=True)
+    leakage = flag_leakage(export)
+    click.echo("leakage: deal flags as conversion covariates (latest values in the export)",
+               err=True)
+    for line in _leakage_lines(leakage):
+        click.echo(f"leakage: {line}", err=True)
+    leaking = leakage[leakage["leaks"]]
+    opp_file = find_file(Path(data), "opportunities")
+    for r in leaking.itertuples(index=False):
+        click.echo(f"warning: {opp_file.name if opp_file else 'opportunities.csv'}, column "
+                   f"'{r.flag}': the flag leaks the outcome: "
+                   f"{r.evidence}. It is not a safe conversion covariate as it stands: add a "
+                   "field_history table of its changes so it can be read as of each stage",
+                   err=True)
     n = {k: len(v) for k, v in export.tables().items()}
     gaps = len(audit.warnings)
     quality = (f"{gaps} of {len(audit.table)} audited field(s) below 100%" if gaps
@@ -68,4 +102,6 @@ def validate(data: str, as_of: pd.Timestamp | None, config_path: str | None) -> 
     click.echo(f"ok: {data} is a valid export ("
                + ", ".join(f"{v:,} {k}" for k, v in n.items() if v)
                + f"); as of {audit.as_of.date().isoformat()}: {quality}"
+               + (f"; {len(leaking)} leaking flag(s): {', '.join(leaking['flag'])}"
+                  if len(leaking) else "")
                + (f"; {len(export.warnings)} warning(s)" if export.warnings else ""))

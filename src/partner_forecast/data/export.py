@@ -15,14 +15,19 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from partner_forecast.calendar import Quarter
-from partner_forecast.data.read import ROW_COLUMN, object_series
+from partner_forecast.data.field_history import rebuild_fields
+from partner_forecast.data.read import ROW_COLUMN, empty_table, object_series
 from partner_forecast.data.schema import CLOSED_STAGES, OPEN_STAGES, STAGE_ORDER, TABLES
 from partner_forecast.errors import ExportError, Problem
+
+if TYPE_CHECKING:
+    from partner_forecast.config import Settings
 
 MAX_PROBLEMS = 200  # problems listed before the rest are counted as "... and N more"
 
@@ -41,7 +46,9 @@ class Export:
 
     Every frame keeps a ``_row`` column with the record's line in its source file.
     Dates are ``datetime64[ns]`` at midnight; labels are canonical (e.g. ``co_sell``);
-    ARR is currency per year.
+    ARR is currency per year. ``field_history`` is optional in the contract: an export without
+    it carries an empty frame with its columns (``value``/``old_value`` hold plain Python
+    values typed by the row's field: see :mod:`.field_history`).
     """
 
     partners: pd.DataFrame
@@ -51,6 +58,8 @@ class Export:
     stage_history: pd.DataFrame
     targets: pd.DataFrame
     company: pd.DataFrame
+    field_history: pd.DataFrame = field(
+        default_factory=lambda: empty_table(TABLES["field_history"]))
     source: str = ""
     source_fingerprint: str = ""
     as_of_date: pd.Timestamp | None = None
@@ -114,8 +123,17 @@ class Export:
         - stage history entries on/after are dropped;
         - company figures for quarters not yet ended are dropped (targets are plans: kept).
 
-        Other opportunity fields (ARR, role, flags) are the export's latest values: the contract
-        has no history for them, so they are kept as they are.
+        - with a ``field_history`` table, the fields it records (flags, ARR, role, influence %,
+          ...: :data:`~.schema.HISTORY_FIELDS`) are rebuilt as they stood at the start of the
+          date, by :func:`.field_history.value_at` (the latest change strictly before it; before
+          a deal's first recorded change the change's ``old_value``, else blank, except ARR and
+          role, required on every deal, which keep the first recorded value); its rows on/after
+          the date are dropped. Deals without history rows for a field keep the export value,
+          unless the date precedes the field's whole history and the deal is older than it
+          (history kept for a limited time): then the field is blank too.
+
+        Fields without history are the export's latest values, kept as they are: a flag filled in
+        as a deal progresses leaks its outcome (see :mod:`.flag_leakage`).
 
         Cutting is idempotent, and cutting twice equals cutting once at the earlier date. A view
         cannot be cut at a date later than its own cut (``ValueError``).
@@ -161,6 +179,10 @@ class Export:
         acts = acts.copy()
         acts["opportunity_id"] = acts["opportunity_id"].where(
             acts["opportunity_id"].isin(opps["opportunity_id"]), None)
+        opps = rebuild_fields(self, opps, cut)
+        fields = self.field_history[before(self.field_history["changed_on"])
+                                    & self.field_history["opportunity_id"].isin(
+                                        opps["opportunity_id"])]
         company = self.company
         if len(company):
             ends = company["quarter"].map(lambda q: Quarter.parse(q).end)
@@ -170,6 +192,7 @@ class Export:
                        activities=acts.reset_index(drop=True),
                        opportunities=opps.reset_index(drop=True),
                        stage_history=history.reset_index(drop=True),
+                       field_history=fields.reset_index(drop=True),
                        company=company.reset_index(drop=True), as_of_date=cut)
 
 
@@ -202,15 +225,19 @@ def fingerprint_folder(folder: Path) -> str:
 
 
 def load_export(folder: str | Path, as_of: pd.Timestamp | str | None = None,
-                settings=None) -> Export:
+                settings: Settings | None = None) -> Export:
     """Read, validate and type the export in ``folder``; cut it at ``as_of`` when given.
 
-    Raises :class:`ExportError` listing every problem (file, row, column, value) at once.
+    ``settings`` (a :class:`~partner_forecast.config.Settings`) supplies the ``[stages]
+    aliases`` that map the CRM's stage names onto the canonical ones; without it only the
+    built-in aliases apply. Raises :class:`ExportError` listing every problem (file, row,
+    column, value) at once.
     """
     from partner_forecast.data.validate import read_and_check
 
     folder = Path(folder)
-    tables, _files, problems = read_and_check(folder)
+    aliases = {"stage": settings.stages.alias_map()} if settings is not None else None
+    tables, _files, problems = read_and_check(folder, aliases)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise ExportError(errors[:MAX_PROBLEMS], truncated=max(0, len(errors) - MAX_PROBLEMS))

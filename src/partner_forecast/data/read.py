@@ -358,9 +358,23 @@ def object_series(values: pd.Series, keep: pd.Series | np.ndarray) -> pd.Series:
     return pd.Series(out, index=values.index, dtype=object)
 
 
-def _convert_column(raw: RawTable, col: Column, problems: list[Problem]) -> pd.Series:
-    """Convert one text column to its typed form, appending a problem per bad cell."""
+#: Extra label aliases by label set, e.g. ``{"stage": {"needs_analysis": "qualified"}}`` (from the
+#: ``[stages] aliases`` config); keys are normalised labels, values canonical labels.
+LabelAliases = dict[str, dict[str, str]]
+
+
+def _convert_column(raw: RawTable, col: Column, problems: list[Problem],
+                    extra_aliases: LabelAliases | None = None, *, spec_name: str | None = None,
+                    note: str = "", alias_hint: str = "") -> pd.Series:
+    """Convert one text column to its typed form, appending a problem per bad cell.
+
+    ``spec_name`` is the contract column whose rules apply when they differ from ``col.name``
+    (``field_history`` values follow the rules of the field they hold: ``influence_pct`` is a
+    percentage); ``note`` is appended to every problem message, ``alias_hint`` to unknown-label
+    messages.
+    """
     fname = raw.path.name
+    rule = spec_name or col.name
     text = raw.frame[col.name].astype(str).str.strip()
     empty = text.str.lower().isin(NULL_TOKENS)
     text = text.where(~empty, "")
@@ -370,7 +384,7 @@ def _convert_column(raw: RawTable, col: Column, problems: list[Problem]) -> pd.S
         idx = np.flatnonzero(np.asarray(mask, dtype=bool))
         for r, v in zip(raw.rows[idx], values[idx], strict=True):
             msg = message(v) if callable(message) else message
-            problems.append(Problem(fname, int(r), col.name, v, msg))
+            problems.append(Problem(fname, int(r), col.name, v, msg + note))
 
     if col.required:
         report(empty, "required value is empty")
@@ -380,7 +394,8 @@ def _convert_column(raw: RawTable, col: Column, problems: list[Problem]) -> pd.S
     if col.kind == "label":
         assert col.labels is not None
         choices = LABEL_SETS[col.labels]
-        aliases = LABEL_ALIASES.get(col.labels, {})
+        aliases = {**LABEL_ALIASES.get(col.labels, {}),
+                   **(extra_aliases or {}).get(col.labels, {})}
         codes, uniques = _factorised(text)
         canonical = uniques.map(normalise_label).map(lambda v: aliases.get(v, v))
         norm = pd.Series(canonical.to_numpy(dtype=object)[codes], index=text.index, dtype=object)
@@ -392,7 +407,7 @@ def _convert_column(raw: RawTable, col: Column, problems: list[Problem]) -> pd.S
             if v not in hints:
                 near = closest_label(v, choices, aliases)
                 hints[v] = (f"unknown {what} label; closest valid is '{near}' "
-                            f"(valid: {', '.join(choices)})")
+                            f"(valid: {', '.join(choices)}){alias_hint}")
             return hints[v]
 
         report(bad, hint)
@@ -403,7 +418,7 @@ def _convert_column(raw: RawTable, col: Column, problems: list[Problem]) -> pd.S
         report(out_of_range, f"implausible date (outside {DATE_MIN.year}-{DATE_MAX.year})")
         return parsed
     if col.kind == "number":
-        parsed, decimal_comma = _parse_numbers(text, pct=col.name.endswith("_pct"))
+        parsed, decimal_comma = _parse_numbers(text, pct=rule.endswith("_pct"))
         bad = ~empty & parsed.isna()
         report(bad & decimal_comma, "not a number (use '.' as the decimal separator)")
         report(bad & ~decimal_comma, "not a number")
@@ -412,7 +427,7 @@ def _convert_column(raw: RawTable, col: Column, problems: list[Problem]) -> pd.S
             report(parsed < col.min_value, f"{label} is not allowed")
         if col.max_value is not None:
             report(parsed > col.max_value, f"value above {col.max_value:g} is not allowed"
-                   + (" (a percentage, 0-100)" if col.name.endswith("_pct") else ""))
+                   + (" (a percentage, 0-100)" if rule.endswith("_pct") else ""))
         return parsed
     if col.kind == "bool":
         low = text.str.lower().str.removesuffix(".0")
@@ -433,14 +448,66 @@ def _convert_column(raw: RawTable, col: Column, problems: list[Problem]) -> pd.S
     raise AssertionError(f"unknown column kind {col.kind}")  # pragma: no cover
 
 
-def convert(raw: RawTable, problems: list[Problem]) -> pd.DataFrame:
-    """Typed frame of a raw table: contract columns converted, others dropped, file rows kept."""
+def python_values(typed: pd.Series) -> pd.Series:
+    """An ``object`` Series of plain Python values, ``None`` for every missing value.
+
+    Values are ``bool``, ``float``, ``str`` or ``Timestamp`` whatever the typed column's dtype
+    (``field_history`` values of different fields share one column).
+    """
+    out = [None if v is None or v is pd.NA or v is pd.NaT
+           or (isinstance(v, float) and math.isnan(v))
+           else (bool(v) if isinstance(v, (bool, np.bool_)) else
+                 float(v) if isinstance(v, (int, float, np.number)) else v)
+           for v in typed.astype(object)]
+    return pd.Series(out, index=typed.index, dtype=object)
+
+
+def _convert_field_values(raw: RawTable, col: Column, fields: pd.Series,
+                          problems: list[Problem], extra_aliases: LabelAliases | None) -> pd.Series:
+    """Convert a ``field_history`` value column, each cell by the rules of its row's field.
+
+    ``fields`` holds each row's canonical field name (``None`` where it was unreadable: those
+    cells are left unchecked, their row is already reported). A blank ``value`` of a field that
+    is required on every deal (``arr``, ``partner_role``) is an error; blank otherwise means the
+    field was cleared. Returns plain Python values (see :func:`python_values`).
+    """
+    out = pd.Series(None, index=raw.frame.index, dtype=object)
+    opportunity = TABLES["opportunities"]
+    for name in pd.unique(fields.dropna().to_numpy(dtype=object)):
+        spec = opportunity.column(str(name))
+        mask = (fields == name).to_numpy(dtype=bool)
+        sub = RawTable(raw.table, raw.path, raw.frame.loc[mask, [col.name]].reset_index(drop=True),
+                       raw.rows[mask])
+        as_field = Column(col.name, spec.kind, spec.required and col.name == "value",
+                          spec.labels, spec.min_value, spec.max_value)
+        typed = _convert_column(sub, as_field, problems, extra_aliases, spec_name=spec.name,
+                                note=f" ({spec.name} value)")
+        out.loc[mask] = python_values(typed).to_numpy(dtype=object)
+    return out
+
+
+def convert(raw: RawTable, problems: list[Problem],
+            extra_aliases: LabelAliases | None = None) -> pd.DataFrame:
+    """Typed frame of a raw table: contract columns converted, others dropped, file rows kept.
+
+    ``extra_aliases`` add to the built-in :data:`~.schema.LABEL_ALIASES` (the ``[stages]
+    aliases`` of the configuration); an unknown stage label's message then says how to add one.
+    """
     out = pd.DataFrame(index=raw.frame.index)
+    deferred: list[Column] = []
     for col in raw.table.columns:
-        if col.name in raw.frame.columns:
-            out[col.name] = _convert_column(raw, col, problems)
+        if col.kind == "field_value":
+            deferred.append(col)
+        elif col.name in raw.frame.columns:
+            hint = ("; or map it in the config: [stages] aliases = { \"<CRM stage>\" = "
+                    "\"<canonical stage>\" }" if col.labels == "stage" else "")
+            out[col.name] = _convert_column(raw, col, problems, extra_aliases, alias_hint=hint)
         else:
             out[col.name] = _empty_like(col, len(raw.frame))
+    for col in deferred:
+        out[col.name] = (_convert_field_values(raw, col, out["field"], problems, extra_aliases)
+                         if col.name in raw.frame.columns else _empty_like(col, len(raw.frame)))
+    out = out[[c.name for c in raw.table.columns]]
     out[ROW_COLUMN] = raw.rows.astype(np.int64)
     return out.reset_index(drop=True)
 
@@ -452,7 +519,7 @@ def _empty_like(col: Column, n: int) -> pd.Series:
         return pd.Series(np.nan, index=range(n), dtype=float)
     if col.kind == "bool":
         return pd.Series(pd.NA, index=range(n), dtype="boolean")
-    return pd.Series(None, index=range(n), dtype=object)
+    return pd.Series(None, index=range(n), dtype=object)  # ids, text, labels, field values
 
 
 def empty_table(table: Table) -> pd.DataFrame:

@@ -1083,13 +1083,14 @@ def generate_sample(out_dir: str | Path, partners: int = 300, quarters: int = 12
     folder.mkdir(parents=True, exist_ok=True)
     sizes: dict[str, int] = {}
     for name in TABLES:
-        sizes[name] = _write_table(tables[name], folder, name, fmt).stat().st_size
+        if name in tables:  # optional tables the generator does not make are not written
+            sizes[name] = _write_table(tables[name], folder, name, fmt).stat().st_size
     if fmt == "csv" and parquet_over_mb is not None and sum(sizes.values()) > parquet_over_mb * 1e6:
         sizes["activities"] = _write_table(tables["activities"], folder, "activities",
                                            "parquet").stat().st_size
         say(f"CSV total above {parquet_over_mb:g} MB: activities written as Parquet")
     formats = {name: ("parquet" if (folder / f"{name}.parquet").exists() else "csv")
-               for name in TABLES}
+               for name in TABLES if name in tables}
     settings = dict(truth.settings, format=fmt, files=formats)
     truth = Truth(settings=settings, parameters=truth.parameters, mix=truth.mix,
                   realised=truth.realised)

@@ -3,6 +3,12 @@
 One source of truth used by the loader, the validator and the sample generator
 (DESIGN.md section 2). Labels are matched case-, space-, hyphen- and underscore-insensitively:
 see :func:`normalise_label`.
+
+``field_history`` (optional) is the history of opportunity fields other than the stage, as
+Salesforce's OpportunityFieldHistory and HubSpot's property history export it: one row per
+change, the field's new value from ``changed_on`` on (and, optionally, the value before it).
+Its ``value``/``old_value`` cells are typed by the row's ``field`` (column kind
+``"field_value"``): a flag's value is a boolean, ``arr`` a number, ``partner_role`` a label.
 """
 
 from __future__ import annotations
@@ -65,6 +71,14 @@ LEARNING_ACTIVITIES: tuple[str, ...] = (
 ENGAGEMENT_ACTIVITIES: tuple[str, ...] = ("joint_call", "deal_update", "deal_registration")
 ACTIVITY_TYPES: tuple[str, ...] = SELLING_ACTIVITIES + LEARNING_ACTIVITIES + ENGAGEMENT_ACTIVITIES
 
+#: Opportunity columns whose changes ``field_history`` may record (and the as-of view rebuilds).
+#: The stage has its own history (``stage_history``); ids and dates are facts of the deal's
+#: creation or outcome, not values that change while it is open.
+HISTORY_FIELDS: tuple[str, ...] = (
+    "partner_role", "influence_pct", "revenue_motion", "route_to_market", "deal_registration_id",
+    "marketplace", "is_expansion", "arr", "technical_validation", "executive_sponsor",
+)
+
 REVENUE_MOTIONS: tuple[str, ...] = ("resell", "referral", "managed_service", "embedded_tech")
 ROUTES_TO_MARKET: tuple[str, ...] = ("partner_assist", "partner_resale", "marketplace")
 
@@ -76,6 +90,7 @@ LABEL_SETS: dict[str, tuple[str, ...]] = {
     "activity_type": ACTIVITY_TYPES,
     "revenue_motion": REVENUE_MOTIONS,
     "route_to_market": ROUTES_TO_MARKET,
+    "history_field": HISTORY_FIELDS,
 }
 
 # Common spellings that normalise to a different canonical label.
@@ -85,6 +100,7 @@ LABEL_ALIASES: dict[str, dict[str, str]] = {
                      "managed_service_provider": "msp", "var": "reseller"},
     "partner_role": {"cosell": "co_sell", "source": "sourced", "influence": "influenced"},
     "stage": {"closed_won": "won", "closed_lost": "lost", "qualification": "qualified"},
+    "history_field": {"amount": "arr", "role": "partner_role", "influence": "influence_pct"},
 }
 
 _SEPARATORS = re.compile(r"[\s\-_/]+")
@@ -104,7 +120,7 @@ class Column:
     """One column of the contract: its name, kind and whether it is required."""
 
     name: str
-    kind: str  # "id", "text", "label", "date", "number", "bool", "quarter"
+    kind: str  # "id", "text", "label", "date", "number", "bool", "quarter", "field_value"
     required: bool = False
     labels: str | None = None  # key into LABEL_SETS for kind == "label"
     min_value: float | None = None
@@ -185,6 +201,13 @@ TABLES: dict[str, Table] = {
             Column("stage", "label", True, "stage"),
             Column("entered_on", "date", True),
         ), references={"opportunity_id": "opportunities"}),
+        Table("field_history", (
+            Column("opportunity_id", "id", True),
+            Column("field", "label", True, "history_field"),
+            Column("value", "field_value"),
+            Column("changed_on", "date", True),
+            Column("old_value", "field_value"),
+        ), optional=True, references={"opportunity_id": "opportunities"}),
         Table("targets", (
             Column("quarter", "quarter", True),
             Column("partner_type", "label", labels="partner_type"),

@@ -19,7 +19,13 @@ Errors (the export cannot be used):
 Warnings (the export loads; the numbers may be off): activities outside the seller's
 employment or before the deal they refer to, deals created before their partner was
 onboarded, a referring seller at another partner, ``influence_pct`` that looks like a 0-1
-fraction.
+fraction, ``field_history`` changes dated before the deal was created, and a field whose latest
+``field_history`` value differs from the deal's value in the opportunities file (the history
+is incomplete, or the files come from different exports).
+
+Stage aliases that map several CRM stages onto one canonical stage (``[stages] aliases``, e.g.
+Salesforce's "Value Proposition" and "Proposal/Price Quote" both onto ``proposal``) make a deal
+enter that stage several times in a row: only the first of those entries is kept.
 """
 
 from __future__ import annotations
@@ -29,8 +35,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from partner_forecast.data.read import ROW_COLUMN, convert, empty_table, read_raw
-from partner_forecast.data.schema import CLOSED_STAGES, STAGE_ORDER, TABLES
+from partner_forecast.data.read import (
+    ROW_COLUMN,
+    LabelAliases,
+    RawTable,
+    convert,
+    empty_table,
+    python_values,
+    read_raw,
+)
+from partner_forecast.data.schema import CLOSED_STAGES, STAGE_ORDER, TABLES, normalise_label
 from partner_forecast.errors import Problem
 
 _TABLE_ORDER = {f"{name}": i for i, name in enumerate(TABLES)}
@@ -121,7 +135,62 @@ def check_relations(tables: dict[str, pd.DataFrame], files: dict[str, str]) -> l
         problems += _check_history(tables["opportunities"], tables["stage_history"],
                                    fname("opportunities"), fname("stage_history"))
     problems += _check_warnings(tables, files, fname)
+    if "field_history" in files and "opportunities" in files:
+        problems += _check_field_history(tables["opportunities"], tables["field_history"],
+                                         fname("opportunities"), fname("field_history"))
     return problems
+
+
+MAX_ROWS_LISTED = 10  # rows named in one aggregated warning before "and N more"
+
+
+def _rows_text(rows: pd.Series) -> str:
+    listed = ", ".join(str(int(r)) for r in rows.iloc[:MAX_ROWS_LISTED])
+    if len(rows) > MAX_ROWS_LISTED:
+        listed += f" and {len(rows) - MAX_ROWS_LISTED} more"
+    return listed
+
+
+def _check_field_history(opps: pd.DataFrame, history: pd.DataFrame, opp_file: str,
+                         hist_file: str) -> list[Problem]:
+    """Warnings on ``field_history``: changes before creation, and latest values that disagree.
+
+    Cell-level errors (unknown fields, values unparseable for the field's type, unknown
+    opportunity ids) are reported while reading and by the reference check.
+    """
+    out: list[Problem] = []
+    h = history.dropna(subset=["opportunity_id", "field", "changed_on"])
+    created = lookup(h["opportunity_id"], opps, "opportunity_id", "created_on")
+    out += _problems(h, h["changed_on"] < created, hist_file, "changed_on",
+                     "change dated before the deal was created", "warning")
+    if h.empty:
+        return out
+    last = h.sort_values(["opportunity_id", "field", "changed_on", ROW_COLUMN], kind="stable"
+                         ).groupby(["opportunity_id", "field"], sort=True).tail(1)
+    o = opps.dropna(subset=["opportunity_id"]).drop_duplicates("opportunity_id"
+                                                              ).set_index("opportunity_id")
+    for name, rows in last.groupby("field", sort=True):
+        rows = rows[rows["opportunity_id"].isin(o.index)]
+        current = python_values(o[name].reindex(rows["opportunity_id"].to_numpy(dtype=object)))
+        differs = [not _same(a, b) for a, b in zip(rows["value"], current, strict=True)]
+        bad = rows[differs]
+        if len(bad):
+            out.append(Problem(
+                hist_file, None, "value", None,
+                f"the latest {name} change of {len(bad)} deal(s) differs from their {name} in "
+                f"{opp_file} (rows {_rows_text(bad[ROW_COLUMN])} of {hist_file}): the history "
+                "is incomplete or the files come from different exports; the as-of view takes "
+                "the history's value", "warning"))
+    return out
+
+
+def _same(a: object, b: object) -> bool:
+    """Whether two plain values are the same (missing equals missing; numbers to 1e-9)."""
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, float) and isinstance(b, float):
+        return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
+    return a == b
 
 
 def _check_dates(tables: dict[str, pd.DataFrame], files: dict[str, str],
@@ -258,7 +327,26 @@ def sort_problems(problems: list[Problem]) -> list[Problem]:
     return sorted(problems, key=key)
 
 
-def read_and_check(folder: str | Path
+def collapse_aliased_stages(history: pd.DataFrame, raw: RawTable) -> pd.DataFrame:
+    """Drop stage entries that repeat the previous entry's canonical stage under another label.
+
+    With aliases mapping several CRM stages onto one canonical stage, a deal moving through
+    them enters that stage several times in a row; it entered it on the first of those dates.
+    A repeat of the *same* label is left in place (the history check reports it).
+    """
+    if history.empty:
+        return history
+    label = raw.frame["stage"].astype(str).map(normalise_label).to_numpy(dtype=object)
+    h = history.assign(_label=label, _order=history["stage"].map(STAGE_ORDER))
+    h = h.sort_values(["opportunity_id", "entered_on", "_order", ROW_COLUMN], kind="stable")
+    same_deal = h["opportunity_id"].eq(h["opportunity_id"].shift())
+    repeat = (same_deal & h["stage"].notna() & h["stage"].eq(h["stage"].shift())
+              & h["_label"].ne(h["_label"].shift()) & h["entered_on"].notna())
+    drop = h.index[repeat.to_numpy(dtype=bool)]
+    return history.drop(index=drop).reset_index(drop=True)
+
+
+def read_and_check(folder: str | Path, extra_aliases: LabelAliases | None = None
                    ) -> tuple[dict[str, pd.DataFrame], dict[str, str], list[Problem]]:
     """Read, type and check the export in ``folder``; every problem, errors and warnings.
 
@@ -266,6 +354,9 @@ def read_and_check(folder: str | Path
     ----------
     folder
         The export folder.
+    extra_aliases
+        Label aliases added to the built-in ones, by label set (``{"stage": {...}}`` from the
+        ``[stages] aliases`` config).
 
     Returns
     -------
@@ -281,7 +372,11 @@ def read_and_check(folder: str | Path
     raw = read_raw(folder, problems)
     tables: dict[str, pd.DataFrame] = {}
     for name, table in TABLES.items():
-        tables[name] = convert(raw[name], problems) if name in raw else empty_table(table)
+        tables[name] = (convert(raw[name], problems, extra_aliases) if name in raw
+                        else empty_table(table))
+    if "stage_history" in raw:
+        tables["stage_history"] = collapse_aliased_stages(tables["stage_history"],
+                                                          raw["stage_history"])
     files = {name: r.path.name for name, r in raw.items()}
     # A closed_on that could not be parsed is already reported; don't also call it missing.
     o = tables["opportunities"]
@@ -293,4 +388,5 @@ def read_and_check(folder: str | Path
     return tables, files, sort_problems(problems)
 
 
-__all__ = ["check_relations", "lookup", "read_and_check", "sort_problems"]
+__all__ = ["check_relations", "collapse_aliased_stages", "lookup", "read_and_check",
+           "sort_problems"]

@@ -5,5 +5,6 @@ Used by the project's own tests and available to users who want to test code bui
 """
 
 from partner_forecast.testing.exports import tiny_export_tables, write_tiny_export
+from partner_forecast.testing.pipelines import flag_pipeline_tables
 
-__all__ = ["tiny_export_tables", "write_tiny_export"]
+__all__ = ["flag_pipeline_tables", "tiny_export_tables", "write_tiny_export"]

@@ -6,6 +6,11 @@ opportunities in every stage (won, lost and open) with a consistent stage histor
 targets and company figures, spanning 2026Q1-2026Q3. Its latest event is on 2026-09-28, so
 its default as-of date is 2026-09-29.
 
+``tiny_export_tables(field_history=True)`` adds the optional ``field_history`` table: when
+flags were set, ARR changed and O04's role went from co_sell to influenced (consistent with the
+opportunities' latest values, written with a few label spellings: ``Technical Validation``,
+``Amount``, ``yes``).
+
 Tests build malformed exports by mutating the text tables (every cell is a string, as in the
 file, so any bad value can be planted) and writing them with :func:`write_tiny_export`::
 
@@ -174,6 +179,30 @@ O12,discovery,2026-07-06
 O12,qualified,2026-08-24
 """
 
+_FIELD_HISTORY = """\
+opportunity_id,field,value,changed_on,old_value
+O01,arr,40000,2026-01-15,
+O01,technical_validation,true,2026-02-20,
+O01,executive_sponsor,true,2026-03-10,
+O01,arr,48000,2026-03-10,40000
+O03,Technical Validation,true,2026-04-15,false
+O04,arr,"55,000",2026-04-20,50000
+O04,partner_role,influenced,2026-05-11,co_sell
+O04,influence_pct,30,2026-05-11,
+O04,technical_validation,true,2026-05-11,
+O04,executive_sponsor,true,2026-06-01,
+O04,arr,60000,2026-06-01,55000
+O05,technical_validation,True,2026-06-08,
+O05,executive_sponsor,yes,2026-07-20,
+O06,executive_sponsor,true,2026-08-03,
+O08,technical_validation,true,2026-08-12,
+O10,technical_validation,true,2026-07-15,
+O10,executive_sponsor,true,2026-08-05,
+O10,Amount,54000,2026-08-05,50000
+O12,executive_sponsor,true,2026-07-20,
+O12,executive_sponsor,false,2026-08-24,true
+"""
+
 _TARGETS = """\
 quarter,partner_type,arr_target
 2026Q2,,100000
@@ -200,8 +229,13 @@ _TEXTS = {
 }
 
 
-def tiny_export_tables() -> dict[str, pd.DataFrame]:
+def tiny_export_tables(field_history: bool = False) -> dict[str, pd.DataFrame]:
     """The tiny export as text tables, one per contract file (a fresh copy on every call).
+
+    Parameters
+    ----------
+    field_history
+        Also return the optional ``field_history`` table (see the module docstring).
 
     Returns
     -------
@@ -211,9 +245,10 @@ def tiny_export_tables() -> dict[str, pd.DataFrame]:
         ``str`` dtype with ``''`` for an empty cell, exactly as the CSV files hold them.
 
     """
+    texts = _TEXTS | ({"field_history": _FIELD_HISTORY} if field_history else {})
     return {name: pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
                               na_filter=False)
-            for name, text in _TEXTS.items()}
+            for name, text in texts.items()}
 
 
 def _typed_for_parquet(name: str, frame: pd.DataFrame) -> pd.DataFrame:
