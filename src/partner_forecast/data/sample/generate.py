@@ -91,8 +91,9 @@ _FORM_CHANGES: dict[str, dict[str, str]] = {
         "crm": "the CRM records every open deal as 'qualified' (stage_history: qualified on "
                "created_on, then won/lost); the path underneath is the four-stage walk"},
     "quarter_end_push": {
-        "push": "a close before the last window_days of its quarter moves, with push_share, to "
-                "a uniform day within them"},
+        "push": "won deals closing early in a quarter may be pulled into the previous quarter's "
+                "last window_days; other closes before the window move, with push_share, to a "
+                "uniform day within it"},
     "heavy_tails": {
         "deal_size": FORMS["deal_size"] + "; then, for a share tail_share of deals, arr *= "
                      "min(1 + Lomax(tail_alpha), tail_cap)"},

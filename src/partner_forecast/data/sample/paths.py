@@ -162,7 +162,8 @@ def walk_paths(r: np.random.Generator, opps: Opportunities, deals: Deals, cal: C
         alive &= adv & (dest < WON)
         st = np.minimum(dest, n_open - 1)
     if "quarter_end_push" in prof:
-        outcome_day = _push_to_quarter_end(prof.rng("quarter_end_push"), outcome_day, won, cal,
+        outcome_day = _push_to_quarter_end(prof.rng("quarter_end_push"), outcome_day, won,
+                                           entered.max(axis=1), cal,
                                            prof.params("quarter_end_push"))
     closed = outcome_day < E
     reached = (entered < E) & (entered != NO_DAY)
@@ -180,16 +181,27 @@ def walk_paths(r: np.random.Generator, opps: Opportunities, deals: Deals, cal: C
 
 
 def _push_to_quarter_end(r: np.random.Generator, outcome_day: np.ndarray, won: np.ndarray,
-                         cal: Calendar, p: dict) -> np.ndarray:
-    """Closes moved to a uniform day of their quarter's last ``window_days`` days (later only)."""
+                         last_entry: np.ndarray, cal: Calendar, p: dict) -> np.ndarray:
+    """Closes bunched into the last ``window_days`` days of their quarter.
+
+    A won deal closing in the first ``pull_days`` days of a quarter is pulled, with probability
+    ``pull_share``, into the previous quarter's window when that is after its last stage entry
+    (a quarter-end deal). Any other close before its quarter's window moves, with probability
+    ``push_share`` (won / lost), to a uniform day of the window: later, same quarter.
+    """
+    n = len(outcome_day)
     q = cal.quarter_of(outcome_day)
+    q_start = cal.bounds[q]
     q_end = cal.bounds[np.minimum(q + 1, len(cal.bounds) - 1)]  # first day of the next quarter
-    lo = q_end - p["window_days"]
+    window = p["window_days"]
+    u_pull, u_push = r.random(n), r.random(n)
+    pulled_to = uniform_day(r, q_start - window, q_start - 1)
+    pushed_to = uniform_day(r, q_end - window, q_end - 1)
+    pull = (won & (outcome_day < q_start + p["pull_days"]) & (u_pull < p["pull_share"])
+            & (pulled_to > last_entry) & (q_start - window > 0))
     share = np.where(won, p["push_share"]["won"], p["push_share"]["lost"])
-    u = r.random(len(outcome_day))
-    moved = uniform_day(r, lo, q_end - 1)
-    push = (outcome_day < lo) & (u < share)
-    return np.where(push, moved, outcome_day)
+    push = ~pull & (outcome_day < q_end - window) & (u_push < share)
+    return np.where(pull, pulled_to, np.where(push, pushed_to, outcome_day))
 
 
 def _flag_on_export(at_creation: np.ndarray, will_set: np.ndarray | None, stage: int,

@@ -112,9 +112,12 @@ PROFILE_LIST: tuple[Profile, ...] = (
         "quarter_end_push",
         "closes bunched into the last weeks of each quarter",
         {"window_days": 21, "push_share": {"won": 0.65, "lost": 0.35},
-         "note": "a close earlier than the last `window_days` days of its quarter moves, with "
-                 "probability push_share, to a uniform day within them (same quarter, later "
-                 "day); the outcome itself is unchanged"}),
+         "pull_days": 21, "pull_share": 0.5,
+         "note": "a won deal closing in the first pull_days of a quarter is pulled, with "
+                 "probability pull_share, into the previous quarter's last window_days (if "
+                 "after its last stage entry); any other close earlier than the last "
+                 "window_days of its quarter moves, with probability push_share, to a uniform "
+                 "day within them (same quarter, later day); outcomes are unchanged"}),
     Profile(
         "few_partners",
         "10-40 partners (drawn per seed; overrides --partners)",
