@@ -314,6 +314,8 @@ def test_profiles_combine(profile_dir):
     assert json.loads((folder / "truth.json").read_text())["settings"]["profiles"] == [
         "hidden_quality", "progress_flags", "stage_skips", "messy_labels", "quarter_end_push",
         "heavy_tails"]
+    fh = pd.read_csv(folder / "field_history.csv")  # deals created in proposal: set at creation
+    assert not fh.duplicated(["opportunity_id", "field", "changed_on"]).any()
 
 
 def test_unknown_or_conflicting_profile_exits_2_with_the_list(tmp_path):
@@ -415,6 +417,12 @@ def test_two_stage_crm_records_only_qualified_then_won_or_lost(profile_dir):
     assert h.groupby("opportunity_id").size().max() == 2
     truth = Truth.load(profile_dir("two_stage_crm"))  # the hidden path has four stages
     assert set(truth.realised["win_rate_from_stage_by_type"]["msp"]) == set(OPEN_STAGES)
+
+
+def test_messy_parquet_loads(tmp_path):
+    generate_sample(tmp_path, partners=10, quarters=3, seed=2, fmt="parquet",
+                    profiles="messy_labels")
+    _validate(tmp_path)
 
 
 def test_messy_labels_vary_spellings_and_blank_fields_yet_load(profile_dir):

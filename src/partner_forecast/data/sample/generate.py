@@ -184,7 +184,7 @@ def generate_tables(partners: int = 300, quarters: int = 12, seed: int = 2026,
     if "messy_labels" in prof:
         tables = make_messy(prof.rng("messy_labels"), tables, prof.params("messy_labels"))
     if field_history:
-        tables["field_history"] = field_history_frame(cal, opps, deals, paths, ids)
+        tables["field_history"] = field_history_frame(cal, opps, paths, ids)
 
     labels = cal.labels()
     settings: dict[str, Any] = {

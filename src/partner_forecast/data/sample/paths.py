@@ -54,6 +54,8 @@ class Paths:
     current: np.ndarray  # stage index on the export date (4 won, 5 lost)
     tv: np.ndarray  # technical_validation on the export date
     es: np.ndarray  # executive_sponsor on the export date
+    tv0: np.ndarray  # technical_validation at creation
+    es0: np.ndarray  # executive_sponsor at creation
     tv_day: np.ndarray  # day technical_validation was set after creation, NO_DAY if not
     es_day: np.ndarray
 
@@ -169,15 +171,15 @@ def walk_paths(r: np.random.Generator, opps: Opportunities, deals: Deals, cal: C
     reached = (entered < E) & (entered != NO_DAY)
     last_open = np.where(reached, np.arange(n_open)[None, :], -1).max(axis=1)
     current = np.where(closed, np.where(won, 4, 5), last_open)
-    tv_final, tv_day = _flag_on_export(deals.tv, deals.tv_set, deals.tv_stage, entered,
-                                       outcome_day, won, E)
-    es_final, es_day = _flag_on_export(deals.es, deals.es_set, deals.es_stage, entered,
-                                       outcome_day, won, E)
+    tv0, tv_final, tv_day = _flag_on_export(deals.tv, deals.tv_set, deals.tv_stage, entered,
+                                            opps.created, outcome_day, won, E)
+    es0, es_final, es_day = _flag_on_export(deals.es, deals.es_set, deals.es_stage, entered,
+                                            opps.created, outcome_day, won, E)
     return Paths(conv_logit=conv_logit, time_mu=time_mu, time_sigma=_time_sigma(prof, time_sigma),
                  conv_duration=dur, conv_partner=conv_partner, conv_shock=conv_shock,
                  entered=entered, outcome_day=outcome_day, won=won, closed=closed,
-                 reached=reached, current=current, tv=tv_final, es=es_final, tv_day=tv_day,
-                 es_day=es_day)
+                 reached=reached, current=current, tv=tv_final, es=es_final, tv0=tv0, es0=es0,
+                 tv_day=tv_day, es_day=es_day)
 
 
 def _push_to_quarter_end(r: np.random.Generator, outcome_day: np.ndarray, won: np.ndarray,
@@ -204,18 +206,21 @@ def _push_to_quarter_end(r: np.random.Generator, outcome_day: np.ndarray, won: n
     return np.where(pull, pulled_to, np.where(push, pushed_to, outcome_day))
 
 
-def _flag_on_export(at_creation: np.ndarray, will_set: np.ndarray | None, stage: int,
-                    entered: np.ndarray, outcome_day: np.ndarray, won: np.ndarray, E: int
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """A flag's value on the export date and the day it was set after creation (or NO_DAY).
+def _flag_on_export(drawn: np.ndarray, will_set: np.ndarray | None, stage: int,
+                    entered: np.ndarray, created: np.ndarray, outcome_day: np.ndarray,
+                    won: np.ndarray, E: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A flag's value at creation, on the export date, and the day it was set later (or NO_DAY).
 
-    Without ``progress_flags`` (``will_set`` None) the flag is its creation value throughout.
-    Otherwise it is set on the first day the deal entered stage index ``stage`` or a later one
-    (a win counts as later), if that day is before the export date.
+    Without ``progress_flags`` (``will_set`` None) the flag keeps its drawn creation value.
+    Otherwise it is set on the first day the deal was in stage index ``stage`` or a later one
+    (a win counts as later): at creation for a deal created there, else on entering, if that
+    day is before the export date.
     """
     if will_set is None:
-        return at_creation, np.full(len(at_creation), NO_DAY, dtype=np.int64)
-    later = np.where(entered[:, stage:] == NO_DAY, np.iinfo(np.int64).max, entered[:, stage:])
-    first = np.minimum(later.min(axis=1), np.where(won, outcome_day, np.iinfo(np.int64).max))
+        return drawn, drawn, np.full(len(drawn), NO_DAY, dtype=np.int64)
+    never = np.iinfo(np.int64).max
+    later = np.where(entered[:, stage:] == NO_DAY, never, entered[:, stage:])
+    first = np.minimum(later.min(axis=1), np.where(won, outcome_day, never))
+    at_creation = drawn | (will_set & (first <= created))
     set_now = ~at_creation & will_set & (first < E)
-    return at_creation | set_now, np.where(set_now, first, NO_DAY)
+    return at_creation, at_creation | set_now, np.where(set_now, first, NO_DAY)

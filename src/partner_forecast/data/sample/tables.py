@@ -212,7 +212,7 @@ def history_frame(cal: Calendar, opps: Opportunities, paths: Paths, ids: Ids, tw
 FIELD_HISTORY_FIELDS = ("technical_validation", "executive_sponsor")
 
 
-def field_history_frame(cal: Calendar, opps: Opportunities, deals: Deals, paths: Paths,
+def field_history_frame(cal: Calendar, opps: Opportunities, paths: Paths,
                         ids: Ids) -> pd.DataFrame:
     """The flags' change log: their value at creation, then each later change.
 
@@ -223,7 +223,7 @@ def field_history_frame(cal: Calendar, opps: Opportunities, deals: Deals, paths:
     """
     n = opps.n
     parts = []
-    for k, (initial, day) in enumerate(((deals.tv, paths.tv_day), (deals.es, paths.es_day))):
+    for k, (initial, day) in enumerate(((paths.tv0, paths.tv_day), (paths.es0, paths.es_day))):
         parts.append((np.arange(n), np.full(n, k), initial, opps.created))
         later = np.flatnonzero(day != NO_DAY)
         parts.append((later, np.full(len(later), k), np.ones(len(later), dtype=bool), day[later]))
