@@ -9,12 +9,21 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from scipy import stats
 
 from partner_forecast.calendar import Quarter
 from partner_forecast.cli import main
 from partner_forecast.data.export import DATE_COLUMNS, load_export
-from partner_forecast.data.sample import Truth, generate_sample
-from partner_forecast.data.schema import OPEN_STAGES, STAGE_ORDER, TABLES
+from partner_forecast.data.sample import PROFILES, Truth, generate_sample, generate_tables, parse_profiles
+from partner_forecast.data.sample.messy import label_variants
+from partner_forecast.data.schema import (
+    LABEL_ALIASES,
+    LABEL_SETS,
+    OPEN_STAGES,
+    STAGE_ORDER,
+    TABLES,
+    normalise_label,
+)
 from partner_forecast.metrics.asr import partner_quarter_activation
 
 SMALL = {"partners": 15, "quarters": 6, "seed": 7, "start": "2024-01-01"}
@@ -203,3 +212,261 @@ def test_cli_sample(tmp_path):
     bad = CliRunner().invoke(main, ["sample", str(tmp_path / "bad"), "--start", "2024-02-01"])
     assert bad.exit_code == 2
     assert "first day of a calendar quarter" in bad.output
+
+
+# ---- profiles: data shapes outside the models' family (issue 10) ----------------------------
+PROFILE_SIZE = {"partners": 40, "quarters": 8, "seed": 5}
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def profile_dir(tmp_path_factory):
+    """``profile_dir(name)``: a 40-partner, 8-quarter export of that profile, written once."""
+    made: dict[str, Path] = {}
+
+    def make(name: str) -> Path:
+        if name not in made:
+            folder = tmp_path_factory.mktemp(name.replace(",", "+"))
+            generate_sample(folder, **PROFILE_SIZE, profiles=name,
+                            field_history="progress_flags" in name)
+            made[name] = folder
+        return made[name]
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def default_tables():
+    return generate_tables(**PROFILE_SIZE)[0]
+
+
+def _validate(folder: Path) -> None:
+    result = CliRunner().invoke(main, ["validate", str(folder)])
+    assert result.exit_code == 0, result.output
+
+
+def _stays(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Observed stays in open stages: partner type, stage, days, the stage entered next."""
+    h = (tables["stage_history"]
+         .merge(tables["opportunities"][["opportunity_id", "partner_id"]], on="opportunity_id")
+         .merge(tables["partners"][["partner_id", "partner_type"]], on="partner_id"))
+    h = h.assign(order=h["stage"].map(STAGE_ORDER)).sort_values(
+        ["opportunity_id", "entered_on", "order"], kind="stable")
+    nxt = h.groupby("opportunity_id")[["stage", "entered_on"]].shift(-1)
+    h = h.assign(next_stage=nxt["stage"], days=(nxt["entered_on"] - h["entered_on"]).dt.days)
+    return h[h["next_stage"].notna() & h["stage"].isin(OPEN_STAGES)]
+
+
+def _loss_after_long_stays(stays: pd.DataFrame) -> float:
+    """Loss share of stays longer than their type x stage median minus that of shorter ones."""
+    diffs, weights = [], []
+    for _, g in stays.groupby(["partner_type", "stage"]):
+        if len(g) >= 40:
+            long = g["days"] > g["days"].median()
+            lost = g["next_stage"] == "lost"
+            diffs.append(lost[long].mean() - lost[~long].mean())
+            weights.append(len(g))
+    return float(np.average(diffs, weights=weights))
+
+
+def _family_vs_lognormal(stays: pd.DataFrame, family) -> float:
+    """Sum over well-filled type x stage cells of log-lik(family) - log-lik(lognormal)."""
+    total = 0.0
+    for _, g in stays.groupby(["partner_type", "stage"]):
+        if len(g) >= 150:
+            d = g["days"].to_numpy(dtype=float)
+            total += (family.logpdf(d, *family.fit(d, floc=0)).sum()
+                      - stats.lognorm.logpdf(d, *stats.lognorm.fit(d, floc=0)).sum())
+    return total
+
+
+def _last_weeks_share(opps: pd.DataFrame) -> float:
+    closed = opps["closed_on"].dropna()
+    next_quarter = closed.dt.to_period("Q").dt.end_time.dt.normalize() + pd.Timedelta(days=1)
+    return float(((next_quarter - closed).dt.days <= 21).mean())
+
+
+def test_data_sample_is_the_default_seed_2026_export(tmp_path):
+    """data/sample is exactly what `partner-forecast sample data/sample --seed 2026` writes."""
+    generate_sample(tmp_path, seed=2026)
+    bundled = REPO / "data" / "sample"
+    assert _files(tmp_path) == _files(bundled)
+    assert "profiles" not in json.loads((bundled / "truth.json").read_text())
+
+
+@pytest.mark.parametrize("name", list(PROFILES))
+def test_profile_is_valid_deterministic_and_recorded(name, profile_dir, tmp_path):
+    folder = profile_dir(name)
+    _validate(folder)
+    generate_sample(tmp_path, **PROFILE_SIZE, profiles=name,
+                    field_history="progress_flags" in name)
+    assert _files(tmp_path) == _files(folder)
+    truth = json.loads((folder / "truth.json").read_text())
+    assert truth["settings"]["profiles"] == [name]
+    for key, value in PROFILES[name].parameters.items():
+        assert truth["profiles"][name][key] == json.loads(json.dumps(value)), key
+    assert Truth.load(folder).profiles == truth["profiles"]
+
+
+def test_profiles_combine(profile_dir):
+    combo = "progress_flags,stage_skips,quarter_end_push,messy_labels,heavy_tails,hidden_quality"
+    folder = profile_dir(combo)
+    _validate(folder)
+    assert json.loads((folder / "truth.json").read_text())["settings"]["profiles"] == [
+        "hidden_quality", "progress_flags", "stage_skips", "messy_labels", "quarter_end_push",
+        "heavy_tails"]
+    fh = pd.read_csv(folder / "field_history.csv")  # deals created in proposal: set at creation
+    assert not fh.duplicated(["opportunity_id", "field", "changed_on"]).any()
+
+
+def test_unknown_or_conflicting_profile_exits_2_with_the_list(tmp_path):
+    bad = CliRunner().invoke(main, ["sample", str(tmp_path / "x"), "--profile", "heavy_tails,nope"])
+    assert bad.exit_code == 2
+    assert "nope" in bad.output and all(name in bad.output for name in PROFILES)
+    clash = CliRunner().invoke(main, ["sample", str(tmp_path / "y"), "--profile",
+                                      "stage_skips,two_stage_crm"])
+    assert clash.exit_code == 2 and "cannot be combined" in clash.output
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+    assert parse_profiles(" Heavy-Tails , few_partners ") == ("few_partners", "heavy_tails")
+
+
+def test_stage_times_have_no_duration_loss_link(profile_dir, default_tables):
+    default = _stays(default_tables)
+    assert _loss_after_long_stays(default) > 0.05  # the default process: lingering loses
+    assert _family_vs_lognormal(default, stats.gamma) < 0
+    for name, family in (("stage_times_gamma", stats.gamma),
+                         ("stage_times_weibull", stats.weibull_min)):
+        stays = _stays(load_export(profile_dir(name)).tables())
+        assert abs(_loss_after_long_stays(stays)) < 0.04, name
+        assert _family_vs_lognormal(stays, family) > 10, name
+        truth = Truth.load(profile_dir(name))
+        assert set(truth["conv_duration"].values()) == {0.0}
+        assert truth.profiles[name]["median_days"]["msp"]["discovery"] == pytest.approx(18.0)
+
+
+def test_hidden_quality_moves_volume_size_and_win_odds_together(profile_dir):
+    truth = Truth.load(profile_dir("hidden_quality"))
+    z = pd.Series(truth.profiles["hidden_quality"]["hidden_quality"])
+    assert len(z) == PROFILE_SIZE["partners"]
+    effects = pd.DataFrame({k: pd.Series(truth[k]) for k in
+                            ("prod_partner", "size_partner", "conv_partner")})
+    assert (effects.corrwith(z) > 0.6).all()
+    corr = effects.corr().to_numpy()[np.triu_indices(3, 1)]
+    assert (corr > 0.3).all()
+    # in the data: partners of high quality win more ARR per deal created
+    o = load_export(profile_dir("hidden_quality")).opportunities
+    won_arr = o["arr"].where(o["stage"] == "won", 0).groupby(o["partner_id"]).sum()
+    per_deal = (won_arr / o.groupby("partner_id").size()).reindex(z.index)
+    assert stats.spearmanr(z, per_deal, nan_policy="omit").statistic > 0.3
+
+
+def test_progress_flags_are_set_as_deals_progress(profile_dir, default_tables):
+    folder = profile_dir("progress_flags")
+    export = load_export(folder)
+    o = export.opportunities
+    discovery, won = o[o["stage"] == "discovery"], o[o["stage"] == "won"]
+    assert len(discovery) > 30 and len(won) > 30
+    assert discovery["technical_validation"].mean() < 0.1
+    assert won["technical_validation"].mean() > 0.85 and won["executive_sponsor"].mean() > 0.85
+    d = default_tables["opportunities"]
+    assert d.loc[d["stage"] == "discovery", "technical_validation"].mean() > 0.2
+    # field_history replays to the exported (latest) values, one row per change
+    fh = pd.read_csv(folder / "field_history.csv", dtype=str)
+    assert list(fh.columns) == ["opportunity_id", "field", "value", "changed_on"]
+    assert set(fh["value"]) == {"true", "false"}
+    assert fh["changed_on"].max() < json.loads((folder / "truth.json").read_text())[
+        "settings"]["export_date"]
+    latest = fh.sort_values("changed_on", kind="stable").groupby(["opportunity_id", "field"])[
+        "value"].last().unstack()
+    latest = latest.reindex(o["opportunity_id"])
+    for flag in ("technical_validation", "executive_sponsor"):
+        assert (latest[flag].eq("true").to_numpy() == o[flag].to_numpy(dtype=bool)).all()
+    changes = fh.groupby(["opportunity_id", "field"]).size()
+    assert changes.max() == 2 and (changes == 2).sum() > 100
+    created = o.set_index("opportunity_id")["created_on"].dt.strftime("%Y-%m-%d")
+    first = fh.groupby("opportunity_id")["changed_on"].min()
+    assert (first == created.reindex(first.index)).all()
+
+
+def test_field_history_is_optional_and_removed_when_not_asked(tmp_path):
+    generate_sample(tmp_path, partners=8, quarters=3, seed=1, field_history=True)
+    fh = pd.read_csv(tmp_path / "field_history.csv")
+    assert (fh.groupby(["opportunity_id", "field"]).size() == 1).all()  # flags never change
+    generate_sample(tmp_path, partners=8, quarters=3, seed=1)
+    assert not (tmp_path / "field_history.csv").exists()
+
+
+def test_stage_skips_skip_stages_and_start_late(profile_dir):
+    export = load_export(profile_dir("stage_skips"))
+    h = export.stage_history.assign(order=export.stage_history["stage"].map(STAGE_ORDER))
+    h = h.sort_values(["opportunity_id", "entered_on", "order"], kind="stable")
+    step = h.groupby("opportunity_id")["order"].diff()
+    skips = h[(step > 1) & (h["stage"] != "lost")]
+    assert skips["opportunity_id"].nunique() > 30
+    assert (skips["stage"] == "won").any() and (skips["stage"] == "proposal").any()
+    first = h.groupby("opportunity_id")["stage"].first().value_counts()
+    assert first.get("qualified", 0) > 50 and first.get("proposal", 0) > 20
+
+
+def test_two_stage_crm_records_only_qualified_then_won_or_lost(profile_dir):
+    export = load_export(profile_dir("two_stage_crm"))
+    h = export.stage_history
+    assert set(h["stage"]) == {"qualified", "won", "lost"}
+    assert set(export.opportunities["stage"]) == {"qualified", "won", "lost"}
+    first = h.sort_values(["opportunity_id", "entered_on"]).groupby("opportunity_id").first()
+    assert (first["stage"] == "qualified").all()
+    assert h.groupby("opportunity_id").size().max() == 2
+    truth = Truth.load(profile_dir("two_stage_crm"))  # the hidden path has four stages
+    assert set(truth.realised["win_rate_from_stage_by_type"]["msp"]) == set(OPEN_STAGES)
+
+
+def test_messy_parquet_loads(tmp_path):
+    generate_sample(tmp_path, partners=10, quarters=3, seed=2, fmt="parquet",
+                    profiles="messy_labels")
+    _validate(tmp_path)
+
+
+def test_messy_labels_vary_spellings_and_blank_fields_yet_load(profile_dir):
+    folder = profile_dir("messy_labels")
+    raw = pd.read_csv(folder / "opportunities.csv", dtype=str, keep_default_na=False)
+    assert raw["partner_role"].nunique() > 8 and raw["stage"].nunique() > 6
+    assert raw["stage"].isin(["Closed Won", "Closed Lost"]).any()
+    assert not raw["technical_validation"].isin(["", "true", "false"]).all()
+    export = load_export(folder)
+    o = export.opportunities
+    assert set(o["partner_role"]) <= set(LABEL_SETS["partner_role"])
+    assert set(o["stage"]) <= set(LABEL_SETS["stage"])
+    assert set(export.partners["partner_type"]) <= set(LABEL_SETS["partner_type"])
+    assert o["referring_seller_id"].isna().mean() > 0.25
+    assert export.partners["region"].isna().mean() > 0.1
+    assert o[["arr", "created_on", "partner_role", "stage"]].notna().all().all()
+
+
+def test_every_label_variant_reads_as_its_label():
+    for label_set, labels in LABEL_SETS.items():
+        aliases = LABEL_ALIASES.get(label_set, {})
+        for label in labels:
+            variants = label_variants(label_set, label)
+            assert len(variants) >= 3
+            for v in variants:
+                n = normalise_label(v)
+                assert aliases.get(n, n) == label, (label_set, label, v)
+
+
+def test_quarter_end_push_bunches_closes(profile_dir, default_tables):
+    push = load_export(profile_dir("quarter_end_push")).opportunities
+    assert _last_weeks_share(push) > 0.4
+    assert _last_weeks_share(default_tables["opportunities"]) < 0.3  # ~3/13 without the push
+
+
+def test_few_partners_draws_10_to_40():
+    counts = [generate_tables(partners=300, quarters=2, seed=s, profiles="few_partners")[1]
+              .settings["partners"] for s in range(6)]
+    assert all(10 <= c <= 40 for c in counts) and len(set(counts)) > 1
+
+
+def test_heavy_tails_far_wilder_than_default(profile_dir, default_tables):
+    heavy = load_export(profile_dir("heavy_tails")).opportunities["arr"].astype(float)
+    default = default_tables["opportunities"]["arr"].astype(float)
+    assert heavy.max() / heavy.median() > 4 * default.max() / default.median()
+    assert np.isfinite(heavy).all() and heavy.max() < 1e10
