@@ -9,6 +9,7 @@ The end of the file tests the valid path and the data-quality audit.
 
 from __future__ import annotations
 
+import gzip
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -177,6 +178,26 @@ _dup_header = tiny_csv_text("targets").replace("arr_target", "arr_target,quarter
 _dup_header = "\n".join([_dup_header.splitlines()[0]]
                         + [line + ",2026Q1" for line in _dup_header.splitlines()[1:]]).encode()
 
+def _unclosed_quote(text: str) -> bytes:
+    """Sellers with a quote opened before 'Chloe Dubois' (row 4) and never closed."""
+    return text.replace("S03,P1,Chloe Dubois", 'S03,P1,"Chloe Dubois').encode()
+
+
+def _runaway_quote(text: str) -> bytes:
+    """Sellers with 1,000 filler rows after row 4 and a stray quote pair swallowing them."""
+    lines = text.splitlines()
+    lines[3] = lines[3].replace("Chloe Dubois", '"Chloe Dubois')
+    lines[4:4] = [f"S{i:04d},P1,Filler {'y' * 200},role,2026-01-01," for i in range(1000)]
+    return ("\n".join(lines).replace("Jade Kim", 'Jade Kim"') + "\n").encode()
+
+
+def _csv_and_parquet(folder: Path) -> None:
+    write_tiny_export(folder)
+    write_tiny_export(folder, {"partners": tiny_export_tables()["partners"]}, fmt="parquet")
+
+
+_sellers_text = tiny_csv_text("sellers")
+
 CASES: list[Case] = [
     Case("missing_file", mutated(_drop_table("sellers")),
          (Expect("sellers.csv", text="required file is missing"),)),
@@ -299,6 +320,46 @@ CASES: list[Case] = [
     Case("too_many_problems", mutated(_many_bad_arr),
          (Expect("opportunities.csv", "arr", 14, "not a number"),),
          also=("... and 100 more problems", "300 problem(s)")),
+    # -- bad input that used to pass silently, trace back or flood the screen (issue 12) --
+    Case("absurd_arr", mutated(set_cell("opportunities", "O03", "arr", "1e300")),
+         (Expect("opportunities.csv", "arr", 4, "above 1,000,000,000,000"),),
+         also=("1 problem(s)",)),
+    Case("infinite_arr", mutated(set_cell("opportunities", "O03", "arr", "inf")),
+         (Expect("opportunities.csv", "arr", 4, "not a number"),)),
+    Case("absurd_target", mutated(set_cell("targets", "2026Q2", "arr_target", "1e18")),
+         (Expect("targets.csv", "arr_target", 2, "above 1,000,000,000,000,000"),)),
+    Case("activity_in_2150", mutated(set_cell("activities", "A004", "occurred_on", "2150-01-01")),
+         (Expect("activities.csv", "occurred_on", 5, "far beyond the rest of the data, whose other "
+                 "dates end on 2026-09-28"),),
+         also=("1 problem(s)",)),
+    Case("deal_closed_in_2150",
+         mutated(combine(set_cell("opportunities", "O10", "closed_on", "2150-09-10"),
+                         set_history("O10", "won", "2150-09-10"))),
+         (Expect("opportunities.csv", "closed_on", 11, "far beyond"),
+          Expect("stage_history.csv", "entered_on", 38, "far beyond")),
+         also=("2 problem(s)",)),
+    Case("csv_beside_parquet", _csv_and_parquet,
+         (Expect("partners.csv", text="2 files hold the partners table: partners.csv and "
+                 "partners.parquet"),),
+         also=("1 problem(s)",)),
+    Case("unclosed_quote", write_raw("sellers.csv", _unclosed_quote(_sellers_text)),
+         (Expect("sellers.csv", row=4, text="never closed"),),
+         also=("1 problem(s)",)),
+    Case("quoted_value_over_field_limit", write_raw("sellers.csv", _runaway_quote(_sellers_text)),
+         (Expect("sellers.csv", row=4, text="over 1008 lines"),),
+         also=("1 problem(s)", "131,072")),
+    Case("nul_in_seller_id", mutated(set_cell("sellers", "S05", "seller_id", "S0\x005")),
+         (Expect("sellers.csv", "seller_id", 6, "NUL byte"),),
+         also=("1 problem(s)",)),
+    Case("utf16_with_bom", write_raw("partners.csv", tiny_csv_text("partners").encode("utf-16")),
+         (Expect("partners.csv", text="UTF-16"),),
+         also=("save it as UTF-8", "1 problem(s)")),
+    Case("utf16_without_bom",
+         write_raw("partners.csv", tiny_csv_text("partners").encode("utf-16-le")),
+         (Expect("partners.csv", text="UTF-16"),),
+         also=("save it as UTF-8",)),
+    Case("corrupt_gzip", write_raw("partners.csv.gz", b"not gzip", remove=("partners.csv",)),
+         (Expect("partners.csv.gz", text="cannot decompress"),)),
 ]
 
 
@@ -316,6 +377,45 @@ def test_malformed_export_is_reported(case: Case, tmp_path: Path) -> None:
         assert any(expect.matches(line) for line in lines), (expect, result.stderr)
     for text in case.also:
         assert text in result.stderr
+
+
+def test_long_bad_value_is_cut_when_echoed(tmp_path: Path) -> None:
+    mutated(set_cell("opportunities", "O05", "arr", "x" * 200_000))(tmp_path)
+    result = CliRunner().invoke(main, ["validate", str(tmp_path)])
+    assert result.exit_code == 2
+    line = next(x for x in result.stderr.splitlines() if "column 'arr'" in x)
+    assert line.startswith("opportunities.csv, row 6, column 'arr': not a number")
+    assert line.endswith(f"(value: {'x' * 80!r}... (200,000 characters))")
+    assert len(result.stderr) < 500
+
+
+def test_gzipped_csv_reads_like_csv(tmp_path: Path) -> None:
+    plain = load_export(write_tiny_export(tmp_path / "plain"))
+    zipped = write_tiny_export(tmp_path / "zipped")
+    for path in list(zipped.glob("*.csv")):
+        path.with_name(path.name + ".gz").write_bytes(gzip.compress(path.read_bytes()))
+        path.unlink()
+    export = load_export(zipped)
+    for name, frame in plain.tables().items():
+        pd.testing.assert_frame_equal(export.tables()[name], frame, obj=name)
+    result = CliRunner().invoke(main, ["validate", str(zipped)])
+    assert result.exit_code == 0, result.output
+
+
+def test_far_future_check_tolerates_a_late_burst(tmp_path: Path) -> None:
+    """A quiet half-year followed by much activity is data, not a typo."""
+
+    def mutate(t: Tables) -> None:
+        a = t["activities"]
+        late = a[a["opportunity_id"] == ""].copy()  # 21 activities without a deal
+        late["activity_id"] = [f"L{i:03d}" for i in range(len(late))]
+        late["occurred_on"] = "2027-06-01"
+        late["seller_id"] = "S01"
+        t["activities"] = pd.concat([a, late], ignore_index=True)
+
+    mutated(mutate)(tmp_path)
+    export = load_export(tmp_path)
+    assert export.default_as_of == pd.Timestamp("2027-06-02")
 
 
 def test_corpus_is_large_enough() -> None:

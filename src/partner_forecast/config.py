@@ -131,7 +131,7 @@ class SamplerSettings(_Strict):
     tune: int = Field(ge=10)
     chains: int = Field(ge=1)
     target_accept: float = Field(gt=0, lt=1)
-    random_seed: int
+    random_seed: int = Field(ge=0)
     max_rhat: float = Field(gt=1)
     min_ess: float = Field(ge=0)
     max_divergences: int = Field(ge=0)
@@ -144,7 +144,7 @@ class SimulationSettings(_Strict):
     draws: int = Field(ge=1)
     chunk_draws: int = Field(ge=1)
     horizon: int = Field(ge=1, le=8)
-    seed: int
+    seed: int = Field(ge=0)
 
 
 class Settings(_Strict):

@@ -13,6 +13,29 @@ class ConfigError(PartnerForecastError):
     """A configuration or scenario file is invalid."""
 
 
+class DataWarning(UserWarning):
+    """Something in the input looks wrong, but the run can honestly go on.
+
+    Issued with :func:`warnings.warn`; the CLI prints each one on stderr as ``warning: ...``
+    (see :class:`partner_forecast.cli.common.PFGroup`), library users see ordinary warnings.
+    """
+
+
+#: Echoed values longer than this are cut (a 200,000-character cell must not flood the screen).
+MAX_ECHO_CHARS = 80
+
+
+def echo_value(value: str, limit: int = MAX_ECHO_CHARS) -> str:
+    """``repr`` of ``value`` for a message, cut to ``limit`` characters with its full length.
+
+    >>> echo_value("x" * 100, limit=5)
+    "'xxxxx'... (100 characters)"
+    """
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}... ({len(value):,} characters)"
+
+
 @dataclass(frozen=True)
 class Problem:
     """One problem found in an export: where it is and what is wrong.
@@ -36,7 +59,7 @@ class Problem:
             where += f", column '{self.column}'"
         text = f"{where}: {self.message}"
         if self.value is not None:
-            text += f" (value: {self.value!r})"
+            text += f" (value: {echo_value(self.value)})"
         return text
 
 

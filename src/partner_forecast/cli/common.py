@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -12,10 +13,13 @@ import click
 import pandas as pd
 
 from partner_forecast import __version__
-from partner_forecast.errors import ExportError, PartnerForecastError
+from partner_forecast.errors import DataWarning, ExportError, PartnerForecastError
 from partner_forecast.reports.output import atomic_write, csv_files, render
+from partner_forecast.sample_data import sample_data_dir
 
-SAMPLE_DATA = Path(__file__).resolve().parents[3] / "data" / "sample"
+SAMPLE_DATA = sample_data_dir()  # None when this installation has no bundled sample
+#: ``--seed``: a non-negative integer that fits the ledger's 64-bit integer column.
+SEED = click.IntRange(0, 2**63 - 1)
 BY_CHOICES = ("partner_type", "tier", "partner_role", "partner", "revenue_motion", "region")
 
 
@@ -32,12 +36,27 @@ class PFGroup(click.Group):
     """Click group that turns library user errors into exit code 2."""
 
     def invoke(self, ctx: click.Context) -> Any:  # noqa: D102
-        try:
-            return super().invoke(ctx)
-        except ExportError as exc:
-            raise UserError(str(exc)) from None
-        except PartnerForecastError as exc:
-            raise UserError(str(exc)) from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", DataWarning)
+            warnings.showwarning = _show_data_warning(warnings.showwarning)
+            try:
+                return super().invoke(ctx)
+            except ExportError as exc:
+                raise UserError(str(exc)) from None
+            except PartnerForecastError as exc:
+                raise UserError(str(exc)) from None
+
+
+def _show_data_warning(fallback: Callable[..., None]) -> Callable[..., None]:
+    """A ``warnings.showwarning`` printing :class:`DataWarning` as ``warning: ...`` on stderr."""
+
+    def show(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+        if issubclass(category, DataWarning):
+            click.echo(f"warning: {message}", err=True)
+        else:
+            fallback(message, category, *args, **kwargs)
+
+    return show
 
 
 @click.group(cls=PFGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -56,13 +75,23 @@ def data_argument(f: Callable) -> Callable:
     """The DATA argument: an export folder, defaulting to the bundled sample (with a notice)."""
 
     def resolve(ctx: click.Context, param: click.Parameter, value: str | None) -> Path:
-        if value is None:
-            click.echo(f"note: no DATA given, using the bundled sample at {SAMPLE_DATA}", err=True)
-            return SAMPLE_DATA
-        return Path(value)
+        return Path(value) if value is not None else default_data()
 
     return click.argument("data", required=False, callback=resolve,
                           type=click.Path(file_okay=False, path_type=str))(f)
+
+
+def default_data() -> Path:
+    """The bundled sample export, announced on stderr, for a command run without DATA.
+
+    Raises a usage error (exit 2) when this installation carries no sample.
+    """
+    if SAMPLE_DATA is None:
+        raise click.UsageError("no DATA given and this installation has no bundled sample: pass "
+                               "an export folder (`partner-forecast sample OUT` writes a "
+                               "synthetic one)")
+    click.echo(f"note: no DATA given, using the bundled sample at {SAMPLE_DATA}", err=True)
+    return SAMPLE_DATA
 
 
 def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None):

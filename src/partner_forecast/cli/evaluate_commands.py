@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from partner_forecast.cli.common import _parse_quarter, data_argument, emit, main, output_options
+from partner_forecast.cli.common import SEED, _parse_quarter, data_argument, emit, main, output_options
 from partner_forecast.cli.forecast_commands import workspace_option
 from partner_forecast.evaluate import BACKTEST_SEGMENTS
 
@@ -14,7 +14,7 @@ config_option = click.option("--config", "config_path", type=click.Path(dir_okay
                              help="TOML config merged over the defaults.")
 draws_option = click.option("--draws", type=click.IntRange(1, 200_000), default=None,
                             help="Monte Carlo draws per forecast (default from [simulation] draws).")
-seed_option = click.option("--seed", type=int, default=None,
+seed_option = click.option("--seed", type=SEED, default=None,
                            help="Random seed (same seed, same output).")
 by_option = click.option("--by", type=click.Choice(BACKTEST_SEGMENTS), default=None,
                          help="Also score / review each segment of this dimension.")

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from partner_forecast.cli.common import (
+    SEED,
     by_option,
     common_options,
     data_argument,
@@ -29,7 +30,7 @@ workspace_option = click.option(
               help="Number of quarters to forecast, from --quarter.")
 @click.option("--draws", type=click.IntRange(1, 200_000), default=None,
               help="Monte Carlo draws (default from [simulation] draws: 4000).")
-@click.option("--seed", type=int, default=None, help="Random seed (same seed, same output).")
+@click.option("--seed", type=SEED, default=None, help="Random seed (same seed, same output).")
 @workspace_option
 @click.option("--no-ledger", is_flag=True, help="Do not record this run in the forecast ledger.")
 @click.option("--recalibrate", is_flag=True,

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from partner_forecast.cli.common import (
+    SEED,
     base_meta,
     data_argument,
     emit,
@@ -68,7 +69,7 @@ def fit(data: Path, as_of, workspace: Path, config_path: str | None, refit: bool
 @_as_of_option
 @workspace_option
 @_config_option
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=SEED, default=0, show_default=True,
               help="Seed of the Monte Carlo average over deals.")
 @output_options(("table", "csv", "json"))
 def curves(data: Path, as_of, workspace: Path, config_path: str | None, seed: int, fmt: str,

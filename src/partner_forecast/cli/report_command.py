@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from partner_forecast.cli.common import UserError, common_options, data_argument, main
+from partner_forecast.cli.common import SEED, UserError, common_options, data_argument, main
 from partner_forecast.cli.forecast_commands import workspace_option
 
 REPORT_FORMATS = ("html", "pdf")
@@ -24,7 +24,7 @@ REPORT_FORMATS = ("html", "pdf")
               help="Backtest the last K quarters for the calibration chart (one fit each; 0: skip).")
 @click.option("--draws", type=click.IntRange(1, 200_000), default=None,
               help="Monte Carlo draws (default from [simulation] draws: 4000).")
-@click.option("--seed", type=int, default=None, help="Random seed (same seed, same numbers).")
+@click.option("--seed", type=SEED, default=None, help="Random seed (same seed, same numbers).")
 @workspace_option
 @click.option("--no-ledger", is_flag=True, help="Do not record the report's forecast in the ledger.")
 @click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS), default=None,

@@ -12,10 +12,11 @@ import click
 import pandas as pd
 
 from partner_forecast.cli.common import (
-    SAMPLE_DATA,
+    SEED,
     UserError,
     by_option,
     common_options,
+    default_data,
     emit,
     main,
     output_options,
@@ -40,7 +41,7 @@ def _run_options(draws_help: str) -> Callable[[Callable], Callable]:
     """``--horizon``, ``--draws`` (with its help text) and ``--seed``."""
 
     def decorator(f: Callable) -> Callable:
-        f = click.option("--seed", type=int, default=None,
+        f = click.option("--seed", type=SEED, default=None,
                          help="Random seed (baseline and every run share it).")(f)
         f = click.option("--draws", type=click.IntRange(1, 200_000), default=None,
                          help=draws_help)(f)
@@ -59,8 +60,7 @@ def _split_paths(paths: tuple[str, ...]) -> tuple[Path, list[Path]]:
     if items[0].is_dir():
         data, files = items[0], items[1:]
     else:
-        click.echo(f"note: no DATA given, using the bundled sample at {SAMPLE_DATA}", err=True)
-        data, files = SAMPLE_DATA, items
+        data, files = default_data(), items
     if not files:
         raise click.UsageError(f"no scenario FILE given after DATA {data}")
     for f in files:
@@ -149,8 +149,7 @@ def levers(data: str | None, as_of: pd.Timestamp | None, quarter: str | None,
     from partner_forecast.scenarios.constraints import constraint_meta
 
     if data is None:
-        click.echo(f"note: no DATA given, using the bundled sample at {SAMPLE_DATA}", err=True)
-        data = SAMPLE_DATA
+        data = default_data()
     context = prepare(Path(data), as_of=as_of, quarter=quarter, horizon=horizon, by=by,
                               draws=draws or LEVERS_DRAWS, seed=seed, config=config_path,
                               workspace=workspace, progress=True)

@@ -13,6 +13,7 @@ latest date in the data, so the default view is the whole export.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,7 +25,7 @@ from partner_forecast.calendar import Quarter
 from partner_forecast.data.field_history import rebuild_fields
 from partner_forecast.data.read import ROW_COLUMN, empty_table, object_series
 from partner_forecast.data.schema import CLOSED_STAGES, OPEN_STAGES, STAGE_ORDER, TABLES
-from partner_forecast.errors import ExportError, Problem
+from partner_forecast.errors import DataWarning, ExportError, Problem
 
 if TYPE_CHECKING:
     from partner_forecast.config import Settings
@@ -38,6 +39,9 @@ DATE_COLUMNS: dict[str, tuple[str, ...]] = {
 #: they do not define its latest date (an open deal expected to close next year does not make
 #: the export "as of" next year).
 PLANNED_DATE_COLUMNS: frozenset[tuple[str, str]] = frozenset({("opportunities", "expected_close_on")})
+#: An as-of date more than this many days (a quarter) after the latest event date is warned
+#: about: nothing is known in between, so activity-based figures there are zero by construction.
+STALE_AS_OF_DAYS = 92
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,8 @@ class Export:
         if self.as_of_date is not None and cut > self.as_of_date:
             raise ValueError(f"cannot view as of {cut.date()}: this export is already cut at "
                              f"{self.as_of_date.date()}")
+        if self.as_of_date is None and (stale := stale_as_of(self, cut)):
+            self = replace(self, warnings=self.warnings + stale)  # the view carries the warning
 
         def before(s: pd.Series) -> pd.Series:
             return s.notna() & (s < cut)
@@ -194,6 +200,24 @@ class Export:
                        stage_history=history.reset_index(drop=True),
                        field_history=fields.reset_index(drop=True),
                        company=company.reset_index(drop=True), as_of_date=cut)
+
+
+def stale_as_of(export: Export, cut: pd.Timestamp) -> tuple[Problem, ...]:
+    """A warning when ``cut`` lies more than :data:`STALE_AS_OF_DAYS` days past the data.
+
+    Returned as a (file-level) :class:`Problem` for the view's ``warnings``, and issued as a
+    :class:`DataWarning` so that the CLI prints it before any long work (a fit) starts.
+    """
+    latest = export.latest_date
+    days = (cut - latest).days
+    if days <= STALE_AS_OF_DAYS:
+        return ()
+    message = (f"as-of {cut.date().isoformat()} is {days:,} days after the latest date in the "
+               f"data ({latest.date().isoformat()}): nothing after that is known, so seller "
+               "activity, ASR, new pipeline and wins in between are zero by construction, and a "
+               "forecast extrapolates across the gap; is --as-of right?")
+    warnings.warn(message, DataWarning, stacklevel=3)
+    return (Problem(export.source or "export", None, None, None, message, severity="warning"),)
 
 
 def current_stage(history: pd.DataFrame) -> pd.Series:

@@ -10,17 +10,29 @@ Leniency, so that ordinary exports load without hand editing: header names are m
 labels ("Partner ID" -> ``partner_id``), unknown columns are ignored with a warning, cells
 holding ``NULL``/``N/A``/``None``/``NaN`` count as empty, numbers may carry thousands
 separators ("1,200,000") and percentages a trailing "%" (``*_pct`` columns), and date cells may
-carry a time of day (only the date part is kept).
+carry a time of day (only the date part is kept). A CSV file may be gzip-compressed
+(``partners.csv.gz``).
+
+Strictness, so that a broken file gives one clear answer rather than a flood of follow-on
+errors: two files holding the same table (``partners.csv`` beside ``partners.parquet``), a
+UTF-16 file, a quote character that is never closed (or a quoted value spanning lines and
+longer than :data:`MAX_SPANNING_CHARS`) and control characters (a NUL byte) inside an id are
+errors; a file that cannot be parsed is reported once and left out, so that the rows depending
+on it are not reported again as orphans.
 """
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import csv
 import difflib
+import gzip
 import io
 import math
 import re
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +66,13 @@ _DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
 _DELIMITERS = ((";", "semicolons"), ("\t", "tabs"), ("|", "pipes"))
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+#: File name endings a contract table may use, e.g. ``partners.csv.gz``.
+SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
+#: A quoted CSV value spanning lines and longer than this (Python's ``csv`` field limit) is
+#: taken for a quote character that was never closed and swallowed the rows after it.
+MAX_SPANNING_CHARS = 131_072
 
 
 @dataclass
@@ -74,19 +93,27 @@ class RawTable:
             self.rows = np.arange(len(self.frame), dtype=np.int64) + 2
 
 
-def find_file(folder: Path, name: str) -> Path | None:
-    """The file holding table ``name`` in ``folder`` (``name.csv`` or ``name.parquet``).
+def table_files(folder: Path, name: str) -> list[Path]:
+    """Every file in ``folder`` that could hold table ``name`` (one of :data:`SUFFIXES`).
 
-    File names are matched case-insensitively (``Partners.CSV`` is accepted).
+    File names are matched case-insensitively (``Partners.CSV`` is accepted). More than one
+    file is an error of the export (see :func:`read_raw`).
     """
-    suffixes = (".csv", ".parquet", ".pq")
-    for suffix in suffixes:
-        p = folder / f"{name}{suffix}"
-        if p.is_file():
-            return p
-    for p in sorted(folder.iterdir()):
-        if p.is_file() and p.stem.lower() == name and p.suffix.lower() in suffixes:
-            return p
+    wanted = {f"{name}{suffix}" for suffix in SUFFIXES}
+    return [p for p in sorted(folder.iterdir()) if p.name.lower() in wanted and p.is_file()]
+
+
+def find_file(folder: Path, name: str) -> Path | None:
+    """The file holding table ``name`` in ``folder`` (``name.csv``, ``.csv.gz`` or ``.parquet``).
+
+    Preference when several exist (which :func:`read_raw` reports as an error): the order of
+    :data:`SUFFIXES`.
+    """
+    files = table_files(folder, name)
+    for suffix in SUFFIXES:
+        for p in files:
+            if p.name.lower().endswith(suffix) and p.name.lower() == f"{name}{suffix}":
+                return p
     return None
 
 
@@ -128,20 +155,64 @@ def _read_parquet(path: Path, problems: list[Problem]) -> tuple[list[str], pd.Da
     return [str(c) for c in df.columns], frame
 
 
-def _csv_fallback(text: str, fname: str,
-                  problems: list[Problem]) -> tuple[list[str], pd.DataFrame, np.ndarray]:
-    """Slow, exact path: the csv module, for ragged rows and records spanning lines."""
+@contextlib.contextmanager
+def _field_limit(limit: int) -> Iterator[None]:
+    """Raise the ``csv`` module's (process-wide) field size limit for a block."""
+    old = csv.field_size_limit()
+    csv.field_size_limit(max(old, limit))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(old)
+
+
+def _runaway_quote(records: list[list[str]], starts: list[int], end: int, unclosed: bool
+                   ) -> tuple[int, str] | None:
+    """(row, message) of a quoted value that swallowed the rows after it, if any.
+
+    ``unclosed``: the file ends inside a quoted value (the last record holds it). Otherwise a
+    value spanning lines and longer than :data:`MAX_SPANNING_CHARS` is taken for one.
+    """
+    if unclosed and records:
+        return starts[-1], (f"a quoted value starting on this row is never closed (an unmatched "
+                            f'\'"\'): rows {starts[-1]} to {end} cannot be read; fix the quoting')
+    for rec, row, nxt in zip(records, starts, [*starts[1:], end + 1], strict=True):
+        for value in rec:
+            if len(value) > MAX_SPANNING_CHARS and "\n" in value:
+                return row, (f"a quoted value starting on this row runs over {nxt - row} lines "
+                             f"and {len(value):,} characters (the limit is "
+                             f"{MAX_SPANNING_CHARS:,}): a quote character (\'\"\') that is not "
+                             "closed where it should be swallows the rows after it; fix the "
+                             "quoting")
+    return None
+
+
+def _csv_fallback(text: str, fname: str, problems: list[Problem], unclosed: bool = False
+                  ) -> tuple[list[str], pd.DataFrame, np.ndarray] | None:
+    """Slow, exact path: the csv module, for ragged rows and records spanning lines.
+
+    A file the module cannot parse, or holding a runaway quoted value (see
+    :func:`_runaway_quote`), gets one problem and is left out (``None``): reading the rows
+    that survived would only add follow-on errors (orphans of the rows lost).
+    """
     reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
     records: list[list[str]] = []
     starts: list[int] = []
     prev = 0
-    try:
-        for rec in reader:
-            records.append(rec)
-            starts.append(prev + 1)
-            prev = reader.line_num
-    except csv.Error as exc:
-        problems.append(Problem(fname, prev + 1, None, None, f"malformed CSV: {exc}"))
+    with _field_limit(len(text) + 1):
+        try:
+            for rec in reader:
+                records.append(rec)
+                starts.append(prev + 1)
+                prev = reader.line_num
+        except csv.Error as exc:
+            problems.append(Problem(fname, prev + 1, None, None,
+                                    f"malformed CSV: {exc}; the file cannot be read"))
+            return None
+    runaway = _runaway_quote(records, starts, prev, unclosed)
+    if runaway is not None:
+        problems.append(Problem(fname, runaway[0], None, None, runaway[1]))
+        return None
     if not records:
         return [], pd.DataFrame(), np.zeros(0, dtype=np.int64)
     header, body, body_rows = records[0], [], []
@@ -158,10 +229,43 @@ def _csv_fallback(text: str, fname: str,
     return header, frame, np.asarray(body_rows, dtype=np.int64)
 
 
+def _utf16_problem(raw: bytes, fname: str) -> Problem | None:
+    """A problem for a UTF-16/32 file (byte-order mark, or NUL bytes in every other byte)."""
+    if raw.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        what = "UTF-32 (it starts with a UTF-32 byte-order mark)"
+    elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        what = "UTF-16 (it starts with a UTF-16 byte-order mark)"
+    elif len(head := raw[:2000]) >= 4 and head.count(0) >= len(head) // 3:
+        what = "UTF-16 (every other byte is a NUL)"
+    else:
+        return None
+    return Problem(fname, None, None, None,
+                   f"file is encoded as {what}: save it as UTF-8 (in Excel: Save As, "
+                   "'CSV UTF-8 (Comma delimited)')")
+
+
+def _read_bytes(path: Path, problems: list[Problem]) -> bytes | None:
+    """The file's bytes, decompressed when it is gzipped (``.gz``)."""
+    raw = path.read_bytes()
+    if not path.name.lower().endswith(".gz"):
+        return raw
+    try:
+        return gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as exc:
+        problems.append(Problem(path.name, None, None, None,
+                                f"cannot decompress gzip file: {exc}"))
+        return None
+
+
 def _read_csv(path: Path, problems: list[Problem]
               ) -> tuple[list[str], pd.DataFrame, np.ndarray] | None:
     fname = path.name
-    raw = path.read_bytes()
+    raw = _read_bytes(path, problems)
+    if raw is None:
+        return None
+    if (wide := _utf16_problem(raw, fname)) is not None:
+        problems.append(wide)
+        return None
     if not raw.strip():
         problems.append(Problem(fname, None, None, None, "file is empty (no header row)"))
         return None
@@ -194,8 +298,8 @@ def _read_csv(path: Path, problems: list[Problem]
     except pd.errors.EmptyDataError:
         problems.append(Problem(fname, None, None, None, "file is empty (no header row)"))
         return None
-    except pd.errors.ParserError:
-        return _csv_fallback(text, fname, problems)
+    except pd.errors.ParserError as exc:
+        return _csv_fallback(text, fname, problems, unclosed="EOF inside string" in str(exc))
     if len(df) != n_lines:  # a quoted value spans lines: row numbers need the exact reader
         return _csv_fallback(text, fname, problems)
     header = [str(v) for v in df.iloc[0]]
@@ -251,6 +355,22 @@ def _read_text_frame(path: Path, problems: list[Problem]
     return frame.reset_index(drop=True), rows
 
 
+def _clashing_files(folder: Path, name: str, problems: list[Problem]) -> bool:
+    """Report (and return True) when several files hold table ``name``, e.g. CSV and Parquet.
+
+    Reading either one silently could use stale data; the user must remove one.
+    """
+    files = table_files(folder, name)
+    if len(files) < 2:
+        return False
+    listed = " and ".join(p.name for p in files) if len(files) == 2 else \
+        ", ".join(p.name for p in files)
+    problems.append(Problem(files[0].name, None, None, None,
+                            f"{len(files)} files hold the {name} table: {listed}; keep one "
+                            "(remove or rename the others)"))
+    return True
+
+
 def read_raw(folder: str | Path, problems: list[Problem]) -> dict[str, RawTable]:
     """Read every contract file in ``folder`` as text, appending file-level problems.
 
@@ -263,6 +383,8 @@ def read_raw(folder: str | Path, problems: list[Problem]) -> dict[str, RawTable]
         return {}
     out: dict[str, RawTable] = {}
     for table in TABLES.values():
+        if _clashing_files(folder, table.name, problems):
+            continue
         path = find_file(folder, table.name)
         if path is None:
             if not table.optional:
@@ -389,6 +511,12 @@ def _convert_column(raw: RawTable, col: Column, problems: list[Problem],
     if col.required:
         report(empty, "required value is empty")
 
+    if col.kind == "id":
+        control = text.str.contains(_CONTROL)
+        report(control, _control_message)
+        # The error names the cell; its id without the control characters still matches the
+        # rows referring to it, which are not reported again as orphans.
+        text = text.where(~control, text.str.replace(_CONTROL, "", regex=True))
     if col.kind in ("id", "text"):
         return object_series(text, ~empty)
     if col.kind == "label":
@@ -426,8 +554,9 @@ def _convert_column(raw: RawTable, col: Column, problems: list[Problem],
             label = "negative value" if col.min_value == 0 else f"value below {col.min_value:g}"
             report(parsed < col.min_value, f"{label} is not allowed")
         if col.max_value is not None:
-            report(parsed > col.max_value, f"value above {col.max_value:g} is not allowed"
-                   + (" (a percentage, 0-100)" if rule.endswith("_pct") else ""))
+            report(parsed > col.max_value, f"value above {_bound(col.max_value)} is not allowed"
+                   + (" (a percentage, 0-100)" if rule.endswith("_pct") else
+                      " (the contract's bound: a typo?)"))
         return parsed
     if col.kind == "bool":
         low = text.str.lower().str.removesuffix(".0")
@@ -446,6 +575,21 @@ def _convert_column(raw: RawTable, col: Column, problems: list[Problem],
         report(~empty & parsed_q.isna(), "not a quarter label (expected like 2026Q4)")
         return object_series(parsed_q, parsed_q.notna())
     raise AssertionError(f"unknown column kind {col.kind}")  # pragma: no cover
+
+
+def _control_message(value: str) -> str:
+    """Problem text for an id holding a control character (names the first one)."""
+    hit = _CONTROL.search(value)
+    assert hit is not None
+    char = hit.group()
+    name = "a NUL byte" if char == "\x00" else f"the control character U+{ord(char):04X}"
+    return (f"id contains {name} (at character {hit.start() + 1}): ids must be printable text; "
+            "re-export the file")
+
+
+def _bound(value: float) -> str:
+    """A column bound for messages: ``100``, ``1,000,000,000,000``."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:g}"
 
 
 def python_values(typed: pd.Series) -> pd.Series:

@@ -103,6 +103,12 @@ LABEL_ALIASES: dict[str, dict[str, str]] = {
     "history_field": {"amount": "arr", "role": "partner_role", "influence": "influence_pct"},
 }
 
+#: Largest ARR one deal may carry (currency per year). 10^12 is beyond any real deal even in
+#: currencies of small unit value; a larger figure (``1e300``) is a typo or a unit error.
+MAX_DEAL_ARR = 1e12
+#: Largest ARR total (targets, company figures; currency per year).
+MAX_TOTAL_ARR = 1e15
+
 _SEPARATORS = re.compile(r"[\s\-_/]+")
 
 
@@ -191,7 +197,7 @@ TABLES: dict[str, Table] = {
             Column("stage", "label", True, "stage"),
             Column("expected_close_on", "date"),
             Column("closed_on", "date"),
-            Column("arr", "number", True, min_value=0),
+            Column("arr", "number", True, min_value=0, max_value=MAX_DEAL_ARR),
             Column("technical_validation", "bool"),
             Column("executive_sponsor", "bool"),
         ), key="opportunity_id",
@@ -211,13 +217,13 @@ TABLES: dict[str, Table] = {
         Table("targets", (
             Column("quarter", "quarter", True),
             Column("partner_type", "label", labels="partner_type"),
-            Column("arr_target", "number", True, min_value=0),
+            Column("arr_target", "number", True, min_value=0, max_value=MAX_TOTAL_ARR),
         ), optional=True),
         Table("company", (
             Column("quarter", "quarter", True),
-            Column("total_arr", "number", min_value=0),
-            Column("total_pipeline", "number", min_value=0),
-            Column("direct_avg_deal_size", "number", min_value=0),
+            Column("total_arr", "number", min_value=0, max_value=MAX_TOTAL_ARR),
+            Column("total_pipeline", "number", min_value=0, max_value=MAX_TOTAL_ARR),
+            Column("direct_avg_deal_size", "number", min_value=0, max_value=MAX_DEAL_ARR),
         ), optional=True),
     )
 }

@@ -10,6 +10,8 @@ Errors (the export cannot be used):
 - references to unknown partners, sellers or opportunities;
 - dates impossible in order: offboarded before onboarded, left before joined, closed before
   created, first vendor contact before the lead was submitted;
+- event dates far beyond the rest of the data (an activity on 2150-01-01 in an export ending
+  in 2026: a typo that would move the default as-of date; see :func:`far_future_dates`);
 - closed deals (won/lost) without ``closed_on``, open deals with one, ``closed_on`` differing
   from the date the history entered won/lost;
 - stage history: deals without history, history not starting on ``created_on`` (the creation
@@ -33,8 +35,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from partner_forecast.data.export import PLANNED_DATE_COLUMNS
 from partner_forecast.data.read import (
     ROW_COLUMN,
     LabelAliases,
@@ -48,6 +52,13 @@ from partner_forecast.data.schema import CLOSED_STAGES, STAGE_ORDER, TABLES, nor
 from partner_forecast.errors import Problem
 
 _TABLE_ORDER = {f"{name}": i for i, name in enumerate(TABLES)}
+
+#: Event dates after a gap longer than this, holding few of the export's dates (see
+#: :data:`FAR_FUTURE_SHARE`), are taken for typos (2150 for 2025).
+FAR_FUTURE_GAP_DAYS = 183
+#: "Few": at most this share of the event date cells, or :data:`FAR_FUTURE_CELLS` cells.
+FAR_FUTURE_SHARE = 0.01
+FAR_FUTURE_CELLS = 10
 
 
 def _problems(frame: pd.DataFrame, mask: pd.Series, file: str, column: str,
@@ -131,6 +142,7 @@ def check_relations(tables: dict[str, pd.DataFrame], files: dict[str, str]) -> l
                                   f"refers to an unknown {TABLES[target].key} in {fname(target)}")
 
     problems += _check_dates(tables, files, fname)
+    problems += far_future_dates(tables, files, fname)
     if "stage_history" in files and "opportunities" in files:
         problems += _check_history(tables["opportunities"], tables["stage_history"],
                                    fname("opportunities"), fname("stage_history"))
@@ -219,6 +231,48 @@ def _check_dates(tables: dict[str, pd.DataFrame], files: dict[str, str],
                               "deal closed before it was created")
         problems += _problems(o, o["first_contact_on"] < o["lead_submitted_on"], f,
                               "first_contact_on", "first contact before the lead was submitted")
+    return problems
+
+
+def far_future_dates(tables: dict[str, pd.DataFrame], files: dict[str, str],
+                     fname: Callable[[str], str]) -> list[Problem]:
+    """Event dates far beyond the rest of the export: one error per cell.
+
+    The default as-of date is the day after the latest event date, so one typo (an activity
+    on 2150-01-01) would silently move every command to 2150. A date is flagged when it lies
+    after a gap of more than :data:`FAR_FUTURE_GAP_DAYS` days without any event date, and the
+    dates after that gap are few (at most :data:`FAR_FUTURE_SHARE` of all event date cells, or
+    :data:`FAR_FUTURE_CELLS`). The rule depends on the data only, not on today's date, so a
+    synthetic export dated in the future validates the same way on any day. Planned dates
+    (``expected_close_on``) are not events and are not checked.
+    """
+    cells = [(name, c.name) for name, table in TABLES.items() if name in files
+             for c in table.columns
+             if c.kind == "date" and (name, c.name) not in PLANNED_DATE_COLUMNS]
+    dates = [tables[name][col].dropna() for name, col in cells]
+    stacked = pd.concat(dates, ignore_index=True) if dates else pd.Series(dtype="datetime64[ns]")
+    if stacked.empty:
+        return []
+    counts = stacked.value_counts().sort_index()
+    unique = counts.index
+    after = counts.iloc[::-1].cumsum().iloc[::-1].to_numpy()  # cells on or after each date
+    allowed = max(FAR_FUTURE_CELLS, FAR_FUTURE_SHARE * len(stacked))
+    gaps = (unique[1:] - unique[:-1]) > pd.Timedelta(days=FAR_FUTURE_GAP_DAYS)
+    hits = [i for i in np.flatnonzero(gaps) if after[i + 1] <= allowed]
+    if not hits:
+        return []
+    bulk_end = unique[hits[0]]
+    problems: list[Problem] = []
+    for name, col in cells:
+        frame = tables[name]
+        far = frame[col] > bulk_end
+        if far.any():
+            problems += _problems(
+                frame, far, fname(name), col,
+                f"date far beyond the rest of the data, whose other dates end on "
+                f"{bulk_end.date().isoformat()} (more than {FAR_FUTURE_GAP_DAYS} days without any "
+                f"event before it): a typo? It would move the default as-of date past all the "
+                f"data")
     return problems
 
 
@@ -321,7 +375,7 @@ def _check_warnings(tables: dict[str, pd.DataFrame], files: dict[str, str],
 def sort_problems(problems: list[Problem]) -> list[Problem]:
     """Problems by file (contract order), then row (file-level first); stable otherwise."""
     def key(p: Problem) -> tuple[int, int]:
-        stem = Path(p.file).stem.lower()
+        stem = Path(p.file).name.split(".")[0].lower()  # partners.csv.gz -> partners
         return (_TABLE_ORDER.get(stem, -1), p.row or 0)
 
     return sorted(problems, key=key)

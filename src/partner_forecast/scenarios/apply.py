@@ -165,6 +165,7 @@ class _Start:
     h0: int  # first simulated quarter index affected (may be >= H: after the horizon)
     share: float  # share of quarter h0's simulated days on/after the start date (1 at starts)
     quarter: Quarter
+    early: bool = False  # the start lies before the forecast: applied from its start instead
 
 
 def _resolve_start(change: Change, inputs: SimulationInputs, fym: int) -> _Start:
@@ -173,17 +174,28 @@ def _resolve_start(change: Change, inputs: SimulationInputs, fym: int) -> _Start
         return _Start(0, 1.0, first)
     try:
         quarter = Quarter.parse(change.start, fym)
-        date = quarter.start
+        date = None
     except ValueError:
         date = pd.Timestamp(change.start)
         quarter = Quarter.containing(date, fym)
-    if quarter < first:
-        return _Start(0, 1.0, first)
+    # Before the first simulated quarter, or (a date) before as-of inside it: already history.
+    if quarter < first or (date is not None and date < inputs.as_of):
+        return _Start(0, 1.0, first, early=True)
+    date = quarter.start if date is None else date
     sim_start = max(quarter.start, inputs.as_of)
     share = 1.0
     if date > sim_start:
         share = float((quarter.end - date) / (quarter.end - sim_start))
     return _Start(int(quarter.index - first.index), share, quarter)
+
+
+def _early_start_notes(scenario: Scenario, starts: dict[int, _Start],
+                       inputs: SimulationInputs) -> list[str]:
+    """One warning per change whose ``start`` lies before the forecast (it is moved there)."""
+    return [f"{scenario.where(change, 'start')}: {change.start} is before the forecast starts "
+            f"(as-of {pd.Timestamp(inputs.as_of).date().isoformat()}, first simulated quarter "
+            f"{inputs.quarters[0]}): the change applies from the start of the forecast"
+            for change in scenario.changes if starts[change.position].early]
 
 
 def _change_rng(seed: int, change: Change, occurrence: int) -> np.random.Generator:
@@ -264,6 +276,7 @@ def apply_scenario(scenario: Scenario, inputs: SimulationInputs, *,
     notes: list[str] = []
     rows: list[dict[str, Any]] = []
     starts = {c.position: _resolve_start(c, inputs, fym) for c in scenario.changes}
+    notes += _early_start_notes(scenario, starts, inputs)
 
     def no_effect(change: Change, start: _Start) -> bool:
         if start.h0 < H:
