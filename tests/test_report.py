@@ -28,7 +28,7 @@ from partner_forecast.reports.html import format_value, render_html, table_html
 from partner_forecast.reports.pdf import render_pdf
 from test_report_fakes import small_sample, use_fake_models
 
-BLOCKS = ("revenue", "pipeline", "accuracy", "productivity", "growth")
+BLOCKS = ("revenue", "pipeline", "accuracy", "productivity", "growth", "quality")
 SCENARIO = """
 [[scenario]]
 name = "asr_plus_5pp"
@@ -160,12 +160,12 @@ def test_report_command_writes_a_self_contained_html_with_the_five_blocks(cli_re
     _check_self_contained(html)
     for key in (*BLOCKS, "scenarios"):
         assert f'<section id="{key}">' in html
-    for chart in ("fan", "distribution", "arr_by_type", "coverage", "pipeline_mix", "waterfall",
-                  "backtest", "conversion", "asr", "growth", "scenarios"):
+    for chart in ("fan", "distribution", "committed", "arr_by_type", "coverage", "pipeline_mix",
+                  "waterfall", "backtest", "conversion", "asr", "growth", "quality", "scenarios"):
         assert f'id="chart-{chart}"' in html, chart
     # Every chart has a reading in words, with numbers in it.
     captions = re.findall(r'<span class="reading">([^<]*)</span>', html)
-    assert len(captions) >= 11 and all(re.search(r"\d", c) for c in captions)
+    assert len(captions) >= 13 and all(re.search(r"\d", c) for c in captions)
     assert re.search(r"2025Q3: P50 \$[\d.]+k, \d+% chance of reaching the \$[\d.]+k target", html)
     # The footer carries the meta.
     footer = html[html.index("<footer>"):]
@@ -181,7 +181,7 @@ def test_report_object_same_seed_same_numbers_as_the_command(fakes, sample, cli_
     captions = [html_lib.unescape(c) for c in
                 re.findall(r'<span class="reading">([^<]*)</span>', cli_report["html"])]
     assert list(report.readings().values()) == captions
-    assert report.headline.startswith("Partner ARR 2025Q3: P50")
+    assert report.headline.startswith("Partner-attributed ARR 2025Q3: P50")
     assert [blk.key for blk in report.blocks] == [*BLOCKS, "scenarios"]
     assert report.meta["data_fingerprint"] and report.meta["config_fingerprint"]
     assert not report.degraded
@@ -288,4 +288,53 @@ def test_report_usage_errors_exit_2(fakes, monkeypatch, sample, tmp_path):
     r = invoke("report", sample, "--scenario", bad, "--output", tmp_path / "r.html")
     assert r.exit_code == 2 and "bad.toml" in r.output and "Traceback" not in r.output
     assert not fitted  # scenario files are checked before any fit
+    assert not (tmp_path / "r.html").exists()
+
+
+# -- numbers, headers, escaping, options (issue 12) -----------------------------------------------
+def test_cells_are_money_percentages_or_plain_numbers_never_scientific():
+    assert format_value(18_210.4) == "18,210" and format_value(0.000012) == "0.00"
+    assert format_value(1.8e6, "money") == "$1.8M" and format_value(18_210.0, "money") == "$18.2k"
+    assert format_value(0.204, "pct") == "20%" and format_value(0.0, "pct") == "0%"
+    assert format_value(32.67, "signed_points") == "+32.7%" and format_value(1.004, "rhat") == "1.004"
+    frame = pd.DataFrame({"pipeline_arr": [1.821e4], "win_rate": [0.204], "expected_wins": [1.3271],
+                          "deals": np.array([3], dtype=np.int64)})
+    out = table_html(frame)
+    assert "$18.2k" in out and "20%" in out and "1.33" in out and ">3<" in out
+    assert not re.search(r"\de[+-]\d", out)
+
+
+def test_headers_are_words_not_snake_case():
+    from partner_forecast.reports.labels import column_label
+
+    assert column_label("attributed_pipeline_arr") == "Attributed pipeline ARR"
+    assert column_label("pipeline_growth_qoq") == "Pipeline growth QoQ"
+    assert column_label("max_rhat") == "Max R-hat" and column_label("p_won") == "P won"
+    out = table_html(pd.DataFrame({"co_sell_pipeline_arr": [1.0]}), labels={})
+    assert "<th class=\"num\">Co-sell pipeline ARR</th>" in out
+
+
+@pytest.mark.parametrize("layout", [charts.WIDE, charts.NARROW])
+def test_data_strings_with_dollars_never_reach_mathtext(layout):
+    odd = ["P$\\x$2", "a$b$c", "$"]
+    asr = pd.DataFrame({"partner_id": odd, "asr": [0.1, 0.2, 0.3], "lower": [0.0, 0.1, 0.2],
+                        "upper": [0.2, 0.3, 0.4], "paper": [False, True, False]})
+    cov = pd.DataFrame({"partner_type": odd, "coverage": [1.0, 3.0, 9.0],
+                        "required_coverage": [2.0, 2.0, 2.0]})
+    deltas = pd.DataFrame({"scenario": odd, "quarter": ["2026Q1"] * 3, "delta_p10": [-1e3, 0, 1e3],
+                           "delta_p50": [0, 1e3, 2e3], "delta_p90": [1e3, 2e3, 3e3]})
+    by_type = pd.DataFrame({t: [1e3, 2e3] for t in odd}, index=["2026Q1", "2026Q2"])
+    audit = pd.DataFrame({"label": odd, "completeness": [1.0, 0.5, np.nan]})
+    figures = [charts.asr_caterpillar(asr, 0.15, layout=layout), charts.coverage_chart(cov, layout),
+               charts.scenario_chart(deltas, layout), charts.arr_by_type_chart(by_type, layout=layout),
+               charts.completeness_chart(audit, layout),
+               charts.waterfall_chart("start", 10.0, [(t, 1.0) for t in odd], "end", 13.0, layout)]
+    for fig in figures:
+        assert charts.png_bytes(fig, 50).startswith(b"\x89PNG")  # drawing parses every text
+
+
+def test_no_backtest_contradicting_backtest_quarters_exits_2(sample, tmp_path):
+    r = invoke("report", sample, "--no-backtest", "--backtest-quarters", 2, "--output",
+               tmp_path / "r.html")
+    assert r.exit_code == 2 and "--no-backtest" in r.output and "Traceback" not in r.output
     assert not (tmp_path / "r.html").exists()

@@ -1,5 +1,13 @@
 """Test doubles for the report, spreadsheet and docs tests: fitted models without MCMC.
 
+:func:`fake_fit_workspace` goes through the real code path: it saves the library's fake fits
+(:func:`partner_forecast.models.testing.fake_fit`: the real posterior variables and dims, seeded
+values, no sampling) into a workspace under the keys ``fit_all`` looks up, so ``forecast``,
+``report`` and the variance review load them as cached fits.
+
+The older doubles below replace modules instead (kept for the tests not yet moved to the
+workspace):
+
 ``fit_all`` returns an object with diagnostics; ``simulation_inputs`` builds a degenerate
 posterior (DOMAIN.md's 100-seller example, pool sized to the view's sellers) over the export's
 own partners (ids, types, tiers, so scenario selectors find them) whose open pipeline is the
@@ -17,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from partner_forecast.calendar import Quarter
 from partner_forecast.data.sample import generate_sample
 
 SMALL_SAMPLE = {"partners": 12, "quarters": 6, "seed": 3}
@@ -80,3 +89,32 @@ def small_sample(folder: Path) -> Path:
     if not (folder / "opportunities.csv").exists():
         generate_sample(folder, **SMALL_SAMPLE)
     return folder
+
+
+def fake_fit_workspace(data: Path, workspace: Path, cuts: tuple[pd.Timestamp, ...] | None = None,
+                       config: Path | None = None) -> Path:
+    """Save fake fits of the export at ``data`` as of each cut into ``workspace``; return it.
+
+    Default cuts: the export's default as-of (the report's forecast) and the start of the last
+    closed quarter before it (the variance review's forecast).
+    """
+    from partner_forecast.config import load_settings
+    from partner_forecast.data.export import load_export
+    from partner_forecast.models import MODEL_CLASSES
+    from partner_forecast.models.testing import fake_fit
+    from partner_forecast.workspace import Workspace, data_fingerprint
+
+    export = load_export(data)
+    settings = load_settings(config)
+    if cuts is None:
+        current = Quarter.containing(export.default_as_of, settings.calendar.fiscal_year_start_month)
+        cuts = (export.default_as_of, (current - 1).start)
+    ws = Workspace(Path(workspace))
+    for cut in cuts:
+        view = export.as_of(cut)
+        fp = data_fingerprint(view)
+        for i, cls in enumerate(MODEL_CLASSES):
+            path = ws.path(cls, fp, settings)
+            if not path.exists():
+                fake_fit(cls.from_export(view, settings, data_fingerprint=fp), seed=i).save(path)
+    return Path(workspace)

@@ -22,6 +22,12 @@ REPORT_FORMATS = ("html", "pdf")
               help="Scenario TOML file compared with the baseline (repeatable).")
 @click.option("--backtest-quarters", type=click.IntRange(0, 40), default=0, show_default=True,
               help="Backtest the last K quarters for the calibration chart (one fit each; 0: skip).")
+@click.option("--no-backtest", is_flag=True,
+              help="Leave the backtest out (the default; conflicts with --backtest-quarters K > 0).")
+@click.option("--no-variance", is_flag=True,
+              help="Leave the variance review of the last closed quarter out. With it, the review "
+                   "reuses the ledger's forecast of that quarter, else forecasts as of its start "
+                   "(a fit of the models on that data unless cached: said before it starts).")
 @click.option("--draws", type=click.IntRange(1, 200_000), default=None,
               help="Monte Carlo draws (default from [simulation] draws: 4000).")
 @click.option("--seed", type=SEED, default=None, help="Random seed (same seed, same numbers).")
@@ -33,27 +39,33 @@ REPORT_FORMATS = ("html", "pdf")
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="File to write (atomically), e.g. report.html.")
 def report(data: Path, as_of, quarter, config_path, horizon, scenario_files, backtest_quarters,
-           draws, seed, workspace, no_ledger, fmt, output) -> None:
-    """Executive report: the five dashboard blocks in one self-contained HTML file.
+           no_backtest, no_variance, draws, seed, workspace, no_ledger, fmt, output) -> None:
+    """Executive report: the five dashboard blocks and the data-quality audit in one HTML file.
 
     (1) partner revenue contribution: fan chart of quarterly partner ARR (actuals, then
-    P10-P90 and P50), next quarter's distribution with the target and P(>= target), ARR by
-    partner type with marketplace ARR; (2) pipeline health: coverage vs target by partner type,
-    pipeline mix and growth; (3) forecast accuracy: variance waterfall of the last closed
-    quarter, backtest calibration (--backtest-quarters), learned conversion curves vs the seed
-    table; (4) partner productivity: ASR per partner with intervals, paper partnerships
-    marked, top partners, win rates, deal sizes; (5) ecosystem growth. Scenario deltas with
-    --scenario. Every chart has a one-line reading; the footer holds as-of, fingerprints,
-    config, diagnostics and warnings. No network needed to view it: charts are embedded PNGs.
+    P10-P90 and P50), next quarter's distribution with the target and P(>= target), committed
+    vs upside, ARR by partner type with marketplace ARR; (2) pipeline health: coverage vs target
+    by partner type, pipeline mix and growth; (3) forecast accuracy: variance waterfall of the
+    last closed quarter (--no-variance to leave it out), backtest calibration
+    (--backtest-quarters), learned conversion curves vs the seed table; (4) partner
+    productivity: ASR per partner with intervals, paper partnerships marked, top partners, win
+    rates, deal sizes; (5) ecosystem growth; (6) data quality. Scenario deltas with --scenario.
+    Every chart and table names its ARR basis (attributed or gross); every chart has a one-line
+    reading; the footer holds as-of, fingerprints, config, diagnostics and warnings. No network
+    needed to view it: charts are embedded PNGs, drawn for desktop and for phone widths.
     """
     from partner_forecast.reports.executive import build_report
     from partner_forecast.reports.output import atomic_write
 
+    if no_backtest and backtest_quarters > 0:
+        raise UserError(f"--no-backtest contradicts --backtest-quarters {backtest_quarters}: give one")
     fmt = fmt or ("pdf" if output.suffix.lower() == ".pdf" else "html")
     if fmt == "html" and output.suffix.lower() == ".pdf":
         raise UserError(f"--format html does not fit {output.name}: use a .html file or --format pdf")
     built = build_report(data, as_of=as_of, quarter=quarter, horizon=horizon,
-                         scenario_files=scenario_files, backtest_quarters=backtest_quarters,
+                         scenario_files=scenario_files,
+                         backtest_quarters=0 if no_backtest else backtest_quarters,
+                         variance=not no_variance,
                          config=config_path, workspace=workspace, draws=draws, seed=seed,
                          record=not no_ledger, progress=True,
                          notify=lambda msg: click.echo(msg, err=True))

@@ -54,6 +54,7 @@ from partner_forecast.errors import PartnerForecastError
 from partner_forecast.evaluate.record import percentile_of
 from partner_forecast.metrics.attribution import attribution_weight
 from partner_forecast.outcomes import realised, won_deals
+from partner_forecast.reports.formatting import money
 
 OPEN_STATUSES: tuple[str, ...] = ("won", "lost", "slipped", "won_earlier", "missing")
 """Status at the quarter's end of a deal open at the origin (``missing``: no longer in the export)."""
@@ -109,6 +110,22 @@ def open_pipeline_lines(p_won: np.ndarray, value: np.ndarray, status: np.ndarray
     return {"conversion": float(((1.0 - p[won]) * v[won]).sum()) + 0.0,
             "lost": float(-(p[lost] * v[lost]).sum()) + 0.0,
             "timing": float(-(p[other] * v[other]).sum()) + 0.0}
+
+
+def factor_text(driver: str, value: float) -> str:
+    """A new-pipeline factor in words: money for deal size, a percentage for shares and rates.
+
+    ``deal size`` -> ``$25.9k``; ``conversion`` / ``attribution mix`` -> ``2.3%``; counts and
+    per-seller ratios with two significant decimals at most (never scientific notation).
+    """
+    v = float(value)
+    if not np.isfinite(v):
+        return "n/a"
+    if driver == "deal size":
+        return money(v)
+    if driver in ("conversion", "attribution mix"):
+        return f"{100 * v:.1f}%"
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}".rstrip("0").rstrip(".")
 
 
 def _factors(totals: Mapping[str, float], fallback: list[float] | None = None) -> list[float]:
@@ -243,7 +260,8 @@ def decompose(deals: pd.DataFrame, *, forecast_open: float, forecast_new: float,
     ]
     new = new_pipeline_lines(new_expected, new_actual, forecast_new)
     for driver, factor, e, a, value in new.itertuples(index=False):
-        desc = factor if not np.isfinite(e) else f"{factor}: expected {e:,.4g}, actual {a:,.4g}"
+        desc = (factor if not np.isfinite(e) else
+                f"{factor}: expected {factor_text(driver, e)}, actual {factor_text(driver, a)}")
         rows.append(("new pipeline", driver, desc, float(value)))
     out = pd.DataFrame(rows, columns=["component", "driver", "description", "value"])
     for c in ("component", "driver", "description"):
@@ -533,7 +551,7 @@ def variance_review(data: str | Path | Export, quarter: str | Quarter, *, run_id
     actual_total = float(won["attributed_arr"].sum())
     lines = pd.concat([lines, pd.DataFrame([{
         "component": "total", "driver": "actual - forecast mean",
-        "description": f"actual {actual_total:,.0f} - forecast mean {forecast_total:,.0f}",
+        "description": f"actual {money(actual_total)} - forecast mean {money(forecast_total)}",
         "value": actual_total - forecast_total}])], ignore_index=True)
     new_table = pd.DataFrame({
         "measure": list(NEW_MEASURES),

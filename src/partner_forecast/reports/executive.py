@@ -33,6 +33,7 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -73,24 +74,53 @@ Notify = Callable[[str], None]
 # -- the report's content -----------------------------------------------------------------------
 @dataclass
 class Chart:
-    """A chart, its one-line reading (computed from its numbers) and an optional method note."""
+    """A chart, its one-line reading (computed from its numbers) and an optional method note.
+
+    ``draw`` makes the figure for a :class:`~partner_forecast.reports.charts.Layout` (the wide
+    desktop one or the narrow phone one); each is drawn once, on first use.
+    """
 
     key: str
     title: str
     reading: str
-    figure: Figure
+    draw: Callable[[charts.Layout], Figure]
     note: str = ""
+    _figures: dict[str, Figure] = field(default_factory=dict, repr=False)
+
+    def figure_for(self, layout: charts.Layout) -> Figure:
+        """The figure drawn for ``layout`` (cached)."""
+        if layout.name not in self._figures:
+            self._figures[layout.name] = self.draw(layout=layout)
+        return self._figures[layout.name]
+
+    @property
+    def figure(self) -> Figure:
+        """The wide (desktop, PDF) figure."""
+        return self.figure_for(charts.WIDE)
+
+    def close(self) -> None:
+        """Release the figures drawn so far."""
+        for fig in self._figures.values():
+            fig.clear()
+        self._figures.clear()
 
 
 @dataclass
 class Table:
-    """A table shown under a block; ``formats`` maps columns to money/pct/multiple/count/prob."""
+    """A table shown under a block.
+
+    ``formats`` maps columns to a kind of :func:`partner_forecast.reports.html.format_value`
+    (money, pct, multiple, count, ...; the rest is inferred from the column's name);
+    ``labels`` maps columns to their header in words (the rest come from
+    :func:`partner_forecast.reports.labels.column_label`).
+    """
 
     key: str
     title: str
     frame: pd.DataFrame
     formats: dict[str, str] = field(default_factory=dict)
     reading: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -162,7 +192,7 @@ class ExecutiveReport:
     def close(self) -> None:
         """Release the charts' figures."""
         for c in self.charts():
-            c.figure.clear()
+            c.close()
 
 
 # -- optional modules ---------------------------------------------------------------------------
@@ -224,8 +254,9 @@ def coverage_reading(coverage: pd.DataFrame, quarter: str) -> str:
     if overall is None or not np.isfinite(overall["coverage"]):
         pipe = money(overall["pipeline_arr"]) if overall is not None else "n/a"
         return (f"No overall ARR target for {quarter}: coverage cannot be measured; open partner "
-                f"pipeline is {pipe}.")
-    text = (f"Open pipeline {money(overall['pipeline_arr'])} covers {multiple(overall['coverage'])} "
+                f"pipeline is {pipe} (attributed).")
+    text = (f"Attributed open pipeline {money(overall['pipeline_arr'])} covers "
+            f"{multiple(overall['coverage'])} "
             f"the {money(overall['target_arr'])} {quarter} target ({multiple(overall['required_coverage'])} "
             f"required")
     short = typed[typed["coverage"] < typed["required_coverage"]]
@@ -247,7 +278,8 @@ def pipeline_reading(trend: pd.DataFrame) -> str:
     growth = last["pipeline_growth_qoq"]
     verdict = ("" if not np.isfinite(growth)
                else " (growing)" if growth > 0 else " (shrinking: it must grow)")
-    return (f"Open partner pipeline {money(last['pipeline_arr'])} at {pd.Timestamp(last['cut']).date()}, "
+    return (f"Open partner pipeline {money(last['pipeline_arr'])} (gross) at "
+            f"{pd.Timestamp(last['cut']).date()}, "
             f"{signed_pct(growth)} QoQ{verdict}; partner-sourced {pct(last['sourced_ratio'])} of "
             f"{'company' if last['total_pipeline_basis'] == 'company' else 'partner'} pipeline; "
             f"influence rate {pct(last['influence_rate'])} of closed deals in {last['quarter']}.")
@@ -422,7 +454,7 @@ def build_report(data: str | Path | Export, *, as_of: str | pd.Timestamp | None 
                  config: str | Path | Settings | None = None, workspace: str | Path | None = None,
                  draws: int | None = None, seed: int | None = None, record: bool = True,
                  progress: bool = False, notify: Notify | None = None,
-                 history_quarters: int = HISTORY_QUARTERS) -> ExecutiveReport:
+                 history_quarters: int = HISTORY_QUARTERS, variance: bool = True) -> ExecutiveReport:
     """Gather the executive report: forecast, the five dashboard blocks, scenarios, meta.
 
     Parameters
@@ -454,6 +486,10 @@ def build_report(data: str | Path | Export, *, as_of: str | pd.Timestamp | None 
         Receives progress notes (default: stderr).
     history_quarters : int
         Complete quarters of history in the revenue charts.
+    variance : bool
+        Review the last closed quarter (the variance block). It reuses the ledger's forecast
+        of that quarter made on or before its start; without one it forecasts as of the
+        quarter's start, which fits the models on that data unless cached (said beforehand).
 
     Returns
     -------
@@ -485,9 +521,10 @@ def build_report(data: str | Path | Export, *, as_of: str | pd.Timestamp | None 
         blocks = [
             _revenue_block(inp, result, core),
             _pipeline_block(inp, first_quarter),
-            _accuracy_block(inp, context, backtest_quarters),
+            _accuracy_block(inp, context, backtest_quarters, variance),
             _productivity_block(inp, context),
-            _growth_block(inp, core),
+            _growth_block(inp),
+            _quality_block(inp),
         ]
     if scenario_files:
         blocks.append(_scenario_block(inp, context, scenarios))
@@ -512,6 +549,7 @@ def build_report(data: str | Path | Export, *, as_of: str | pd.Timestamp | None 
             inp.warnings.append(f"data quality: ... and {more} more (see `partner-forecast validate`)")
     meta["scenario_files"] = [str(f) for f in scenario_files]
     meta["backtest_quarters"] = backtest_quarters
+    meta["variance"] = variance
     headline = _headline(result, inp)
     title = f"Partner revenue forecast {first_quarter}" + (
         f"-{first_quarter + (horizon - 1)}" if horizon > 1 else "")
@@ -550,6 +588,9 @@ def _forecast(inp: _Inputs, quarter: str | Quarter | None, horizon: int, record:
     """The forecast context and result (None, None when the models are not available)."""
     from partner_forecast.forecast import prepare, run
 
+    if fits_cached(inp.export, inp.settings, inp.workspace, inp.as_of) is False:
+        inp.notify(f"forecast: no cached fits in {inp.workspace} for the data as of "
+                   f"{inp.as_of.date()}: fitting the five models first (minutes on a large export)")
     try:
         context = prepare(inp.export, as_of=inp.as_of, quarter=quarter, horizon=horizon,
                           draws=inp.draws, seed=inp.seed, config=inp.settings,
@@ -568,7 +609,7 @@ def _headline(result: Any, inp: _Inputs) -> str:
     draws = result.draws("attributed")[:, 0, :].sum(axis=1)
     p10, p50, p90 = np.quantile(draws, (0.1, 0.5, 0.9))
     target, p_at = _target(result, q)
-    return "Partner ARR " + distribution_reading(p10, p50, p90, target, p_at, q)
+    return "Partner-attributed ARR " + distribution_reading(p10, p50, p90, target, p_at, q)
 
 
 def _target(result: Any, quarter: str) -> tuple[float | None, float | None]:
@@ -582,16 +623,73 @@ def _target(result: Any, quarter: str) -> tuple[float | None, float | None]:
 
 
 # -- block 1 ------------------------------------------------------------------------------------
-def _revenue_block(inp: _Inputs, result: Any, core: dict[str, pd.Series]) -> Block:
+ROLES = ("sourced", "co_sell", "influenced")
+
+
+def _won(inp: _Inputs, quarters: Sequence[Quarter]) -> dict[str, dict[str, pd.DataFrame]]:
+    """ARR won per quarter by partner type and by partner role (:func:`outcomes.realised`)."""
     from partner_forecast.outcomes import realised
 
+    return {str(q): {by: realised(inp.export, inp.settings, q, by=by)
+                     for by in ("partner_type", "partner_role")} for q in quarters}
+
+
+def _total(won: pd.DataFrame, column: str = "attributed_arr") -> float:
+    return float(won.loc[won["segment"] == "total", column].iloc[0])
+
+
+def _segment(won: pd.DataFrame, segment: str, column: str = "attributed_arr") -> float:
+    rows = won.loc[won["segment"] == segment, column]
+    return float(rows.iloc[0]) if len(rows) else 0.0
+
+
+def outcome_split(result: Any) -> pd.DataFrame:
+    """Per forecast quarter, the mean partner-attributed ARR split by where it comes from.
+
+    won_to_date (ARR already won in the first quarter before as-of), committed and upside of
+    the open pipeline (the confidence-score commit rule, DOMAIN.md section 6), new_pipeline
+    (deals not created yet); they sum to the forecast mean. p10, p90: of the total.
+    """
+    q = result.quantiles
+    q = q[q["segment"] == "total"]
+    rows = []
+    for quarter in [str(x) for x in result.quarters]:
+        stats = q[q["quarter"] == quarter].set_index("measure")
+
+        def mean(measure: str, stats: pd.DataFrame = stats) -> float:
+            return float(stats.loc[measure, "mean"]) if measure in stats.index else 0.0
+
+        rows.append({"quarter": quarter, "won_to_date": mean("won_to_date"),
+                     "committed": mean("committed"), "upside": mean("upside"),
+                     "new_pipeline": mean("attributed_new"), "mean": mean("attributed"),
+                     "p10": float(stats.loc["attributed", "p10"]),
+                     "p90": float(stats.loc["attributed", "p90"])})
+    return pd.DataFrame(rows)
+
+
+def split_reading(split: pd.DataFrame) -> str:
+    """The first quarter's committed, upside and new-pipeline means and their shares."""
+    if split.empty:
+        return "No forecast quarter."
+    r = split.iloc[0]
+    total = max(float(r["mean"]), 1e-9)
+    text = (f"{r['quarter']}: of a mean {money(r['mean'])}, committed {money(r['committed'])} "
+            f"({pct(r['committed'] / total)}), upside {money(r['upside'])} "
+            f"({pct(r['upside'] / total)}) of today's open pipeline, {money(r['new_pipeline'])} "
+            f"from pipeline not yet created")
+    if r["won_to_date"] > 0:
+        text += f", {money(r['won_to_date'])} already won"
+    return text + "."
+
+
+def _revenue_block(inp: _Inputs, result: Any, core: dict[str, pd.Series]) -> Block:
     block = Block("revenue", "1. Partner revenue contribution",
-                  "Partner-attributed ARR won per quarter and its forecast, the share of company ARR "
-                  "from partners, ARR by partner type, marketplace ARR as its own line.")
-    won = {str(q): realised(inp.export, inp.settings, q, by="partner_type") for q in inp.history}
-    history = pd.DataFrame({"quarter": list(won),
-                            "actual": [float(w.loc[w["segment"] == "total", "attributed_arr"].iloc[0])
-                                       for w in won.values()]})
+                  "Partner-attributed ARR won per quarter and its forecast, committed vs upside, the "
+                  "share of company ARR from partners, ARR by partner type with marketplace ARR as its "
+                  "own line. Attributed ARR: each deal's ARR times its partner role's weight.")
+    won = _won(inp, _with_year_before(inp.history))
+    history = pd.DataFrame({"quarter": [str(q) for q in inp.history],
+                            "actual": [_total(won[str(q)]["partner_type"]) for q in inp.history]})
     if result is not None:
         q = result.quantiles
         fc = q[(q["measure"] == "attributed") & (q["segment"] == "total")]
@@ -599,30 +697,35 @@ def _revenue_block(inp: _Inputs, result: Any, core: dict[str, pd.Series]) -> Blo
         targets = result.targets[result.targets["segment"] == "total"] if not result.targets.empty \
             else None
         join = bool(inp.history) and result.quarters[0] == inp.history[-1] + 1
-        block.items.append(Chart("fan", "Quarterly partner ARR: actuals and forecast",
+        block.items.append(Chart("fan", "Quarterly partner ARR (attributed): actuals and forecast",
                                  fan_reading(history, fc),
-                                 charts.fan_chart(history, fc, targets, join=join)))
+                                 partial(charts.fan_chart, history, fc, targets, join)))
         first = str(result.quarters[0])
         draws = result.draws("attributed")[:, 0, :].sum(axis=1)
         p10, p50, p90 = np.quantile(draws, (0.1, 0.5, 0.9))
         target, p_at = _target(result, first)
-        reading = distribution_reading(p10, p50, p90, target, p_at, first)
-        means = q[(q["quarter"] == first) & (q["segment"] == "total")].set_index("measure")["mean"]
-        if {"committed", "upside"} <= set(means.index):
-            reading = reading[:-1] + (f"; committed {money(means['committed'])}, upside "
-                                      f"{money(means['upside'])} (means, open pipeline).")
-        block.items.append(Chart("distribution", f"{first}: distribution of partner ARR",
-                                 reading, charts.distribution_chart(draws, first, target, p_at,
-                                                                    (p10, p50, p90))))
+        block.items.append(Chart("distribution", f"{first}: distribution of partner ARR (attributed)",
+                                 distribution_reading(p10, p50, p90, target, p_at, first),
+                                 partial(charts.distribution_chart, draws, first, target, p_at,
+                                         (p10, p50, p90))))
+        split = outcome_split(result)
+        block.items.append(Chart(
+            "committed", "Committed vs upside by forecast quarter (attributed ARR, means)",
+            split_reading(split), partial(charts.outcome_split_chart, split),
+            "Committed: won ARR of today's open deals counted by the commit rule (confidence score "
+            "above 70 in full, 40-70 at 75%, below 40 not at all; DOMAIN.md section 6); upside: the "
+            "rest of their won ARR; new pipeline: deals created after the as-of date. Whisker: "
+            "P10-P90 of the quarter's total."))
     else:
         block.items.append(Note("No forecast in this report (see the footer): the fan chart and "
                                 "next quarter's distribution need the fitted models."))
-    if won:
-        wide = pd.DataFrame({q: w[w["segment"] != "total"].set_index("segment")["attributed_arr"]
-                             for q, w in won.items()}).T.fillna(0.0)
+    if inp.history:
+        wide = pd.DataFrame({str(q): won[str(q)]["partner_type"].pipe(
+            lambda w: w[w["segment"] != "total"].set_index("segment")["attributed_arr"])
+            for q in inp.history}).T.fillna(0.0)
         wide = wide[wide.sum().sort_values(ascending=False).index] if len(wide.columns) else wide
-        market = pd.Series({q: float(w.loc[w["segment"] == "total", "marketplace_arr"].iloc[0])
-                            for q, w in won.items()})
+        market = pd.Series({str(q): _total(won[str(q)]["partner_type"], "marketplace_arr")
+                            for q in inp.history})
         last = inp.history[-1]
         m = core[str(last)]
         top = wide.loc[str(last)].sort_values(ascending=False) if len(wide.columns) else pd.Series()
@@ -635,72 +738,141 @@ def _revenue_block(inp: _Inputs, result: Any, core: dict[str, pd.Series]) -> Blo
             reading += (f"; largest type {top.index[0]} ({money(top.iloc[0])}, "
                         f"{pct(top.iloc[0] / max(top.sum(), 1e-9))})")
         reading += f"; marketplace {money(market.iloc[-1])}."
-        block.items.append(Chart("arr_by_type", "Partner ARR by partner type, marketplace line",
-                                 reading, charts.arr_by_type_chart(wide, market)))
+        block.items.append(Chart("arr_by_type", "Partner ARR by partner type, marketplace line "
+                                 "(attributed ARR)", reading,
+                                 partial(charts.arr_by_type_chart, wide, market)))
         rows = []
         for q in inp.history:
             m = core[str(q)]
+            by_role = won[str(q)]["partner_role"]
             rows.append({"quarter": str(q), "partner_arr": m["partner_arr"],
                          "qoq": change(m["partner_arr"], core[str(q - 1)]["partner_arr"]),
                          "yoy": change(m["partner_arr"], core[str(q - 4)]["partner_arr"]),
                          "total_arr": m["total_arr"], "contribution_pct": m["contribution_pct"],
-                         "sourced_arr": m["sourced_arr"], "influenced_arr": m["influenced_arr"],
-                         "marketplace_arr": m["marketplace_arr"], "expansion_arr": m["expansion_arr"]})
+                         **{f"{role}_arr": _segment(by_role, role) for role in ROLES},
+                         "marketplace_arr": _total(by_role, "marketplace_arr"),
+                         "expansion_arr": _total(by_role, "expansion_arr")})
         block.items.append(Table(
-            "contribution", "Partner ARR contribution by quarter (marketplace, expansion, sourced, "
-            "influenced: gross ARR of won deals)", pd.DataFrame(rows),
+            "contribution", "Partner ARR contribution by quarter (attributed ARR; company ARR as "
+            "reported)", pd.DataFrame(rows),
             {"partner_arr": "money", "qoq": "signed_pct", "yoy": "signed_pct", "total_arr": "money",
-             "contribution_pct": "pct", "sourced_arr": "money", "influenced_arr": "money",
-             "marketplace_arr": "money", "expansion_arr": "money"}))
+             "contribution_pct": "pct", "sourced_arr": "money", "co_sell_arr": "money",
+             "influenced_arr": "money", "marketplace_arr": "money", "expansion_arr": "money"},
+            labels={"partner_arr": "Partner ARR", "total_arr": "Company ARR",
+                    "contribution_pct": "Share of company ARR", "sourced_arr": "Sourced",
+                    "co_sell_arr": "Co-sell", "influenced_arr": "Influenced",
+                    "marketplace_arr": "Marketplace", "expansion_arr": "Expansion"}))
     else:
         block.items.append(Note("No complete quarter of history before the as-of date."))
     return block
 
 
 # -- block 2 ------------------------------------------------------------------------------------
+def attributed_coverage(cov: pd.DataFrame) -> pd.DataFrame:
+    """Coverage rows on one ARR basis: partner-attributed open pipeline / partner ARR target.
+
+    The targets are partner-attributed ARR (the forecast's P(>= target) compares attributed
+    ARR with them), so the pipeline they are measured against is attributed too (DOMAIN.md
+    section 5); the gross pipeline stays beside it in the table, labelled.
+
+    Parameters
+    ----------
+    cov : pandas.DataFrame
+        :func:`partner_forecast.metrics.coverage.pipeline_coverage` rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        partner_type, deals, pipeline_arr (attributed), gross_pipeline_arr, target_arr,
+        coverage, required_coverage, pipeline_gap_arr (attributed pipeline still needed to reach
+        the required multiple, >= 0).
+    """
+    target = cov["target_arr"].to_numpy(dtype=float)
+    pipe = cov["attributed_pipeline_arr"].to_numpy(dtype=float)
+    required = cov["required_coverage"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        coverage = np.where(target > 0, pipe / target, np.nan)
+    gap = np.where(np.isfinite(target), np.clip(required * target - pipe, 0, None), np.nan)
+    return pd.DataFrame({"partner_type": cov["partner_type"].astype(str).to_numpy(),
+                         "deals": cov["deals"].to_numpy(), "pipeline_arr": pipe,
+                         "gross_pipeline_arr": cov["pipeline_arr"].to_numpy(dtype=float),
+                         "target_arr": target, "coverage": coverage, "required_coverage": required,
+                         "pipeline_gap_arr": gap})
+
+
 def _pipeline_block(inp: _Inputs, quarter: Quarter) -> Block:
     from partner_forecast.metrics.coverage import pipeline_coverage
     from partner_forecast.metrics.pipeline import pipeline_trend
 
     block = Block("pipeline", "2. Pipeline health",
-                  "Open partner pipeline against the quarter's ARR target by partner type, the "
-                  "sourced / co-sell / influenced split and quarter-on-quarter growth.")
-    cov = pipeline_coverage(inp.export, inp.settings, quarter)
+                  "Open partner pipeline against the quarter's partner ARR target by partner type "
+                  "(attributed ARR), the sourced / co-sell / influenced split and quarter-on-quarter "
+                  "growth (gross ARR: the deals' full ARR).")
+    raw = pipeline_coverage(inp.export, inp.settings, quarter)
+    cov = attributed_coverage(raw)
     with_target = cov[cov["coverage"].notna()]  # "all" first, then the types with a target
-    fig = (charts.coverage_chart(with_target) if len(with_target)
-           else charts.pipeline_bars(cov[cov["partner_type"] != "all"]))
-    block.items.append(Chart("coverage", f"{quarter}: pipeline coverage of the target by partner type",
-                             coverage_reading(cov, str(quarter)), fig,
-                             "" if len(with_target) else "No per-type targets: pipeline by type shown."))
+    if len(with_target):
+        draw = partial(charts.coverage_chart, with_target)
+    else:
+        draw = partial(charts.pipeline_bars, cov[cov["partner_type"] != "all"])
+    block.items.append(Chart("coverage", f"{quarter}: pipeline coverage of the partner ARR target by "
+                             "partner type (attributed ARR)", coverage_reading(cov, str(quarter)), draw,
+                             "Coverage: partner-attributed open pipeline / partner ARR target." if
+                             len(with_target) else "No targets: attributed open pipeline by type shown."))
     last = Quarter.containing(inp.as_of - pd.Timedelta(days=1), inp.settings.calendar.fiscal_year_start_month)
     trend = pipeline_trend(inp.export, inp.settings, [last - i for i in range(TREND_QUARTERS - 1, -1, -1)])
-    block.items.append(Chart("pipeline_mix", "Open partner pipeline by role and QoQ growth",
-                             pipeline_reading(trend), charts.pipeline_mix_chart(trend)))
+    block.items.append(Chart("pipeline_mix", "Open partner pipeline by role and QoQ growth (gross ARR)",
+                             pipeline_reading(trend), partial(charts.pipeline_mix_chart, trend)))
     block.items.append(Table(
-        "coverage_by_type", f"{quarter}: coverage by partner type (pipeline at "
-        f"{pd.Timestamp(cov['snapshot'].iloc[0]).date()})",
-        cov[["partner_type", "deals", "pipeline_arr", "weighted_pipeline_arr", "target_arr", "coverage",
-             "required_coverage", "pipeline_gap_arr"]],
-        {"deals": "count", "pipeline_arr": "money", "weighted_pipeline_arr": "money",
+        "coverage_by_type", f"{quarter}: coverage by partner type (attributed ARR; pipeline at "
+        f"{pd.Timestamp(raw['snapshot'].iloc[0]).date()}, gross beside it)", cov,
+        {"deals": "count", "pipeline_arr": "money", "gross_pipeline_arr": "money",
          "target_arr": "money", "coverage": "multiple", "required_coverage": "multiple",
-         "pipeline_gap_arr": "money"}))
+         "pipeline_gap_arr": "money"},
+        labels={"deals": "Open deals", "pipeline_arr": "Pipeline (attributed)",
+                "gross_pipeline_arr": "Pipeline (gross)", "target_arr": "Partner ARR target",
+                "required_coverage": "Required", "pipeline_gap_arr": "Pipeline gap (attributed)"}))
     block.items.append(Table(
-        "pipeline_trend", "Pipeline trend",
-        trend[["quarter", "pipeline_arr", "sourced_pipeline_arr", "influenced_pipeline_arr",
-               "co_sell_pipeline_arr", "sourced_ratio", "influence_rate", "pipeline_growth_qoq"]],
+        "pipeline_trend", "Pipeline trend (gross ARR)",
+        trend[["quarter", "pipeline_arr", "sourced_pipeline_arr", "co_sell_pipeline_arr",
+               "influenced_pipeline_arr", "sourced_ratio", "influence_rate", "pipeline_growth_qoq"]],
         {"pipeline_arr": "money", "sourced_pipeline_arr": "money", "influenced_pipeline_arr": "money",
          "co_sell_pipeline_arr": "money", "sourced_ratio": "pct", "influence_rate": "pct",
-         "pipeline_growth_qoq": "signed_pct"}))
+         "pipeline_growth_qoq": "signed_pct"},
+        labels={"pipeline_arr": "Open pipeline", "sourced_pipeline_arr": "Sourced",
+                "co_sell_pipeline_arr": "Co-sell", "influenced_pipeline_arr": "Influenced",
+                "sourced_ratio": "Sourced share", "influence_rate": "Influence rate",
+                "pipeline_growth_qoq": "QoQ growth"}))
     return block
 
 
 # -- block 3 ------------------------------------------------------------------------------------
-def _accuracy_block(inp: _Inputs, context: Any, backtest_quarters: int) -> Block:
+def fits_cached(export: Export, settings: Settings, workspace: Path, cut: pd.Timestamp) -> bool | None:
+    """Whether the workspace holds all five fits for ``export`` as of ``cut`` (None: no models).
+
+    Tells the report whether a step that forecasts as of ``cut`` will load posteriors in a
+    second or fit the models first (minutes), so it can say so before it starts.
+    """
+    try:
+        from partner_forecast.models import MODEL_CLASSES
+        from partner_forecast.workspace import Workspace, data_fingerprint
+    except ImportError:
+        return None
+    ws = Workspace(Path(workspace))
+    fp = data_fingerprint(export.as_of(cut))
+    return all(ws.path(cls, fp, settings).exists() for cls in MODEL_CLASSES)
+
+
+def _accuracy_block(inp: _Inputs, context: Any, backtest_quarters: int, variance: bool) -> Block:
     block = Block("accuracy", "3. Forecast accuracy",
                   "Forecast vs actual for the last closed quarter and where it missed (variance "
                   "review), calibration over past quarters (backtest), conversion by partner type: "
-                  "model vs the seed table.")
-    _variance_items(inp, block)
+                  "model vs the seed table. Attributed ARR throughout.")
+    if variance:
+        _variance_items(inp, block)
+    else:
+        block.items.append(Note(f"The variance review of {inp.last_closed} is not in this report "
+                                "(--no-variance)."))
     if backtest_quarters > 0:
         _backtest_items(inp, block, backtest_quarters)
     else:
@@ -711,11 +883,31 @@ def _accuracy_block(inp: _Inputs, context: Any, backtest_quarters: int) -> Block
     return block
 
 
+def _announce_variance(inp: _Inputs, quarter: Quarter) -> None:
+    """Say, before the review runs, whether it reuses the ledger's forecast or must make one."""
+    from partner_forecast.evaluate.variance import select_run
+    from partner_forecast.ledger import Ledger
+
+    ledger = Ledger(inp.workspace)
+    run_id = select_run(ledger, quarter, None)
+    if run_id is not None:
+        inp.notify(f"variance review of {quarter}: reusing forecast run {run_id} from the ledger")
+        return
+    cut = quarter.start
+    if fits_cached(inp.export, inp.settings, inp.workspace, cut) is False:
+        inp.notify(f"variance review of {quarter}: the ledger at {ledger.path} has no forecast of "
+                   f"it made on or before {cut.date()}: fitting the five models on the data as of "
+                   f"{cut.date()} first (minutes on a large export; --no-variance leaves this "
+                   "block out)")
+    # with cached fits, the review itself says it is making the forecast (in seconds)
+
+
 def _variance_items(inp: _Inputs, block: Block) -> None:
     quarter = inp.last_closed
     try:
         from partner_forecast.evaluate.variance import variance_review
 
+        _announce_variance(inp, quarter)
         review = variance_review(inp.export, quarter, config=inp.settings, workspace=inp.workspace,
                                  draws=inp.draws, seed=inp.seed, progress=inp.progress,
                                  notify=inp.notify)
@@ -728,29 +920,42 @@ def _variance_items(inp: _Inputs, block: Block) -> None:
     fva = review.forecast_vs_actual.set_index("segment").loc["total"]
     steps = waterfall_steps(review.drivers, float(fva["mean"]))
     block.items.append(Chart(
-        "waterfall", f"{quarter}: variance waterfall, forecast mean to actual",
+        "waterfall", f"{quarter}: variance waterfall, forecast mean to actual (attributed ARR)",
         waterfall_reading(fva, steps, str(quarter)),
-        charts.waterfall_chart("forecast mean", float(fva["mean"]), steps, "actual",
-                               float(fva["actual"])),
+        partial(charts.waterfall_chart, "forecast mean", float(fva["mean"]), steps, "actual",
+                float(fva["actual"])),
         f"Forecast run {review.run_id} as of {review.origin.date()}"
-        + (" (made by this report: the ledger had none)" if review.created else "") + "."))
+        + (" (made by this report: the ledger had none)" if review.created else
+           " (from the ledger)") + "."))
     block.items.append(Table(
-        "variance_drivers", f"{quarter}: drivers of actual minus forecast mean",
-        review.drivers[["component", "driver", "description", "value"]], {"value": "signed_money"}))
+        "variance_drivers", f"{quarter}: drivers of actual minus forecast mean (attributed ARR)",
+        review.drivers[["component", "driver", "description", "value"]], {"value": "signed_money"},
+        labels={"value": "Change"}))
     block.items.append(Table(
-        "conversion_by_type", f"{quarter}: conversion by partner type, model vs actual vs seed table",
-        review.conversion_by_type,
-        {"deals": "count", "expected_wins": "number", "actual_wins": "count", "model_rate": "pct",
+        "conversion_by_type", f"{quarter}: conversion by partner type, model vs actual vs seed table "
+        "(attributed ARR)", review.conversion_by_type,
+        {"deals": "count", "expected_wins": "decimal", "actual_wins": "count", "model_rate": "pct",
          "actual_rate": "pct", "stage_table_rate": "pct", "expected_arr": "money",
-         "actual_arr": "money"}))
+         "actual_arr": "money"},
+        labels={"expected_arr": "Expected ARR", "actual_arr": "Actual ARR",
+                "stage_table_rate": "Seed table rate"}))
     misses = review.largest_misses.groupby("kind", sort=False).head(5)
     block.items.append(Table(
         "largest_misses", f"{quarter}: largest misses (most-expected deals not won, largest "
-        "unexpected wins)", misses,
-        {"p_won": "pct", "value": "money", "contribution": "signed_money"}))
+        "unexpected wins; attributed ARR)", misses,
+        {"p_won": "pct", "value": "money", "contribution": "signed_money"},
+        labels={"p_won": "P(won)", "value": "ARR", "contribution": "Effect on the miss",
+                "missing_fields": "Missing audit fields"}))
 
 
 def _backtest_items(inp: _Inputs, block: Block, k: int) -> None:
+    folds = [inp.last_closed - i for i in range(k)]
+    missing = [q for q in folds
+               if fits_cached(inp.export, inp.settings, inp.workspace, q.start) is False]
+    if missing:
+        inp.notify(f"backtest of {k} quarter(s): {len(missing)} fold(s) need a fit of the five "
+                   f"models ({', '.join(str(q) for q in sorted(missing))}; minutes each on a large "
+                   "export; --no-backtest leaves this block out)")
     try:
         from partner_forecast.evaluate.backtest import MODEL, backtest
 
@@ -771,16 +976,19 @@ def _backtest_items(inp: _Inputs, block: Block, k: int) -> None:
     model = summary[summary["method"] == MODEL].iloc[0]
     baselines = summary[(summary["method"] != MODEL) & summary["crps_vs_model"].notna()]
     best = baselines.loc[baselines["crps_vs_model"].idxmin()] if len(baselines) else None
-    fig = charts.backtest_chart(model_rows, model_rows["pit"].to_numpy(dtype=float),
-                                summary[summary["method"] == MODEL].assign(method="model"),
-                                coverage_target=float(result.meta.get("coverage_target", 0.8)))
-    block.items.append(Chart("backtest", f"Backtest calibration over {len(model_rows)} quarter(s)",
-                             backtest_reading(model, best, len(model_rows)), fig))
+    draw = partial(charts.backtest_chart, model_rows, model_rows["pit"].to_numpy(dtype=float),
+                   summary[summary["method"] == MODEL].assign(method="model"),
+                   float(result.meta.get("coverage_target", 0.8)))
+    block.items.append(Chart("backtest", f"Backtest calibration over {len(model_rows)} quarter(s) "
+                             "(attributed ARR)", backtest_reading(model, best, len(model_rows)), draw))
     block.items.append(Table(
-        "backtest_summary", "Backtest scores, model vs baselines (first quarter of each fold)",
+        "backtest_summary", "Backtest scores, model vs baselines (first quarter of each fold; "
+        "attributed ARR)",
         summary[["method", "folds", "crps", "crps_vs_model", "coverage", "bias", "mape_p50"]],
-        {"folds": "count", "crps": "money", "crps_vs_model": "number", "coverage": "pct",
-         "bias": "signed_money", "mape_p50": "pct"}))
+        {"folds": "count", "crps": "money", "crps_vs_model": "ratio", "coverage": "pct",
+         "bias": "signed_money", "mape_p50": "pct"},
+        labels={"crps": "CRPS", "crps_vs_model": "CRPS / model's", "coverage": "P10-P90 coverage",
+                "mape_p50": "MAPE of P50"}))
 
 
 def _conversion_items(inp: _Inputs, block: Block, context: Any) -> None:
@@ -805,8 +1013,8 @@ def _conversion_items(inp: _Inputs, block: Block, context: Any) -> None:
                 "with posterior intervals" + ("" if context is not None else " (no forecast)") + ".")
     curves = curves[curves["partner_type"].isin(present)] if present else curves
     block.items.append(Chart("conversion", "Conversion curves: P(won | stage), learned vs seed table",
-                             conversion_reading(curves), charts.conversion_chart(curves, OPEN_STAGES),
-                             note))
+                             conversion_reading(curves),
+                             partial(charts.conversion_chart, curves, OPEN_STAGES), note))
 
 
 # -- block 4 ------------------------------------------------------------------------------------
@@ -835,25 +1043,28 @@ def _productivity_block(inp: _Inputs, context: Any) -> Block:
     asr["paper"] = asr["partner_id"].map(paper).fillna(False).astype(bool).to_numpy()
     asr, note = _asr_intervals(inp, context, asr)
     block.items.append(Chart("asr", f"{q}: Active Seller Rate per partner", asr_reading(
-        asr, s.activation.asr_target, str(q)), charts.asr_caterpillar(asr, s.activation.asr_target), note))
+        asr, s.activation.asr_target, str(q)),
+        partial(charts.asr_caterpillar, asr, s.activation.asr_target), note))
 
     pipe = open_pipeline(inp.export, s)
     info = inp.export.partners.set_index("partner_id")
-    top = (pipe.groupby("partner_id").agg(deals=("arr", "size"), pipeline_arr=("arr", "sum"),
-                                          attributed_pipeline_arr=("attributed_arr", "sum"))
+    top = (pipe.groupby("partner_id").agg(deals=("arr", "size"), pipeline_arr=("attributed_arr", "sum"))
            .sort_values("pipeline_arr", ascending=False).head(TOP_PARTNERS).reset_index())
     wins = partner_win_rates(inp.export).set_index("partner_id")
-    asr_by = asr.set_index("partner_id")["asr"]
+    asr_by = asr.set_index("partner_id")["observed" if "observed" in asr else "asr"]
     top.insert(1, "partner_name", top["partner_id"].map(info["partner_name"]).astype(object))
     top.insert(2, "partner_type", top["partner_id"].map(info["partner_type"]).astype(object))
     top.insert(3, "tier", top["partner_id"].map(info["tier"]).astype(object))
     top["closed_deals"] = top["partner_id"].map(wins["closed"]).to_numpy()
     top["win_rate"] = top["partner_id"].map(wins["raw_win_rate"]).to_numpy(dtype=float)
-    top[f"asr_{q}"] = top["partner_id"].map(asr_by).to_numpy(dtype=float)
+    top["asr"] = top["partner_id"].map(asr_by).to_numpy(dtype=float)
     block.items.append(Table(
-        "top_partners", f"Top {TOP_PARTNERS} partners by open pipeline (win rate on deals closed so far)",
-        top, {"deals": "count", "pipeline_arr": "money", "attributed_pipeline_arr": "money",
-              "closed_deals": "count", "win_rate": "pct", f"asr_{q}": "pct"}))
+        "top_partners", f"Top {TOP_PARTNERS} partners by open pipeline (attributed ARR; win rate on "
+        "deals closed so far)",
+        top, {"deals": "count", "pipeline_arr": "money", "closed_deals": "count", "win_rate": "pct",
+              "asr": "pct"},
+        labels={"partner_id": "Partner", "partner_name": "Name", "deals": "Open deals",
+                "pipeline_arr": "Open pipeline", "asr": f"ASR {q}"}))
 
     def per_type(e: Export) -> pd.DataFrame:
         arr = core_arr_metrics(e, s, q)[["partner_arr", "active_partners", "active_sellers",
@@ -875,11 +1086,15 @@ def _productivity_block(inp: _Inputs, context: Any) -> Block:
         big = typed.loc[typed["avg_deal_size"].idxmax()]
         reading += f"; largest deals {big['partner_type']} {money(big['avg_deal_size'])}"
     block.items.append(Table(
-        "productivity_by_type", f"{q}: productivity by partner type (win rate and deal size: partner-"
-        "sourced deals over the last four quarters)", by_type,
+        "productivity_by_type", f"{q}: productivity by partner type (attributed ARR; win rate and "
+        "deal size: partner-sourced deals over the last four quarters, where attributed = gross)",
+        by_type,
         {"partner_arr": "money", "active_partners": "count", "active_sellers": "count",
          "arr_per_active_partner": "money", "arr_per_active_seller": "money", "win_rate": "pct",
-         "avg_deal_size": "money"}, reading + "."))
+         "avg_deal_size": "money"}, reading + ".",
+        labels={"partner_arr": "Partner ARR", "arr_per_active_partner": "ARR per active partner",
+                "arr_per_active_seller": "ARR per active seller",
+                "avg_deal_size": "Average deal size"}))
     return block
 
 
@@ -911,28 +1126,31 @@ def _asr_intervals(inp: _Inputs, context: Any, asr: pd.DataFrame) -> tuple[pd.Da
 
 
 # -- block 5 ------------------------------------------------------------------------------------
-def _growth_block(inp: _Inputs, core: dict[str, pd.Series]) -> Block:
+def _growth_block(inp: _Inputs) -> Block:
     from partner_forecast.metrics.scorecard import activation_trend
+    from partner_forecast.outcomes import realised
 
     block = Block("growth", "5. Ecosystem growth",
                   "New partners generating pipeline, seller engagement, marketplace and expansion ARR "
-                  "per quarter.")
+                  "(attributed) per quarter.")
     quarters = inp.history[-TREND_QUARTERS:]
     if not quarters:
         block.items.append(Note("No complete quarter of history before the as-of date."))
         return block
     trend = activation_trend(inp.export, inp.settings, quarters[-1], len(quarters)).set_index("quarter")
+    won = {str(q): realised(inp.export, inp.settings, q) for q in quarters}
     frame = pd.DataFrame({
         "quarter": [str(q) for q in quarters],
         "new_pipeline_partners": _first_pipeline_partners(inp.export, quarters),
         "engaged_sellers": [int(trend["engaged"].get(str(q), 0)) for q in quarters],
         "active_sellers": [int(trend["active"].get(str(q), 0)) for q in quarters],
         "asr": [float(trend["asr"].get(str(q), np.nan)) for q in quarters],
-        "marketplace_arr": [float(core[str(q)]["marketplace_arr"]) for q in quarters],
-        "expansion_arr": [float(core[str(q)]["expansion_arr"]) for q in quarters],
+        "marketplace_arr": [_total(won[str(q)], "marketplace_arr") for q in quarters],
+        "expansion_arr": [_total(won[str(q)], "expansion_arr") for q in quarters],
     })
     last = frame.iloc[-1]
     prev = frame.iloc[-2] if len(frame) > 1 else None
+
     def vs(col: str) -> str:
         return "" if prev is None else f" ({signed_pct(change(last[col], prev[col]))} QoQ)"
 
@@ -941,14 +1159,63 @@ def _growth_block(inp: _Inputs, core: dict[str, pd.Series]) -> Block:
                                     f"the quarter before)")
                + f"; {count(last['engaged_sellers'])} engaged sellers{vs('engaged_sellers')}; "
                f"marketplace ARR {money(last['marketplace_arr'])}{vs('marketplace_arr')}; expansion "
-               f"ARR {money(last['expansion_arr'])}{vs('expansion_arr')}.")
-    block.items.append(Chart("growth", "Ecosystem growth per quarter", reading, charts.growth_chart(frame),
-                             "Marketplace and expansion: gross ARR of won deals; new partners: first "
-                             "opportunity created in the quarter."))
+               f"ARR {money(last['expansion_arr'])}{vs('expansion_arr')} (attributed).")
+    block.items.append(Chart("growth", "Ecosystem growth per quarter (attributed ARR)", reading,
+                             partial(charts.growth_chart, frame),
+                             "Marketplace and expansion: partner-attributed ARR of won deals; new "
+                             "partners: first opportunity created in the quarter."))
     block.items.append(Table(
-        "ecosystem", "Ecosystem growth", frame,
+        "ecosystem", "Ecosystem growth (attributed ARR)", frame,
         {"new_pipeline_partners": "count", "engaged_sellers": "count", "active_sellers": "count",
-         "asr": "pct", "marketplace_arr": "money", "expansion_arr": "money"}))
+         "asr": "pct", "marketplace_arr": "money", "expansion_arr": "money"},
+        labels={"new_pipeline_partners": "Partners with first pipeline", "asr": "ASR",
+                "marketplace_arr": "Marketplace ARR", "expansion_arr": "Expansion ARR"}))
+    return block
+
+
+# -- data quality -------------------------------------------------------------------------------
+def audit_reading(audit: Any, labels: dict[str, str]) -> str:
+    """How many required fields are incomplete, the worst ones, on how many deals."""
+    window = (f"{audit.deals:,} partner deal(s) closed in the {audit.window_days} days before "
+              f"{audit.as_of.date()}")
+    if not audit.deals:
+        return (f"No partner deal closed in the {audit.window_days} days before "
+                f"{audit.as_of.date()}: nothing to audit.")
+    table = audit.table.dropna(subset=["completeness_pct"])
+    gaps = table[table["completeness_pct"] < 100].sort_values("completeness_pct")
+    if gaps.empty:
+        return f"{window}: every required field complete."
+    worst = ", ".join(f"{labels.get(r.field, r.field)} {r.completeness_pct:.1f}%"
+                      for r in gaps.head(3).itertuples(index=False))
+    return (f"{window}: {len(gaps)} of {len(table)} required fields incomplete ({worst}); incomplete "
+            "records are the most common cause of forecast misses.")
+
+
+def _quality_block(inp: _Inputs) -> Block:
+    from partner_forecast.data.audit import FIELD_LABELS, audit_export
+
+    a = inp.settings.audit
+    block = Block("quality", "6. Data quality",
+                  f"Completeness of the fields a partner forecast needs on the partner deals closed in "
+                  f"the {a.window_days} days before the as-of date (DOMAIN.md section 8); "
+                  "`partner-forecast validate` lists the rows lacking each.")
+    audit = audit_export(inp.export, inp.as_of, a.window_days, a.required_fields)
+    labels = {f: FIELD_LABELS.get(f, f.replace("_", " ")) for f in audit.table["field"]}
+    table = audit.table.assign(label=audit.table["field"].map(labels),
+                               completeness=audit.table["completeness_pct"] / 100.0)
+    reading = audit_reading(audit, labels)
+    if audit.deals:
+        block.items.append(Chart("quality", "Required fields filled on recently closed partner deals",
+                                 reading, partial(charts.completeness_chart, table)))
+    else:
+        block.items.append(Note(reading))
+    block.items.append(Table(
+        "data_quality", f"Data-quality audit: partner deals closed {audit.window_start.date()} to "
+        f"{(audit.as_of - pd.Timedelta(days=1)).date()}",
+        table[["label", "field", "filled", "total", "completeness"]],
+        {"filled": "count", "total": "count", "completeness": "pct"},
+        labels={"label": "Field", "field": "Column", "filled": "Deals with it",
+                "total": "Deals audited", "completeness": "Complete"}))
     return block
 
 
@@ -971,17 +1238,21 @@ def _scenario_block(inp: _Inputs, context: Any, scenarios: list[Any] | None) -> 
         order = {name: i for i, name in enumerate(dict.fromkeys(rows["scenario"]))}
         others = (rows.assign(_o=rows["scenario"].map(order)).sort_values(["_o", "quarter"], kind="stable")
                   .drop(columns="_o").reset_index(drop=True))
-        block.items.append(Chart("scenarios", "Scenario deltas from the baseline, by quarter",
-                                 scenario_reading(others), charts.scenario_chart(others)))
+        block.items.append(Chart("scenarios", "Scenario deltas from the baseline, by quarter "
+                                 "(attributed ARR)", scenario_reading(others),
+                                 partial(charts.scenario_chart, others)))
         cols = [c for c in ("quarter", "scenario", "p10", "p50", "p90", "delta_p50", "delta_mean_pct",
                             "p_above_baseline", "arr_target", "p_at_least_target")
                 if c in table and not table[c].isna().all()]
         block.items.append(Table(
-            "scenarios", "Scenarios by quarter (total partner ARR)",
+            "scenarios", "Scenarios by quarter (total partner ARR, attributed)",
             table[table["segment"] == "total"][cols],
             {"p10": "money", "p50": "money", "p90": "money", "delta_p50": "signed_money",
              "delta_mean_pct": "signed_points", "p_above_baseline": "pct", "arr_target": "money",
-             "p_at_least_target": "pct"}))
+             "p_at_least_target": "pct"},
+            labels={"delta_p50": "Change in P50", "delta_mean_pct": "Change in mean",
+                    "p_above_baseline": "P(above baseline)", "arr_target": "ARR target",
+                    "p_at_least_target": "P(>= target)"}))
         return block
     inp.degraded.append(text)
     block.items.append(Note(text))
