@@ -29,11 +29,15 @@ censored for conversion (they contribute nothing) but are right-censored stays f
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
 from partner_forecast.calendar import Quarter, quarter_from_index, quarter_index
 from partner_forecast.data.export import Export
+from partner_forecast.data.field_history import has_history, value_at
+from partner_forecast.data.flag_leakage import usable_flags
 from partner_forecast.data.schema import (
     ENGAGEMENT_ACTIVITIES,
     OPEN_STAGES,
@@ -51,6 +55,8 @@ DAY_FLOOR = 1.0
 DURATION_BIN_EDGES_DAYS: tuple[float, ...] = (7.0, 14.0, 30.0, 60.0, 120.0)
 """Edges of the duration bins of the conversion cells (days): <7, 7-14, ..., >=120."""
 ROLES: tuple[str, ...] = tuple(r.value for r in PartnerRole)
+FLAG_COVARIATES: tuple[str, ...] = ("technical_validation", "executive_sponsor")
+"""The covariates that are deal flags (the rest, engagement, is counted from activities)."""
 
 
 # -- partners and labels ----------------------------------------------------------------------
@@ -243,22 +249,44 @@ def engagement_before(export: Export, opportunity_ids: np.ndarray, dates: np.nda
     return out
 
 
-def stay_covariates(export: Export, stays: pd.DataFrame, engagement_full_at: int) -> pd.DataFrame:
+def flags_at(export: Export, opportunity_ids: np.ndarray, dates: np.ndarray,
+             usable: Sequence[str] | None = None) -> pd.DataFrame:
+    """The deal flags of :data:`COVARIATES` as known on the given dates (0/1 floats).
+
+    A flag with a ``field_history`` is read as of each date (unknown = 0). Without one, the
+    export holds only its latest value, which for a flag filled in as deals progress leaks the
+    outcome: it is used only when the leakage audit passes it
+    (:func:`~partner_forecast.data.flag_leakage.usable_flags`), otherwise it is 0 for every deal
+    (the covariate drops out). ``usable`` overrides the audit (e.g. computed once).
+    """
+    ids = np.asarray(opportunity_ids, dtype=object)
+    usable = tuple(usable_flags(export)) if usable is None else tuple(usable)
+    out = {}
+    for flag in FLAG_COVARIATES:
+        if has_history(export, flag):
+            values = value_at(export, flag, ids, dates)
+        elif flag in usable:
+            latest = export.opportunities.set_index("opportunity_id")[flag]
+            values = pd.Series(ids).map(latest.fillna(False).astype(bool)).to_numpy(dtype=float)
+        else:
+            values = np.zeros(len(ids))
+        out[flag] = np.nan_to_num(np.asarray(values, dtype=float), nan=0.0)
+    return pd.DataFrame(out)
+
+
+def stay_covariates(export: Export, stays: pd.DataFrame, engagement_full_at: int,
+                    usable: Sequence[str] | None = None) -> pd.DataFrame:
     """The conversion covariates of each stage stay, as known when the deal entered the stage.
 
-    Engagement counts activities before ``entered_on``; the flags are the deal's values
-    (:func:`deal_covariates`). Columns :data:`COVARIATES` in [0, 1] and ``engagement_level``,
-    aligned with ``stays``.
+    Engagement counts activities before ``entered_on``; flags per :func:`flags_at` on that
+    date. Columns :data:`COVARIATES` in [0, 1] and ``engagement_level``, aligned with ``stays``.
     """
-    cov = deal_covariates(export, engagement_full_at)
     ids = stays["opportunity_id"].to_numpy(dtype=object)
-    level = np.minimum(engagement_before(export, ids, stays["entered_on"].to_numpy()),
-                       engagement_full_at)
+    entered = stays["entered_on"].to_numpy()
+    level = np.minimum(engagement_before(export, ids, entered), engagement_full_at)
+    flags = flags_at(export, ids, entered, usable)
     out = pd.DataFrame({
-        "technical_validation": pd.Series(ids).map(cov["technical_validation"]).fillna(0.0)
-        .to_numpy(dtype=float),
-        "executive_sponsor": pd.Series(ids).map(cov["executive_sponsor"]).fillna(0.0)
-        .to_numpy(dtype=float),
+        **{f: flags[f].to_numpy() for f in FLAG_COVARIATES},
         "engagement": level / float(engagement_full_at),
         "engagement_level": level.astype(np.int64),
     }, index=stays.index)
@@ -270,8 +298,8 @@ def duration_bin(days: np.ndarray) -> np.ndarray:
     return np.digitize(np.asarray(days, dtype=float), DURATION_BIN_EDGES_DAYS).astype(np.int64)
 
 
-def conversion_cells(export: Export, engagement_full_at: int, fiscal_year_start_month: int = 1
-                     ) -> tuple[pd.DataFrame, tuple[str, ...]]:
+def conversion_cells(export: Export, engagement_full_at: int, fiscal_year_start_month: int = 1,
+                     usable: Sequence[str] | None = None) -> tuple[pd.DataFrame, tuple[str, ...]]:
     """Completed stays aggregated into binomial cells for the continuation-ratio model.
 
     Returns
@@ -285,7 +313,7 @@ def conversion_cells(export: Export, engagement_full_at: int, fiscal_year_start_
     """
     stays = stage_stays(export)
     done = stays[~stays["open"]]
-    cov = stay_covariates(export, done, engagement_full_at)
+    cov = stay_covariates(export, done, engagement_full_at, usable)
     pidx = partner_index(export)
     q_abs = quarter_index(pd.Series(done["left_on"].to_numpy()), fiscal_year_start_month
                           ).to_numpy(dtype=np.int64)
@@ -408,5 +436,5 @@ def won_deals(export: Export) -> pd.DataFrame:
 __all__ = ["DAY_FLOOR", "DURATION_BIN_EDGES_DAYS", "ROLES", "partner_frame", "present_types",
            "present_tiers", "partner_index", "window_quarters", "activation_cells",
            "productivity_cells", "deal_partner_type", "deal_covariates", "stage_stays",
-           "engagement_before", "stay_covariates", "duration_bin", "conversion_cells",
+           "engagement_before", "flags_at", "stay_covariates", "duration_bin", "conversion_cells",
            "jump_counts", "entry_counts", "timing_stats", "won_deals"]

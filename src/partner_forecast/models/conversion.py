@@ -8,7 +8,9 @@ For each exit of an open stage observed before as-of, the deal either advanced o
     partner ~ N(0, partner_sigma), shock ~ N(0, shock_sigma) iid by calendar quarter
 
 ``x = (technical_validation, executive_sponsor, engagement)``, each as known when the deal
-entered the stage (see :func:`~partner_forecast.models.aggregate.conversion_cells`). An advance
+entered the stage (a flag without a ``field_history`` is used only if the leakage audit of
+:mod:`partner_forecast.data.flag_leakage` passes it, else left out: ``spec.meta``; see
+:func:`~partner_forecast.models.aggregate.conversion_cells`). An advance
 goes to the next stage, a later one or straight to won (CRMs skip stages and some record only a
 few): ``P(destination | advanced from s)`` is a multinomial logit per type and stage, relative
 to the next stage, pooled across types (``jump_probs``). ``adv_logit[t, s] = stage[s] +
@@ -30,6 +32,8 @@ import pytensor.tensor as pt
 
 from partner_forecast.config import Settings
 from partner_forecast.data.export import Export
+from partner_forecast.data.field_history import has_history
+from partner_forecast.data.flag_leakage import usable_flags
 from partner_forecast.data.schema import OPEN_STAGES
 from partner_forecast.models import aggregate
 from partner_forecast.models.base import PartnerModel
@@ -83,8 +87,12 @@ class ConversionModel(PartnerModel):
     def build_spec(cls, export: Export, settings: Settings) -> ModelSpec:
         """Binomial cells of completed stage stays."""
         pf = aggregate.partner_frame(export)
+        usable = usable_flags(export)
         cells, quarters = aggregate.conversion_cells(
-            export, settings.confidence.engagement_full_at, settings.calendar.fiscal_year_start_month)
+            export, settings.confidence.engagement_full_at, settings.calendar.fiscal_year_start_month,
+            usable)
+        flags_used = [f for f in aggregate.FLAG_COVARIATES
+                      if f in usable or has_history(export, f)]
         return ModelSpec(
             coords={"partner": tuple(pf["partner_id"]),
                     "partner_type": aggregate.present_types(export),
@@ -105,7 +113,10 @@ class ConversionModel(PartnerModel):
                   "log_duration": ("cell",), "n": ("cell",), "k": ("cell",),
                   "jumps": ("partner_type", "stage", "destination"),
                   "x_stage_mean": ("stage", "covariate")},
-            meta={"engagement_full_at": settings.confidence.engagement_full_at})
+            meta={"engagement_full_at": settings.confidence.engagement_full_at,
+                  "flags_used": ",".join(flags_used),
+                  "flags_left_out": ",".join(f for f in aggregate.FLAG_COVARIATES
+                                             if f not in flags_used)})
 
     @property
     def cells(self) -> int:

@@ -154,8 +154,12 @@ def open_deals(export: Export, settings: Settings) -> pd.DataFrame:
     level = np.minimum(aggregate.engagement_before(export, open_["opportunity_id"].to_numpy(dtype=object),
                                                    pd.to_datetime(since).to_numpy()),
                        settings.confidence.engagement_full_at)
+    flags = aggregate.flags_at(export, open_["opportunity_id"].to_numpy(dtype=object),
+                               pd.to_datetime(since).to_numpy())
     for c in COVARIATES:
         out[c] = open_["opportunity_id"].map(cov[c]).fillna(0.0).to_numpy(dtype=float)
+    for c in aggregate.FLAG_COVARIATES:
+        out[c] = flags[c].to_numpy(dtype=float)
     out["engagement"] = level / float(settings.confidence.engagement_full_at)
     scores = confidence_scores(export, settings).set_index("opportunity_id")
     out["commit_factor"] = out["opportunity_id"].map(scores["commit_factor"]).astype(float)

@@ -20,7 +20,7 @@ from partner_forecast.data.export import Export
 from partner_forecast.data.schema import OPEN_STAGES
 from partner_forecast.models import aggregate
 from partner_forecast.models.fitted import FittedModels
-from partner_forecast.simulate.inputs import COVARIATES, DURATION_SCALE_DAYS
+from partner_forecast.simulate.inputs import DURATION_SCALE_DAYS
 
 TINY_POOL = 5
 """A partner-quarter with fewer sellers in the pool than this is flagged as noise."""
@@ -134,24 +134,18 @@ def _curve_draws(fits: FittedModels, export: Export, settings: Settings, rng: np
     dur, shock_sd = conv.samples("duration")[ci], conv.samples("shock_sigma")[ci]
     psd = conv.samples("partner_sigma")[ci]
     jumps = conv.samples("jump_probs")[ci]
+    x_mean = np.asarray(conv.spec.data["x_stage_mean"], dtype=float)         # (S, K)
     mu, sd = tim.samples("time_mu")[ti], tim.samples("time_sigma")[ti]
-    cov = aggregate.deal_covariates(export, settings.confidence.engagement_full_at)
-    ptype = aggregate.deal_partner_type(export).to_numpy()
     win = np.zeros((n, T, S))
     close_days = np.full((n, T, S), np.nan)
     win_days = np.full((n, T, S), np.nan)
-    for t, name in enumerate(types):
-        x_all = cov[list(COVARIATES)].to_numpy()[ptype == name]
-        if len(x_all) == 0:
-            x_all = cov[list(COVARIATES)].to_numpy()
-        if len(x_all) == 0:
-            x_all = np.zeros((1, len(COVARIATES)))
-        x = x_all[rng.integers(0, len(x_all), (n, M))]                      # (n, M, K)
-        base = (np.einsum("nmk,nk->nm", x, beta)
-                + rng.standard_normal((n, M)) * psd[:, None])               # (n, M)
+    for t in range(T):
+        # Covariates at each stage's average (as the simulation walks new deals): the stage
+        # logits were learned on covariates known at stage entry, centred per stage.
+        base = rng.standard_normal((n, M)) * psd[:, None]                   # (n, M)
         days = np.maximum(np.exp(mu[:, None, t, :] + sd[:, None, t, :]
                                  * rng.standard_normal((n, M, S))), 1.0)   # (n, M, S)
-        logit = (adv[:, None, t, :] + base[:, :, None]
+        logit = (adv[:, None, t, :] + (beta @ x_mean.T)[:, None, :] + base[:, :, None]
                  + dur[:, None, :] * np.log(days / DURATION_SCALE_DAYS)
                  + rng.standard_normal((n, M, S)) * shock_sd[:, None, None])
         p_adv = expit(logit)
