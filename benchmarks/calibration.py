@@ -73,13 +73,15 @@ def generator_profiles() -> tuple[bool, list[str]]:
     from partner_forecast.data import sample
 
     params = inspect.signature(sample.generate_sample).parameters
-    if "profile" not in params:
+    key = "profiles" if "profiles" in params else "profile"
+    if key not in params:
         return False, [DEFAULT_PROFILE]
     for attr in PROFILE_REGISTRIES:
         registry = getattr(sample, attr, None)
         if registry:
-            return True, [str(getattr(item, "name", item)) for item in registry]
-    default = params["profile"].default
+            names = [str(getattr(item, "name", item)) for item in registry]
+            return True, ([DEFAULT_PROFILE] + names if DEFAULT_PROFILE not in names else names)
+    default = params[key].default
     return True, [default if isinstance(default, str) else DEFAULT_PROFILE]
 
 
@@ -286,7 +288,8 @@ def summary_lines(profile: str, s: dict[str, Any]) -> list[str]:
 
 # -- the run ----------------------------------------------------------------------------------
 def _sampler_toml(args: argparse.Namespace) -> str:
-    return (f"[sampler]\ndraws = {args.draws}\ntune = {args.tune}\nchains = {args.chains}\n\n"
+    return (f"[sampler]\ndraws = {args.draws}\ntune = {args.tune}\nchains = {args.chains}\n"
+            f"retries = {args.retries}\n\n"
             f"[simulation]\ndraws = {args.sim_draws}\n")
 
 
@@ -311,7 +314,9 @@ def read_log(path: Path | None) -> list[dict[str, Any]]:
 def _generate(folder: Path, profile: str, seed: int, args: argparse.Namespace, supported: bool):
     from partner_forecast.data.sample import generate_sample
 
-    kwargs = {"profile": profile} if supported else {}
+    params = inspect.signature(generate_sample).parameters
+    key = "profiles" if "profiles" in params else "profile"
+    kwargs = {key: (None if profile == DEFAULT_PROFILE else profile)} if supported else {}
     return generate_sample(folder, partners=args.partners, quarters=args.quarters, seed=seed,
                            **kwargs)
 
@@ -377,6 +382,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--draws", type=int, default=500, help="posterior draws per chain")
     parser.add_argument("--tune", type=int, default=500, help="tuning steps per chain")
     parser.add_argument("--chains", type=int, default=2)
+    parser.add_argument("--retries", type=int, default=1,
+                        help="sampler retries after failed diagnostics ([sampler] retries)")
     parser.add_argument("--sim-draws", type=int, default=2000, help="Monte Carlo draws per forecast")
     parser.add_argument("--seed", type=int, default=1, help="base seed of the replicates")
     parser.add_argument("--output", type=Path, default=None, help="write the summary as JSON here")
