@@ -109,12 +109,8 @@ def find_file(folder: Path, name: str) -> Path | None:
     Preference when several exist (which :func:`read_raw` reports as an error): the order of
     :data:`SUFFIXES`.
     """
-    files = table_files(folder, name)
-    for suffix in SUFFIXES:
-        for p in files:
-            if p.name.lower().endswith(suffix) and p.name.lower() == f"{name}{suffix}":
-                return p
-    return None
+    by_name = {p.name.lower(): p for p in table_files(folder, name)}
+    return next((by_name[f"{name}{s}"] for s in SUFFIXES if f"{name}{s}" in by_name), None)
 
 
 # -- text frames -------------------------------------------------------------------------------
