@@ -129,7 +129,9 @@ def test_profiles_follow_the_generator(bench):
     from partner_forecast.data.sample import generate_sample
 
     supported, known = bench.generator_profiles()
-    assert supported == ("profile" in inspect.signature(generate_sample).parameters)
+    params = inspect.signature(generate_sample).parameters
+    assert supported == ("profile" in params or "profiles" in params)
+    assert known[0] == "default" and "two_stage_crm" in known
     assert known
     assert bench.resolve_profiles("x,y", False, ["default"])[0] == ["default"]
     assert bench.resolve_profiles(None, True, ["default", "weibull"])[0] == ["default", "weibull"]

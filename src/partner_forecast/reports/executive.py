@@ -788,14 +788,14 @@ def attributed_coverage(cov: pd.DataFrame) -> pd.DataFrame:
         the required multiple, >= 0).
     """
     target = cov["target_arr"].to_numpy(dtype=float)
-    pipe = cov["attributed_pipeline_arr"].to_numpy(dtype=float)
+    pipe = cov["pipeline_arr"].to_numpy(dtype=float)  # attributed, expected in the quarter
     required = cov["required_coverage"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         coverage = np.where(target > 0, pipe / target, np.nan)
     gap = np.where(np.isfinite(target), np.clip(required * target - pipe, 0, None), np.nan)
     return pd.DataFrame({"partner_type": cov["partner_type"].astype(str).to_numpy(),
                          "deals": cov["deals"].to_numpy(), "pipeline_arr": pipe,
-                         "gross_pipeline_arr": cov["pipeline_arr"].to_numpy(dtype=float),
+                         "gross_pipeline_arr": cov["gross_pipeline_arr"].to_numpy(dtype=float),
                          "target_arr": target, "coverage": coverage, "required_coverage": required,
                          "pipeline_gap_arr": gap})
 
