@@ -106,8 +106,8 @@ class ActivationModel(PartnerModel):
             tier_sigma = cfg["group_sigma"].create_variable("tier_sigma")
             partner_sigma = cfg["group_sigma"].create_variable("partner_sigma")
             noise_sigma = cfg["noise_sigma"].create_variable("noise_sigma")
-            type_eff = label_effect("type_effect", type_sigma, "partner_type", T)
-            tier_eff = label_effect("tier_effect", tier_sigma, "tier", R)
+            type_eff = label_effect("type_effect", type_sigma, "partner_type", T, self.parametrisation)
+            tier_eff = label_effect("tier_effect", tier_sigma, "tier", R, self.parametrisation)
             partner_level = group_effect(
                 "partner_effect", partner_sigma, info_p, gscale, "partner", mode,
                 mu=centred_intercept + type_eff[d["partner_type_idx"]]

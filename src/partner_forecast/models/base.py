@@ -263,8 +263,8 @@ class PartnerModel(ABC):
         A fit that fails its thresholds is retried (up to ``[sampler] retries`` times) before
         it is reported: divergences raise ``target_accept`` (0.97, then 0.99) and double the
         tuning; R-hat or ESS alone double the draws ("draws by need"); the last retry also
-        switches the group effects to the other parametrisation (non-centred <-> centred),
-        which is what thin or few groups need. The best attempt is kept (passing, else fewest
+        switches the parametrisation of the effects behind the worst variable
+        (:func:`_other_parametrisation`). The best attempt is kept (passing, else fewest
         failures) and its diagnostics say how many attempts were made and with what settings.
 
         Parameters
@@ -313,7 +313,7 @@ class PartnerModel(ABC):
                 cfg["draws"] = int(cfg["draws"]) * 2
                 cfg["tune"] = int(int(cfg["tune"]) * 1.5)
             if attempt + 1 == retries:
-                parametrisation = "centred" if parametrisation == "non_centred" else "non_centred"
+                parametrisation = _other_parametrisation(parametrisation, diag)
         assert best is not None
         _, post, stats, diag = best
         self.diagnostics = replace(diag, attempts=min(attempt + 1, 1 + retries),
@@ -471,6 +471,26 @@ class PartnerModel(ABC):
         diag = json.loads(attrs.get("diagnostics", "null"))
         model.diagnostics = Diagnostics.from_dict(diag) if diag else None
         return model
+
+
+FEW_MEMBER_HINTS = ("type", "tier", "stage", "shock", "jump")
+"""Names of effects with few members (non-centred unless the parametrisation is centred)."""
+
+
+def _other_parametrisation(current: str, diag: Diagnostics) -> str:
+    """The parametrisation of the last retry: the one the worst variable has not had.
+
+    Effects with few members (types, tiers, stages: :data:`FEW_MEMBER_HINTS`) are non-centred
+    except under ``centred``; partner and cell effects follow the data under ``auto``. A fit
+    whose worst variable is a few-member one is retried ``centred`` (very rich data), else
+    ``non_centred`` (thin partners); one already forced is switched to the other form.
+    """
+    if current == "centred":
+        return "non_centred"
+    if current == "non_centred":
+        return "centred"
+    worst = f"{diag.worst_rhat} {diag.worst_ess}"
+    return "centred" if any(h in worst for h in FEW_MEMBER_HINTS) else "non_centred"
 
 
 def drop_helpers(posterior: xr.Dataset) -> xr.Dataset:

@@ -37,7 +37,12 @@ from partner_forecast.data.flag_leakage import usable_flags
 from partner_forecast.data.schema import OPEN_STAGES
 from partner_forecast.models import aggregate
 from partner_forecast.models.base import PartnerModel
-from partner_forecast.models.effects import binomial_information, group_effect, label_effect
+from partner_forecast.models.effects import (
+    binomial_information,
+    few_members_mode,
+    group_effect,
+    label_effect,
+)
 from partner_forecast.models.priors import prior_scale, with_dims
 from partner_forecast.models.spec import ModelSpec
 from partner_forecast.simulate.inputs import COVARIATES
@@ -145,7 +150,8 @@ class ConversionModel(PartnerModel):
             stage_eff = with_dims(cfg["stage"], "stage").create_variable("stage_effect")
             ts_sigma = cfg["group_sigma"].create_variable("type_stage_sigma")
             adv_centred = group_effect("type_stage", ts_sigma, info_ts, gscale,
-                                       ("partner_type", "stage"), mode, mu=stage_eff[None, :])
+                                       ("partner_type", "stage"), few_members_mode(mode),
+                                       mu=stage_eff[None, :])
             # Partners are centred on their type's level (the mean over stages of its logits):
             # a partner with many exits then pins its own level directly instead of trading
             # off against its type's logits (hierarchical centring; see effects.py).
@@ -161,7 +167,7 @@ class ConversionModel(PartnerModel):
             # deviations enter the likelihood: the mean cannot be told apart from the stage
             # logits (every exit has both), so it is drawn from its prior N(0, sigma / sqrt(Q))
             # and taken out of adv_logit, which keeps its honest uncertainty without a ridge.
-            shock = label_effect("shock", shock_sigma, "quarter", Q)
+            shock = label_effect("shock", shock_sigma, "quarter", Q, mode)
             shock_mean = pm.Normal("shock_mean", 0.0, shock_sigma / np.sqrt(max(Q, 1)))
             pm.Deterministic("adv_logit", adv_centred - pt.dot(x_mean, beta)[None, :] - shock_mean
                              - (duration * z_mean)[None, :], dims=("partner_type", "stage"))
@@ -194,7 +200,8 @@ class ConversionModel(PartnerModel):
         jump_mu = with_dims(cfg["jump"], "skip").create_variable("jump_mean")
         jump_sigma = cfg["jump_sigma"].create_variable("jump_sigma")
         skip = group_effect("jump_type", jump_sigma, info, prior_scale(cfg["jump_sigma"]),
-                            ("partner_type", "skip"), mode, mu=jump_mu[None, :])
+                            ("partner_type", "skip"), few_members_mode(mode),
+                            mu=jump_mu[None, :])
         logits = pt.full((T, S, S), _IMPOSSIBLE)  # beyond won; exp() underflows to exactly 0
         logits = pt.set_subtensor(logits[:, :, 0], 0.0)
         for k, (s, j) in enumerate(SKIP_CELLS):

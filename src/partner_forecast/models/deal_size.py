@@ -69,7 +69,8 @@ class DealSizeModel(PartnerModel):
             intercept = cfg["intercept"].create_variable("intercept")
             type_sigma = cfg["group_sigma"].create_variable("type_sigma")
             partner_sigma = cfg["group_sigma"].create_variable("partner_sigma")
-            type_eff = label_effect("type_effect", type_sigma, "partner_type", T)
+            type_eff = label_effect("type_effect", type_sigma, "partner_type", T,
+                                    self.parametrisation)
             partner_level = group_effect("partner_effect", partner_sigma, info_p, scale, "partner",
                                          self.parametrisation,
                                          mu=intercept + type_eff[d["partner_type_idx"]])

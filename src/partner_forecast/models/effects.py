@@ -107,15 +107,31 @@ def group_effect(name: str, sigma: pt.TensorVariable, info: np.ndarray, scale: f
     return total
 
 
-def label_effect(name: str, sigma: pt.TensorVariable, dims: str, size: int) -> pt.TensorVariable:
-    """Effects of a small fixed label set (types, tiers, roles) that sum to zero.
+def few_members_mode(mode: str) -> str:
+    """Parametrisation of an effect with few members (types, tiers, type x stage).
+
+    Their spread is estimated from a handful of members, so it is poorly identified and a
+    centred form makes a funnel whenever the data allow a small spread (seen on exports of
+    20-120 partners: hundreds of divergences). They are non-centred unless ``mode`` forces
+    ``centred`` (a retry when the non-centred form mixes badly on very rich data).
+    """
+    return "centred" if mode == "centred" else "non_centred"
+
+
+def label_effect(name: str, sigma: pt.TensorVariable, dims: str, size: int,
+                 mode: str = "auto") -> pt.TensorVariable:
+    """Effects of a small fixed label set (types, tiers, roles, quarters) that sum to zero.
 
     ``ZeroSumNormal(sigma)`` over ``dims`` (the intercept carries the mean, so the two do not
-    trade off); a single label gets a constant 0.
+    trade off), non-centred as ``sigma * ZeroSumNormal(1)`` (see :func:`few_members_mode`); a
+    single label gets a constant 0.
     """
     if size < 2:
         return pm.Deterministic(name, pt.zeros(size), dims=dims)
-    return pm.ZeroSumNormal(name, sigma=sigma, dims=dims)
+    if few_members_mode(mode) == "centred":
+        return pm.ZeroSumNormal(name, sigma=sigma, dims=dims)
+    z = pm.ZeroSumNormal(f"{name}{OFFSET_SUFFIX}", sigma=1.0, dims=dims)
+    return pm.Deterministic(name, sigma * z, dims=dims)
 
 
 def binomial_information(n: np.ndarray, k: np.ndarray, groups: np.ndarray, size: int,
@@ -147,5 +163,5 @@ def normal_information(groups: np.ndarray, size: int, sd: float,
     return np.bincount(np.asarray(groups, dtype=np.int64), weights=w, minlength=size) / sd**2
 
 
-__all__ = ["PARAMETRISATIONS", "centred_members", "group_effect", "label_effect", "binomial_information",
-           "count_information", "normal_information"]
+__all__ = ["PARAMETRISATIONS", "centred_members", "few_members_mode", "group_effect", "label_effect",
+           "binomial_information", "count_information", "normal_information"]
