@@ -15,6 +15,7 @@ MODELS_TINY_SAMPLER = """\
 draws = 100
 tune = 100
 chains = 1
+retries = 0
 """
 
 

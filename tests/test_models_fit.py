@@ -60,3 +60,17 @@ def test_pymc_fallback_sampler(models_export, models_settings):
     model.fit()
     assert model.diagnostics.sampler == "pymc" and model.diagnostics.draws == 100
     assert np.all(np.isfinite(model.time_mu()))
+
+
+@pytest.mark.slow
+def test_failed_diagnostics_are_retried_with_more_draws_then_the_other_parametrisation(
+        models_export, models_settings):
+    model = TimingModel.from_export(models_export, models_settings)
+    model.sampler_config["retries"] = 2
+    model.fit(thresholds={"max_rhat": 1.01, "min_ess": 1e9, "max_divergences": 10**6})
+    d = model.diagnostics
+    assert d.attempts == 3 and not d.ok  # an ESS of 1e9 cannot be met: every retry is made
+    assert "draws" in d.settings_used
+    assert d.draws in (100, 200, 400)  # the kept attempt is one of the three
+    # The kept posterior is complete whatever attempt it came from.
+    assert np.all(np.isfinite(model.time_mu()))

@@ -276,3 +276,32 @@ def test_diagnostics_judged_against_thresholds():
     assert good.ok
     assert Diagnostics.from_dict(bad.to_dict()) == bad
     assert "FAIL" in format_table([bad]) and "ok" in format_table([good])
+
+
+def test_last_retry_switches_the_parametrisation_of_the_worst_effects():
+    from dataclasses import replace
+
+    from partner_forecast.models.base import _other_parametrisation
+    from partner_forecast.models.diagnostics import Diagnostics
+
+    d = Diagnostics(model="conversion", chains=2, draws=100, divergences=3, max_rhat=1.05,
+                    min_ess_bulk=40, min_ess_tail=40, worst_rhat="type_stage",
+                    worst_ess="type_stage_sigma", parameters=10, cells=10, compile_seconds=1.0,
+                    sample_seconds=1.0, sampler="nutpie")
+    assert _other_parametrisation("auto", d) == "centred"  # few-member effects were non-centred
+    thin = replace(d, worst_rhat="partner_effect", worst_ess="partner_sigma")
+    assert _other_parametrisation("auto", thin) == "non_centred"
+    assert _other_parametrisation("centred", d) == "non_centred"
+    assert _other_parametrisation("non_centred", thin) == "centred"
+
+
+def test_few_member_effects_are_non_centred_unless_forced(models_export, models_settings):
+    from partner_forecast.models import ConversionModel
+
+    auto = ConversionModel.from_export(models_export, models_settings).build_model()
+    names = {v.name for v in auto.free_RVs}
+    assert "type_stage__offset" in names and "shock__offset" in names
+    forced = ConversionModel.from_export(models_export, models_settings,
+                                         parametrisation="centred").build_model()
+    names = {v.name for v in forced.free_RVs}
+    assert "type_stage__centred" in names and "shock" in names
