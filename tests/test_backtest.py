@@ -333,8 +333,8 @@ def test_backtest_on_known_truth_is_calibrated_and_beats_baselines(tmp_path):
 
     data = tmp_path / "sample"
     generate_sample(data, **SLOW_SAMPLE)
-    settings = load_settings().with_overrides(sampler={"draws": 250, "tune": 250, "chains": 2},
-                                              simulation={"draws": 1000})
+    small = {"draws": 250, "tune": 250, "chains": 2, "retries": 0}
+    settings = load_settings().with_overrides(sampler=small, simulation={"draws": 1000})
     result = backtest(data, quarters=6, by="partner_type", workers=2, config=settings, seed=1,
                       workspace=tmp_path / "ws", progress=False)
     pq = result.per_quarter

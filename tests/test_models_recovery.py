@@ -30,7 +30,10 @@ from partner_forecast.workspace import Workspace, fit_all
 
 pytestmark = pytest.mark.slow
 
-SAMPLER = "[sampler]\ndraws = 500\ntune = 500\nchains = 2\n"
+# Short chains: the thresholds are relaxed to what 2 x 500 draws can show (R-hat, ESS) while
+# divergences still fail the fit; one retry as in production.
+SAMPLER = ("[sampler]\ndraws = 500\ntune = 500\nchains = 2\nretries = 1\nmin_ess = 100\n"
+           "max_rhat = 1.03\n")
 
 
 @pytest.fixture(scope="module")

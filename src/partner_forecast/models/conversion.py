@@ -39,7 +39,7 @@ from partner_forecast.models import aggregate
 from partner_forecast.models.base import PartnerModel
 from partner_forecast.models.effects import (
     binomial_information,
-    few_members_mode,
+    few_members_scale,
     group_effect,
     label_effect,
 )
@@ -149,9 +149,8 @@ class ConversionModel(PartnerModel):
         with pm.Model(coords={k: list(v) for k, v in s.coords.items()}) as model:
             stage_eff = with_dims(cfg["stage"], "stage").create_variable("stage_effect")
             ts_sigma = cfg["group_sigma"].create_variable("type_stage_sigma")
-            adv_centred = group_effect("type_stage", ts_sigma, info_ts, gscale,
-                                       ("partner_type", "stage"), few_members_mode(mode),
-                                       mu=stage_eff[None, :])
+            adv_centred = group_effect("type_stage", ts_sigma, info_ts, few_members_scale(gscale),
+                                       ("partner_type", "stage"), mode, mu=stage_eff[None, :])
             # Partners are centred on their type's level (the mean over stages of its logits):
             # a partner with many exits then pins its own level directly instead of trading
             # off against its type's logits (hierarchical centring; see effects.py).
@@ -199,9 +198,8 @@ class ConversionModel(PartnerModel):
             info[:, k] = adv_from[:, s] * p * (1 - p)
         jump_mu = with_dims(cfg["jump"], "skip").create_variable("jump_mean")
         jump_sigma = cfg["jump_sigma"].create_variable("jump_sigma")
-        skip = group_effect("jump_type", jump_sigma, info, prior_scale(cfg["jump_sigma"]),
-                            ("partner_type", "skip"), few_members_mode(mode),
-                            mu=jump_mu[None, :])
+        skip = group_effect("jump_type", jump_sigma, info, few_members_scale(prior_scale(cfg["jump_sigma"])),
+                            ("partner_type", "skip"), mode, mu=jump_mu[None, :])
         logits = pt.full((T, S, S), _IMPOSSIBLE)  # beyond won; exp() underflows to exactly 0
         logits = pt.set_subtensor(logits[:, :, 0], 0.0)
         for k, (s, j) in enumerate(SKIP_CELLS):

@@ -107,14 +107,25 @@ def group_effect(name: str, sigma: pt.TensorVariable, info: np.ndarray, scale: f
     return total
 
 
-def few_members_mode(mode: str) -> str:
-    """Parametrisation of an effect with few members (types, tiers, type x stage).
+FEW_MEMBERS_SCALE = 0.25
+"""Share of the prior scale at which a few-member effect's spread is assumed when choosing."""
 
-    Their spread is estimated from a handful of members, so it is poorly identified and a
-    centred form makes a funnel whenever the data allow a small spread (seen on exports of
-    20-120 partners: hundreds of divergences). They are non-centred unless ``mode`` forces
-    ``centred`` (a retry when the non-centred form mixes badly on very rich data).
+
+def few_members_scale(scale: float) -> float:
+    """The scale to choose the parametrisation of an effect with few members (types, tiers).
+
+    Their spread is estimated from a handful of members, so it is poorly identified and can
+    sit far below its prior's typical value; a member centred because its data beat the
+    *prior* spread then makes a funnel when the posterior spread is small (seen on exports of
+    20-120 partners: hundreds of divergences in the type x stage effects). A member is centred
+    only when its data would pin it even at :data:`FEW_MEMBERS_SCALE` of the prior scale
+    (rich data, e.g. time in stage, or conversion on hundreds of partners).
     """
+    return scale * FEW_MEMBERS_SCALE
+
+
+def few_members_mode(mode: str) -> str:
+    """Parametrisation of a zero-sum label effect (few labels): non-centred unless forced."""
     return "centred" if mode == "centred" else "non_centred"
 
 
@@ -163,5 +174,6 @@ def normal_information(groups: np.ndarray, size: int, sd: float,
     return np.bincount(np.asarray(groups, dtype=np.int64), weights=w, minlength=size) / sd**2
 
 
-__all__ = ["PARAMETRISATIONS", "centred_members", "few_members_mode", "group_effect", "label_effect",
+__all__ = ["PARAMETRISATIONS", "FEW_MEMBERS_SCALE", "centred_members", "few_members_mode",
+           "few_members_scale", "group_effect", "label_effect",
            "binomial_information", "count_information", "normal_information"]

@@ -29,7 +29,7 @@ from partner_forecast.data.export import Export
 from partner_forecast.data.schema import OPEN_STAGES
 from partner_forecast.models import aggregate
 from partner_forecast.models.base import PartnerModel
-from partner_forecast.models.effects import few_members_mode, group_effect
+from partner_forecast.models.effects import few_members_scale, group_effect
 from partner_forecast.models.priors import prior_scale, with_dims
 from partner_forecast.models.spec import ModelSpec
 
@@ -90,11 +90,11 @@ class TimingModel(PartnerModel):
             spread = cfg["sigma_spread"].create_variable("type_log_sigma_sd")
             dims = ("partner_type", "stage")
             time_mu = pm.Deterministic("time_mu", group_effect(
-                "type_mu", mu_sigma, info_mu, prior_scale(cfg["group_sigma"]), dims,
-                few_members_mode(mode),
+                "type_mu", mu_sigma, info_mu, few_members_scale(prior_scale(cfg["group_sigma"])),
+                dims, mode,
                 mu=stage_mu[None, :]), dims=dims)
             log_sigma = group_effect("type_log_sigma", spread, info_sig,
-                                     prior_scale(cfg["sigma_spread"]), dims, few_members_mode(mode),
+                                     few_members_scale(prior_scale(cfg["sigma_spread"])), dims, mode,
                                      mu=pt.log(stage_sigma)[None, :])
             time_sigma = pm.Deterministic("time_sigma", pt.exp(log_sigma), dims=dims)
             mu_d = time_mu[d["done_type"], d["done_stage"]]
