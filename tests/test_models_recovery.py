@@ -134,11 +134,16 @@ def test_truth_inside_80_percent_intervals_at_about_the_nominal_rate(recovery):
 
 
 def test_population_parameters_inside_99_percent_intervals(recovery):
-    # Expected misses at 99% over ~70 scalars: < 1; allow 2. The engagement slope is checked
-    # apart (next test): it is knowingly attenuated.
+    # Expected misses at 99% over ~70 scalars: < 1; allow 2. Not compared: the stage logits at
+    # zero covariates and the engagement slope. The generator makes a deal's odds depend on its
+    # engagement over its whole life (including activity logged after the stage it leaves);
+    # the model reads only what was known when the deal entered the stage (the rule that keeps
+    # it honest on real exports), a different covariate with a different slope, so both are
+    # off the generator's scale by construction. What they imply is checked instead: the learned
+    # P(won | stage) against the realised win rates (test below).
     misses = []
     for name, partner, t, d in pairs(recovery["fits"], recovery["truth"]):
-        if partner:
+        if partner or name == "conv_logit":
             continue
         if name == "conv_beta":
             t, d = t[:2], d[:, :2]
@@ -150,14 +155,14 @@ def test_population_parameters_inside_99_percent_intervals(recovery):
     assert len(misses) <= 2, misses
 
 
-def test_engagement_slope_is_attenuated_not_lost(recovery):
-    # The engagement covariate counts activities before as-of. The generator spreads a deal's
-    # engagement over its whole life, so the past exits of deals still open at as-of (all of
-    # them advances) carry only part of it: the fitted slope is biased toward zero. On the
-    # 300-partner sample: 0.55 (98%: 0.41-0.77) against a true 0.8.
-    truth = recovery["truth"].parameters["conv_beta"]["engagement"]
+def test_engagement_at_stage_entry_is_a_covariate_of_its_own(recovery):
+    # Engagement known at stage entry mostly reflects how long a deal sat in earlier stages
+    # (activities pile up with time), and in the generator lingering deals lose more: its
+    # slope is negative here, while the generator's lifetime-engagement slope is +0.8. It must
+    # be estimated (finite, away from its prior's spread of 1), not lost.
     beta = recovery["fits"].conversion.samples("beta")[:, 2]
-    assert 0.0 < float(np.median(beta)) < truth + 0.1
+    assert np.all(np.isfinite(beta))
+    assert float(np.std(beta)) < 0.5
 
 
 def test_learned_curves_track_the_realised_win_rates(recovery):
