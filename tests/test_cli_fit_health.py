@@ -100,3 +100,11 @@ def test_recalibrate_without_a_backtest_is_a_clear_error(copied_workspace, model
     assert res.exit_code == 2
     assert "run `partner-forecast backtest` first" in res.output
     assert "Traceback" not in res.output
+
+
+def test_other_model_commands_carry_the_alert_and_exit_1(failing_workspace, models_sample_dir,
+                                                         models_tiny_config):
+    res = _run("curves", models_sample_dir, "--workspace", failing_workspace, "--config",
+               models_tiny_config, "--format", "csv")
+    assert res.exit_code == 1, res.output
+    assert res.stdout.splitlines()[0].startswith("# alert: UNRELIABLE")

@@ -181,8 +181,27 @@ def by_option(f: Callable) -> Callable:
 
 
 def emit(tables: Mapping[str, pd.DataFrame], meta: Mapping[str, Any], fmt: str,
-         output: Path | None) -> None:
-    """Render and print, or write atomically (one file per table with ``--output-dir``)."""
+         output: Path | None, check_fits: bool = True) -> None:
+    """Render and print, or write atomically (one file per table with ``--output-dir``).
+
+    When ``meta`` says the fits behind the output failed their diagnostics
+    (``diagnostics_ok`` False), the output opens with the ``UNRELIABLE`` alert and, once it is
+    written, the command exits 1 (:func:`exit_if_unreliable`), whatever the command and format;
+    ``check_fits=False`` for outputs that only show a record (the ledger).
+    """
+    if check_fits and meta.get("diagnostics_ok") is False and not meta.get("alert"):
+        from partner_forecast.forecast import failed_fit_alert
+
+        alert = failed_fit_alert([str(w) for w in meta.get("warnings", []) or []]
+                                 or ["some model: failed diagnostics"])
+        meta = {**alert, **meta}
+    _write(tables, meta, fmt, output)
+    if check_fits:
+        exit_if_unreliable(meta)
+
+
+def _write(tables: Mapping[str, pd.DataFrame], meta: Mapping[str, Any], fmt: str,
+           output: Path | None) -> None:
     ctx = click.get_current_context(silent=True)
     output_dir = ctx.meta.get(OUTPUT_DIR_KEY) if ctx is not None else None
     check_output(fmt, output, output_dir)
