@@ -11,7 +11,6 @@ from partner_forecast.cli.common import (
     base_meta,
     data_argument,
     emit,
-    exit_if_unreliable,
     load_context,
     main,
     output_options,
@@ -51,17 +50,15 @@ def fit(data: Path, as_of, workspace: Path, config_path: str | None, refit: bool
     its diagnostics is retried first ([sampler] retries); if it still fails, the output's
     headline says so and the command exits 1.
     """
-    from partner_forecast.forecast import as_of_view, failed_fit_alert
+    from partner_forecast.forecast import as_of_view
     from partner_forecast.workspace import fit_all
 
     settings, export = load_context(data, as_of, config_path)
     export = as_of_view(export)  # the view `forecast` fits on: one cache entry for both
     fits = fit_all(export, settings, workspace, progress=True, refit=refit)
-    meta = {**failed_fit_alert(list(fits.warnings)),
-            **base_meta(export, settings, workspace=str(workspace), diagnostics_ok=fits.ok,
-                        warnings=list(fits.warnings))}
-    emit({"diagnostics": fits.diagnostics_table()}, meta, fmt, output)
-    exit_if_unreliable(meta)
+    meta = base_meta(export, settings, workspace=str(workspace), diagnostics_ok=fits.ok,
+                     warnings=list(fits.warnings))
+    emit({"diagnostics": fits.diagnostics_table()}, meta, fmt, output)  # alert + exit 1 on failure
 
 
 @main.command()

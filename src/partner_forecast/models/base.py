@@ -316,7 +316,7 @@ class PartnerModel(ABC):
                 parametrisation = _other_parametrisation(parametrisation, diag)
         assert best is not None
         _, post, stats, diag = best
-        self.diagnostics = replace(diag, attempts=min(attempt + 1, 1 + retries),
+        self.diagnostics = replace(diag, attempts=attempt + 1,
                                    compile_seconds=spent_compile, sample_seconds=spent_sample)
         post = self.prune_posterior(post)
         stats = stats[["diverging"]]

@@ -136,7 +136,6 @@ def open_deals(export: Export, settings: Settings) -> pd.DataFrame:
         "opportunity_id")["entered_on"]
     since = open_["opportunity_id"].map(entered).fillna(open_["created_on"])
     days = ((export.default_as_of - pd.to_datetime(since)).dt.days).clip(lower=0)
-    cov = aggregate.deal_covariates(export, settings.confidence.engagement_full_at)
     pidx = aggregate.partner_index(export)
     out = pd.DataFrame({
         "opportunity_id": open_["opportunity_id"].astype(str).to_numpy(dtype=object),
@@ -151,13 +150,10 @@ def open_deals(export: Export, settings: Settings) -> pd.DataFrame:
         "is_expansion": open_["is_expansion"].fillna(False).astype(bool).to_numpy(),
     })
     # Covariates as known when the deal entered its current stage (as the model learned them).
-    level = np.minimum(aggregate.engagement_before(export, open_["opportunity_id"].to_numpy(dtype=object),
-                                                   pd.to_datetime(since).to_numpy()),
+    ids, entered_on = open_["opportunity_id"].to_numpy(dtype=object), pd.to_datetime(since).to_numpy()
+    level = np.minimum(aggregate.engagement_before(export, ids, entered_on),
                        settings.confidence.engagement_full_at)
-    flags = aggregate.flags_at(export, open_["opportunity_id"].to_numpy(dtype=object),
-                               pd.to_datetime(since).to_numpy())
-    for c in COVARIATES:
-        out[c] = open_["opportunity_id"].map(cov[c]).fillna(0.0).to_numpy(dtype=float)
+    flags = aggregate.flags_at(export, ids, entered_on)
     for c in aggregate.FLAG_COVARIATES:
         out[c] = flags[c].to_numpy(dtype=float)
     out["engagement"] = level / float(settings.confidence.engagement_full_at)
