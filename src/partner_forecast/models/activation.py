@@ -29,7 +29,12 @@ from partner_forecast.config import Settings
 from partner_forecast.data.export import Export
 from partner_forecast.models import aggregate
 from partner_forecast.models.base import PartnerModel
-from partner_forecast.models.effects import binomial_information, group_effect, label_effect
+from partner_forecast.models.effects import (
+    binomial_information,
+    group_effect,
+    label_effect,
+    label_information,
+)
 from partner_forecast.models.priors import prior_scale
 from partner_forecast.models.spec import ModelSpec
 
@@ -106,8 +111,12 @@ class ActivationModel(PartnerModel):
             tier_sigma = cfg["group_sigma"].create_variable("tier_sigma")
             partner_sigma = cfg["group_sigma"].create_variable("partner_sigma")
             noise_sigma = cfg["noise_sigma"].create_variable("noise_sigma")
-            type_eff = label_effect("type_effect", type_sigma, "partner_type", T, self.parametrisation)
-            tier_eff = label_effect("tier_effect", tier_sigma, "tier", R, self.parametrisation)
+            type_eff = label_effect("type_effect", type_sigma, "partner_type", T, mode,
+                                    label_information(d["partner_type_idx"], info_p, gscale, T),
+                                    gscale)
+            tier_eff = label_effect("tier_effect", tier_sigma, "tier", R, mode,
+                                    label_information(d["partner_tier_idx"], info_p, gscale, R),
+                                    gscale)
             partner_level = group_effect(
                 "partner_effect", partner_sigma, info_p, gscale, "partner", mode,
                 mu=centred_intercept + type_eff[d["partner_type_idx"]]

@@ -178,6 +178,7 @@ class PartnerModel(ABC):
         self.idata: xr.DataTree | None = None
         self.diagnostics: Diagnostics | None = None
         self._samples: dict[str, np.ndarray] = {}
+        self._compiled: dict[str, Any] = {}
 
     # -- configuration ------------------------------------------------------------------------
     @property
@@ -262,7 +263,9 @@ class PartnerModel(ABC):
 
         A fit that fails its thresholds is retried (up to ``[sampler] retries`` times) before
         it is reported: divergences raise ``target_accept`` (0.97, then 0.99) and double the
-        tuning; R-hat or ESS alone double the draws ("draws by need"); the last retry also
+        tuning; R-hat or ESS alone ask for the draws the ESS target needs
+        (:func:`draws_needed`, "draws by need"; R-hat also 1.5x the tuning). A retry with the
+        same parametrisation reuses the compiled model (nutpie); the last retry also
         switches the parametrisation of the effects behind the worst variable
         (:func:`_other_parametrisation`). The best attempt is kept (passing, else fewest
         failures) and its diagnostics say how many attempts were made and with what settings.
@@ -310,8 +313,9 @@ class PartnerModel(ABC):
                 cfg["target_accept"] = max(float(cfg["target_accept"]), 0.97 if attempt == 0 else 0.99)
                 cfg["tune"] = int(cfg["tune"]) * 2
             else:
-                cfg["draws"] = int(cfg["draws"]) * 2
-                cfg["tune"] = int(int(cfg["tune"]) * 1.5)
+                cfg["draws"] = draws_needed(int(cfg["draws"]), diag, limits["min_ess"])
+                if not math.isnan(diag.max_rhat) and diag.max_rhat > limits["max_rhat"]:
+                    cfg["tune"] = int(int(cfg["tune"]) * 1.5)
             if attempt + 1 == retries:
                 parametrisation = _other_parametrisation(parametrisation, diag)
         assert best is not None
@@ -337,27 +341,18 @@ class PartnerModel(ABC):
         seeds = self.chain_seeds()
         if attempt:
             seeds = [int(x) for x in np.random.SeedSequence([*seeds, attempt]).generate_state(len(seeds))]
-        t0 = time.perf_counter()
-        requested, self.parametrisation = self.parametrisation, parametrisation
-        try:
-            model = self.build_model()
-        finally:
-            self.parametrisation = requested
         if progress:
             again = f" (retry {attempt})" if attempt else ""
-            progress(f"{self.name}: compiling and sampling on {self.cells:,} cells{again} "
-                     f"({cfg['chains']} chains x {cfg['draws']} draws, {sampler})")
-        with model, warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=UserWarning, module="pymc")
-            warnings.filterwarnings("ignore", category=RuntimeWarning)
-            idata = pm.sample(draws=int(cfg["draws"]), tune=int(cfg["tune"]),
-                              chains=int(cfg["chains"]), cores=min(int(cfg["chains"]), os.cpu_count() or 1),
-                              target_accept=float(cfg["target_accept"]),
-                              random_seed=seeds[0] if sampler == "nutpie" else seeds,
-                              nuts_sampler=sampler, progressbar=False, quiet=True,
-                              compute_convergence_checks=False)
+            cached = sampler == "nutpie" and parametrisation in self._compiled
+            progress(f"{self.name}: {'sampling' if cached else 'compiling and sampling'} on "
+                     f"{self.cells:,} cells{again} ({cfg['chains']} chains x {cfg['draws']} draws, "
+                     f"{sampler})")
+        t0 = time.perf_counter()
+        if sampler == "nutpie":
+            idata, sample_s = self._sample_nutpie(cfg, parametrisation, seeds[0])
+        else:
+            idata, sample_s = self._sample_pymc(cfg, parametrisation, seeds)
         total = time.perf_counter() - t0
-        sample_s = float(idata["posterior"].attrs.get("sampling_time", np.nan))
         post = drop_helpers(idata["posterior"].to_dataset())
         stats = idata["sample_stats"].to_dataset()
         stats = stats[[v for v in ("diverging", "n_steps") if v in stats.data_vars]]
@@ -366,6 +361,61 @@ class PartnerModel(ABC):
             cells=self.cells, compile_seconds=total - sample_s, sample_seconds=sample_s,
             sampler=sampler, **limits)
         return post, stats, diag
+
+    def _build(self, parametrisation: str) -> pm.Model:
+        """The PyMC model under ``parametrisation`` (the instance's own is left as it was)."""
+        requested, self.parametrisation = self.parametrisation, parametrisation
+        try:
+            return self.build_model()
+        finally:
+            self.parametrisation = requested
+
+    def _sample_nutpie(self, cfg: dict[str, Any], parametrisation: str, seed: int
+                       ) -> tuple[xr.DataTree, float]:
+        """Sample with nutpie, compiling the model once per parametrisation.
+
+        A retry with other sampler settings (target_accept, tuning, draws) reuses the compiled
+        logp and gradient: only a retry in the other parametrisation compiles again. Shows a
+        live bar on stderr where someone can see it (:func:`~.progress.bars_wanted`).
+        """
+        import nutpie
+
+        from partner_forecast.models.progress import SamplingBar, bars_wanted
+
+        if parametrisation not in self._compiled:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", category=UserWarning)
+                self._compiled[parametrisation] = nutpie.compile_pymc_model(
+                    self._build(parametrisation))
+        chains, draws, tune = int(cfg["chains"]), int(cfg["draws"]), int(cfg["tune"])
+        bar = SamplingBar(self.name, chains * (draws + tune)) if bars_wanted() else None
+        t0 = time.perf_counter()
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", category=RuntimeWarning)
+                idata = nutpie.sample(
+                    self._compiled[parametrisation], draws=draws, tune=tune, chains=chains,
+                    cores=min(chains, os.cpu_count() or 1), seed=seed, save_warmup=False,
+                    target_accept=float(cfg["target_accept"]), progress_bar=False,
+                    progress_callback=bar)
+        finally:
+            if bar is not None:
+                bar.close()
+        return idata, time.perf_counter() - t0
+
+    def _sample_pymc(self, cfg: dict[str, Any], parametrisation: str, seeds: list[int]
+                     ) -> tuple[xr.DataTree, float]:
+        """Sample with PyMC's own NUTS (the fallback when nutpie is not installed)."""
+        with self._build(parametrisation), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=UserWarning, module="pymc")
+            warnings.filterwarnings("ignore", category=RuntimeWarning)
+            idata = pm.sample(draws=int(cfg["draws"]), tune=int(cfg["tune"]),
+                              chains=int(cfg["chains"]),
+                              cores=min(int(cfg["chains"]), os.cpu_count() or 1),
+                              target_accept=float(cfg["target_accept"]), random_seed=seeds,
+                              nuts_sampler="pymc", progressbar=False, quiet=True,
+                              compute_convergence_checks=False)
+        return idata, float(idata["posterior"].attrs.get("sampling_time", np.nan))
 
     def prune_posterior(self, posterior: xr.Dataset) -> xr.Dataset:
         """Drop what need not be saved (override); diagnostics are computed before this."""
@@ -473,6 +523,24 @@ class PartnerModel(ABC):
         return model
 
 
+DRAWS_GROWTH = (1.5, 3.0)
+"""Least and most a retry multiplies the draws by (see :func:`draws_needed`)."""
+
+
+def draws_needed(draws: int, diag: Diagnostics, min_ess: float) -> int:
+    """Draws per chain for a retry whose ESS should reach ``min_ess`` ("draws by need").
+
+    ESS grows about linearly with the draws of a chain that has converged, so the draws are
+    scaled by ``min_ess / ESS reached`` with a 25% margin, between :data:`DRAWS_GROWTH`
+    (1.5x: a near miss still gets a visible step; 3x: a fit far off its target is a geometry
+    problem more draws will not cure), rounded up to a multiple of 100.
+    """
+    reached = min(diag.min_ess_bulk, diag.min_ess_tail)
+    ratio = min_ess / reached * 1.25 if reached > 0 and not math.isnan(reached) else math.inf
+    factor = min(max(ratio, DRAWS_GROWTH[0]), DRAWS_GROWTH[1])
+    return int(math.ceil(draws * factor / 100.0) * 100)
+
+
 FEW_MEMBER_HINTS = ("type", "tier", "stage", "shock", "jump")
 """Names of effects with few members (non-centred unless the parametrisation is centred)."""
 
@@ -562,6 +630,6 @@ def read_tree(path: str | Path) -> xr.DataTree:
 
 
 __all__ = ["PartnerModel", "ModelMismatchError", "ModelNotFittedError", "NotEnoughDataError",
-           "code_version",
+           "code_version", "draws_needed",
            "export_fingerprint",
            "nutpie_available", "write_tree", "read_tree", "POSTERIOR_SUFFIX"]

@@ -166,7 +166,9 @@ class ConversionModel(PartnerModel):
             # deviations enter the likelihood: the mean cannot be told apart from the stage
             # logits (every exit has both), so it is drawn from its prior N(0, sigma / sqrt(Q))
             # and taken out of adv_logit, which keeps its honest uncertainty without a ridge.
-            shock = label_effect("shock", shock_sigma, "quarter", Q, mode)
+            info_q = binomial_information(d["n"], d["k"], d["cell_quarter"], Q)
+            shock = label_effect("shock", shock_sigma, "quarter", Q, mode, info_q,
+                                 prior_scale(cfg["shock_sigma"]))
             shock_mean = pm.Normal("shock_mean", 0.0, shock_sigma / np.sqrt(max(Q, 1)))
             pm.Deterministic("adv_logit", adv_centred - pt.dot(x_mean, beta)[None, :] - shock_mean
                              - (duration * z_mean)[None, :], dims=("partner_type", "stage"))
@@ -200,10 +202,17 @@ class ConversionModel(PartnerModel):
         jump_sigma = cfg["jump_sigma"].create_variable("jump_sigma")
         skip = group_effect("jump_type", jump_sigma, info, few_members_scale(prior_scale(cfg["jump_sigma"])),
                             ("partner_type", "skip"), mode, mu=jump_mu[None, :])
-        logits = pt.full((T, S, S), _IMPOSSIBLE)  # beyond won; exp() underflows to exactly 0
-        logits = pt.set_subtensor(logits[:, :, 0], 0.0)
+        # Each skip's logit goes to its (stage, destination) slot by one product with a constant
+        # 0/1 placement matrix (one small graph node, where a set_subtensor per skip made the
+        # compiled gradient several times larger); "next" is 0 and the slots beyond won are
+        # _IMPOSSIBLE (exp() underflows to exactly 0).
+        place = np.zeros((n_skip, S * S))
+        base = np.full((S, S), _IMPOSSIBLE)
+        base[:, 0] = 0.0
         for k, (s, j) in enumerate(SKIP_CELLS):
-            logits = pt.set_subtensor(logits[:, s, j], skip[:, k])
+            place[k, s * S + j] = 1.0
+            base[s, j] = 0.0
+        logits = (pt.dot(skip, place) + base.ravel()[None, :]).reshape((T, S, S))
         logp = logits - pt.logsumexp(logits, axis=2, keepdims=True)
         pm.Potential("destinations", pt.sum(counts * logp))  # counts are 0 beyond won
         pm.Deterministic("jump_probs", pt.exp(logp), dims=("partner_type", "stage", "destination"))

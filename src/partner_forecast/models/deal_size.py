@@ -23,7 +23,7 @@ from partner_forecast.config import Settings
 from partner_forecast.data.export import Export
 from partner_forecast.models import aggregate
 from partner_forecast.models.base import PartnerModel
-from partner_forecast.models.effects import group_effect, label_effect, normal_information
+from partner_forecast.models.effects import group_effect, label_effect, label_information, normal_information
 from partner_forecast.models.priors import prior_scale, with_dims
 from partner_forecast.models.spec import ModelSpec
 
@@ -70,7 +70,9 @@ class DealSizeModel(PartnerModel):
             type_sigma = cfg["group_sigma"].create_variable("type_sigma")
             partner_sigma = cfg["group_sigma"].create_variable("partner_sigma")
             type_eff = label_effect("type_effect", type_sigma, "partner_type", T,
-                                    self.parametrisation)
+                                    self.parametrisation,
+                                    label_information(d["partner_type_idx"], info_p, scale, T),
+                                    scale)
             partner_level = group_effect("partner_effect", partner_sigma, info_p, scale, "partner",
                                          self.parametrisation,
                                          mu=intercept + type_eff[d["partner_type_idx"]])

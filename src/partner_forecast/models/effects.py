@@ -124,25 +124,55 @@ def few_members_scale(scale: float) -> float:
     return scale * FEW_MEMBERS_SCALE
 
 
-def few_members_mode(mode: str) -> str:
-    """Parametrisation of a zero-sum label effect (few labels): non-centred unless forced."""
-    return "centred" if mode == "centred" else "non_centred"
+def few_members_mode(mode: str, info: np.ndarray | None = None, scale: float | None = None
+                     ) -> str:
+    """Parametrisation of a zero-sum label effect (few labels).
+
+    Forced modes win. Under ``auto`` the effect is centred only when the data pin *every*
+    label even at :func:`few_members_scale` of the prior scale (``info * (scale/4)**2 > 1``,
+    e.g. tiers of hundreds of partners, quarters of thousands of stage exits): the group
+    sigma then mixes in a few draws, where the non-centred form ties it to the labels in a
+    long ridge (an ESS of 200 in 2,000 draws on ``data/sample``). Otherwise (thin data,
+    unknown information) non-centred, which small exports need.
+    """
+    if mode in ("centred", "non_centred"):
+        return mode
+    if info is None or scale is None:
+        return "non_centred"
+    info = np.asarray(info, dtype=float)
+    strong = info.size > 0 and bool(np.all(info * few_members_scale(scale) ** 2 > 1.0))
+    return "centred" if strong else "non_centred"
 
 
 def label_effect(name: str, sigma: pt.TensorVariable, dims: str, size: int,
-                 mode: str = "auto") -> pt.TensorVariable:
+                 mode: str = "auto", info: np.ndarray | None = None,
+                 scale: float | None = None) -> pt.TensorVariable:
     """Effects of a small fixed label set (types, tiers, roles, quarters) that sum to zero.
 
     ``ZeroSumNormal(sigma)`` over ``dims`` (the intercept carries the mean, so the two do not
-    trade off), non-centred as ``sigma * ZeroSumNormal(1)`` (see :func:`few_members_mode`); a
-    single label gets a constant 0.
+    trade off), centred or non-centred as ``sigma * ZeroSumNormal(1)`` per
+    :func:`few_members_mode` (``info`` per label, ``scale`` of the sigma's prior); a single
+    label gets a constant 0.
     """
     if size < 2:
         return pm.Deterministic(name, pt.zeros(size), dims=dims)
-    if few_members_mode(mode) == "centred":
+    if few_members_mode(mode, info, scale) == "centred":
         return pm.ZeroSumNormal(name, sigma=sigma, dims=dims)
     z = pm.ZeroSumNormal(f"{name}{OFFSET_SUFFIX}", sigma=1.0, dims=dims)
     return pm.Deterministic(name, sigma * z, dims=dims)
+
+
+def label_information(labels: np.ndarray, member_info: np.ndarray, member_scale: float,
+                      size: int) -> np.ndarray:
+    """Information per label about a label effect that reaches the data through members.
+
+    A type or tier effect is seen through its partners' effects, each a noisy reading of
+    it: a partner adds ``1 / (member_scale**2 + 1 / info)`` (its own spread plus its data's
+    noise), so many partners with rich data pin the label and few or thin ones do not.
+    """
+    info = np.asarray(member_info, dtype=float)
+    w = 1.0 / (member_scale**2 + 1.0 / np.maximum(info, 1e-12))
+    return np.bincount(np.asarray(labels, dtype=np.int64), weights=w, minlength=size)
 
 
 def binomial_information(n: np.ndarray, k: np.ndarray, groups: np.ndarray, size: int,
@@ -175,5 +205,5 @@ def normal_information(groups: np.ndarray, size: int, sd: float,
 
 
 __all__ = ["PARAMETRISATIONS", "FEW_MEMBERS_SCALE", "centred_members", "few_members_mode",
-           "few_members_scale", "group_effect", "label_effect",
+           "few_members_scale", "group_effect", "label_effect", "label_information",
            "binomial_information", "count_information", "normal_information"]
