@@ -26,10 +26,10 @@ def test_variance_block_reuses_the_ledgers_forecast(setup):
     notes: list[str] = []
     report = build_report(data, draws=200, seed=1, horizon=1, workspace=ws, record=False,
                           notify=notes.append)
-    assert any(f"reusing forecast run {run.run_id}" in n for n in notes), notes
+    assert any(f"reusing ledger run {run.run_id}" in n for n in notes), notes
     assert not any("making one now" in n or "fitting" in n for n in notes), notes
     waterfall = next(c for c in report.charts() if c.key == "waterfall")
-    assert f"Forecast run {run.run_id} as of 2025-04-01 (from the ledger)" in waterfall.note
+    assert f"Forecast: ledger run {run.run_id} as of 2025-04-01 (recorded " in waterfall.note
     keys = [c.key for c in report.charts()]
     assert {"committed", "quality"} <= set(keys)
     committed = next(c for c in report.charts() if c.key == "committed")
