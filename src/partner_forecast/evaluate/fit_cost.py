@@ -180,19 +180,22 @@ def estimate_fit(models: Sequence[str], workspace: str | Path) -> FitEstimate:
     return FitEstimate(models=tuple(models), seconds=seconds, basis=basis)
 
 
+def describe_fit(models: Sequence[str], workspace: str | Path, cut: str | pd.Timestamp) -> str:
+    """``fitting 5 models (activation, ...) on the data as of 2026-04-01, likely about 4 min (...)``."""
+    what = f"{len(models)} model{'s' if len(models) != 1 else ''} ({', '.join(models)})"
+    return (f"fitting {what} on the data as of {pd.Timestamp(cut).date()}, "
+            f"{estimate_fit(models, workspace).describe()}")
+
+
 def fit_announcement(export: Export, settings: Settings, workspace: str | Path,
                      cut: str | pd.Timestamp) -> str | None:
-    """``fitting 5 models (...) ... likely about 4 min (...)``, or None when nothing is fitted.
+    """:func:`describe_fit` of the models a forecast as of ``cut`` must fit, or None.
 
     None when every fit for ``export`` as of ``cut`` is saved (or the models are not installed).
     """
     missing = missing_fits(export, settings, workspace, cut)
-    if not missing:
-        return None
-    what = f"{len(missing)} model{'s' if len(missing) != 1 else ''} ({', '.join(missing)})"
-    return (f"fitting {what} on the data as of {pd.Timestamp(cut).date()}, "
-            f"{estimate_fit(missing, workspace).describe()}")
+    return describe_fit(missing, workspace, cut) if missing else None
 
 
-__all__ = ["DEFAULT_MODEL_SECONDS", "FitEstimate", "RECENT_FITS", "duration_text", "estimate_fit",
-           "fit_announcement", "missing_fits", "saved_fit_seconds"]
+__all__ = ["DEFAULT_MODEL_SECONDS", "FitEstimate", "RECENT_FITS", "describe_fit", "duration_text",
+           "estimate_fit", "fit_announcement", "missing_fits", "saved_fit_seconds"]

@@ -562,7 +562,7 @@ def variance_review(data: str | Path | Export, quarter: str | Quarter, *, run_id
     -------
     VarianceResult
     """
-    from partner_forecast.evaluate.fit_cost import fit_announcement
+    from partner_forecast.evaluate.fit_cost import describe_fit, missing_fits
     from partner_forecast.forecast import DEFAULT_WORKSPACE, load_inputs
     from partner_forecast.ledger import Ledger
 
@@ -597,19 +597,21 @@ def variance_review(data: str | Path | Export, quarter: str | Quarter, *, run_id
                 f"variance DATA --quarter {label} --run {other_sources[-1]}` reviews one anyway)")
         run_id = choice.run_id
         if run_id is None:
-            fitting = fit_announcement(export, settings, workspace, q.start)
-            how = (fitting + (f"; {fit_hint}" if fit_hint else "") if fitting is not None else
-                   "from the fits saved in the workspace (seconds)")
+            missing = missing_fits(export, settings, workspace, q.start)
+            how = ("" if missing is None else
+                   ": from the fits saved in the workspace (seconds)" if not missing else
+                   f": {describe_fit(missing, workspace, q.start)}"
+                   + (f"; {fit_hint}" if fit_hint else ""))
             say(f"variance review of {label}: the ledger at {ledger.path} has no forecast of it "
                 f"made on or before {q.start.date()}" + (f" segmented by {by}" if by else "")
-                + f" from this data: making one now, as of {q.start.date()}: {how}")
+                + f" from this data: making one now, as of {q.start.date()}{how}")
             result = make_forecast(export, as_of=q.start, quarter=q, by=by, draws=draws, seed=seed,
                                    config=settings, workspace=workspace, record=True,
                                    progress=progress)
             run_id = str(result.run_id)
             created = True
-            source = (f"{'fitted' if fitting is not None else 'made from saved fits'} now as of "
-                      f"{q.start.date()} (recorded as ledger run {run_id})")
+            made = "fitted" if missing else "made from saved fits" if missing == [] else "made"
+            source = f"{made} now as of {q.start.date()} (recorded as ledger run {run_id})"
             say(f"note: recorded forecast run {run_id}")
     record = ledger.run(run_id)
     if not source:

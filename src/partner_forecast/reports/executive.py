@@ -851,18 +851,6 @@ def _pipeline_block(inp: _Inputs, quarter: Quarter) -> Block:
 
 
 # -- block 3 ------------------------------------------------------------------------------------
-def fits_cached(export: Export, settings: Settings, workspace: Path, cut: pd.Timestamp) -> bool | None:
-    """Whether the workspace holds all five fits for ``export`` as of ``cut`` (None: no models).
-
-    Tells the report whether a step that forecasts as of ``cut`` will load posteriors in a
-    second or fit the models first (minutes), so it can say so before it starts.
-    """
-    from partner_forecast.evaluate.fit_cost import missing_fits
-
-    missing = missing_fits(export, settings, workspace, cut)
-    return None if missing is None else not missing
-
-
 def _accuracy_block(inp: _Inputs, context: Any, backtest_quarters: int, variance: bool) -> Block:
     block = Block("accuracy", "3. Forecast accuracy",
                   "Forecast vs actual for the last closed quarter and where it missed (variance "
