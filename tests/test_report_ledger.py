@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import pytest
 
+from partner_forecast.evaluate.fit_cost import missing_fits
 from partner_forecast.forecast import forecast
-from partner_forecast.reports.executive import build_report, fits_cached
+from partner_forecast.reports.executive import build_report
 from test_report_fakes import fake_fit_workspace, small_sample
 
 
@@ -26,10 +27,10 @@ def test_variance_block_reuses_the_ledgers_forecast(setup):
     notes: list[str] = []
     report = build_report(data, draws=200, seed=1, horizon=1, workspace=ws, record=False,
                           notify=notes.append)
-    assert any(f"reusing forecast run {run.run_id}" in n for n in notes), notes
+    assert any(f"reusing ledger run {run.run_id}" in n for n in notes), notes
     assert not any("making one now" in n or "fitting" in n for n in notes), notes
     waterfall = next(c for c in report.charts() if c.key == "waterfall")
-    assert f"Forecast run {run.run_id} as of 2025-04-01 (from the ledger)" in waterfall.note
+    assert f"Forecast: ledger run {run.run_id} as of 2025-04-01 (recorded " in waterfall.note
     keys = [c.key for c in report.charts()]
     assert {"committed", "quality"} <= set(keys)
     committed = next(c for c in report.charts() if c.key == "committed")
@@ -54,9 +55,11 @@ def test_no_variance_leaves_the_block_out_and_fits_nothing_for_it(setup, tmp_pat
 def test_a_fit_is_announced_only_when_the_fits_are_not_cached(setup, tmp_path):
     from partner_forecast.config import load_settings
     from partner_forecast.data.export import load_export
+    from partner_forecast.models import MODEL_CLASSES
 
     data, ws = setup
     export, settings = load_export(data), load_settings(None)
-    assert fits_cached(export, settings, ws, export.default_as_of) is True
-    assert fits_cached(export, settings, ws, "2024-10-01") is False  # no fake fits at that cut
-    assert fits_cached(export, settings, tmp_path / "empty", export.default_as_of) is False
+    assert missing_fits(export, settings, ws, export.default_as_of) == []
+    all_models = [cls.name for cls in MODEL_CLASSES]
+    assert missing_fits(export, settings, ws, "2024-10-01") == all_models  # no fits at that cut
+    assert missing_fits(export, settings, tmp_path / "empty", export.default_as_of) == all_models

@@ -224,19 +224,39 @@ class Ledger:
                 "WHERE run_id = ?", con, params=(run_id,))
         return record
 
+    def forecasts_of(self, quarter: str, on_or_before: pd.Timestamp,
+                     kind: str = "forecast") -> pd.DataFrame:
+        """Runs of ``kind`` forecasting ``quarter`` made as of a date on or before ``on_or_before``.
+
+        Newest as-of last (ties: the later recorded last). Columns: run_id, created_at,
+        as_of, segment_by (``total`` when not split), data (the export's source folder as
+        recorded in the run's meta; empty when the run did not record it), data_fingerprint
+        (the export's bytes as of the run's as-of), config_fingerprint, version.
+        Reads only the runs table, never the per-run quantile and deal tables.
+        """
+        columns = ["run_id", "created_at", "as_of", "segment_by", "data", "data_fingerprint",
+                   "config_fingerprint", "version"]
+        if not self.path.exists():
+            return pd.DataFrame(columns=columns)
+        with self._connect() as con:
+            frame = pd.read_sql_query(
+                "SELECT run_id, created_at, as_of, quarters, segment_by, data_fingerprint, "
+                "config_fingerprint, version, meta FROM runs WHERE kind = ? "
+                "ORDER BY created_at, rowid", con, params=(kind,))
+        keep = (frame["quarters"].map(lambda s: quarter in (json.loads(s) or []))
+                & (pd.to_datetime(frame["as_of"]) <= pd.Timestamp(on_or_before)))
+        frame = frame[keep].copy()
+        frame["data"] = frame.pop("meta").map(lambda m: str(json.loads(m).get("data") or ""))
+        seg = frame["segment_by"].astype(object)
+        frame["segment_by"] = seg.where(seg.notna() & (seg != ""), "total").astype(str)
+        frame = frame.sort_values(["as_of", "created_at"], kind="stable")
+        return frame[columns].reset_index(drop=True)
+
     def latest_for_quarter(self, quarter: str, on_or_before: pd.Timestamp,
                            kind: str = "forecast") -> str | None:
         """The newest run forecasting ``quarter`` whose as-of is on or before the given date."""
-        runs = self.runs()
-        if runs.empty:
-            return None
-        runs = runs[(runs["kind"] == kind)
-                    & runs["quarters"].map(lambda s: quarter in s.split(","))
-                    & (pd.to_datetime(runs["as_of"]) <= on_or_before)]
-        if runs.empty:
-            return None
-        runs = runs.sort_values(["as_of", "created_at"])
-        return str(runs["run_id"].iloc[-1])
+        runs = self.forecasts_of(quarter, on_or_before, kind)
+        return None if runs.empty else str(runs["run_id"].iloc[-1])
 
 
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:

@@ -43,14 +43,17 @@ def _warn(messages: list[str]) -> None:
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Run the folds on a Dask distributed cluster at ADDRESS (tcp://host:8786), or "
                    "'local' for a local Dask cluster (needs the 'dask' extra).")
+@click.option("--progress-bar/--no-progress-bar", "progress_bar", default=None,
+              help="A bar over the folds on stderr (folds done, ETA) instead of a line per fold "
+                   "[default: when stderr is a terminal].")
 @draws_option
 @seed_option
 @config_option
 @workspace_option
 @output_options()
 def backtest(data: Path, n_quarters: int, horizon: int, by: str | None, workers: int,
-             scheduler: str | None, draws: int | None, seed: int | None, config_path: str | None,
-             workspace: Path, fmt: str, output: Path | None) -> None:
+             scheduler: str | None, progress_bar: bool | None, draws: int | None, seed: int | None,
+             config_path: str | None, workspace: Path, fmt: str, output: Path | None) -> None:
     """Rolling-origin backtest: forecast each of the last K quarters from its start, score it.
 
     Each fold sees the export as it stood at its quarter's start, fits the models and forecasts;
@@ -60,7 +63,8 @@ def backtest(data: Path, n_quarters: int, horizon: int, by: str | None, workers:
     quarter's actual and the same quarter last year. Deals open at each origin score the
     win-this-quarter probability (Brier, calibration error) against the stage table. The
     model's record (bias and interval width of its P10-P90) is saved to the workspace, for
-    `forecast --recalibrate`.
+    `forecast --recalibrate`. Before the folds run, stderr says how many need a fit of the
+    models and how long that is likely to take (from the fits saved in the workspace).
     """
     from partner_forecast.evaluate.backtest import backtest as run_backtest
     from partner_forecast.evaluate.recalibration import (
@@ -71,7 +75,7 @@ def backtest(data: Path, n_quarters: int, horizon: int, by: str | None, workers:
 
     result = run_backtest(data, quarters=n_quarters, horizon=horizon, by=by, workers=workers,
                           scheduler=scheduler, draws=draws, seed=seed, config=config_path,
-                          workspace=workspace, progress=True)
+                          workspace=workspace, progress=True, progress_bar=progress_bar)
     _warn(result.meta.get("warnings", []))
     meta = dict(result.meta)
     try:
@@ -98,7 +102,8 @@ def backtest(data: Path, n_quarters: int, horizon: int, by: str | None, workers:
               help="The quarter to review, e.g. 2026Q3.")
 @click.option("--run", "run_id", default=None,
               help="Ledger run to review (default: the latest forecast of the quarter made on or "
-                   "before its start; one is made and recorded if there is none).")
+                   "before its start from the same data; one is made and recorded if there is "
+                   "none, announced with how long its fit is likely to take).")
 @by_option
 @draws_option
 @seed_option
@@ -109,6 +114,11 @@ def variance(data: Path, quarter: str, run_id: str | None, by: str | None, draws
              seed: int | None, config_path: str | None, workspace: Path, fmt: str,
              output: Path | None) -> None:
     """Quarterly variance review: forecast vs actual, and the drivers of the difference.
+
+    The forecast reviewed is the ledger's (the latest of the quarter made from the same data
+    on or before its start: no fit), or --run's. Without one it forecasts as of the quarter's
+    start and records it; stderr says beforehand whether that fits the models and how long it
+    is likely to take. The output's meta names the source (forecast_source).
 
     Shows actual partner ARR against the recorded P10/P50/P90 (with the actual's percentile),
     in total and per segment, and splits actual minus forecast mean exactly into open-pipeline

@@ -23,11 +23,13 @@ REPORT_FORMATS = ("html", "pdf")
 @click.option("--backtest-quarters", type=click.IntRange(0, 40), default=0, show_default=True,
               help="Backtest the last K quarters for the calibration chart (one fit each; 0: skip).")
 @click.option("--no-backtest", is_flag=True,
-              help="Leave the backtest out (the default; conflicts with --backtest-quarters K > 0).")
+              help="Leave the backtest out (the default; the report says so; conflicts with "
+                   "--backtest-quarters K > 0).")
 @click.option("--no-variance", is_flag=True,
-              help="Leave the variance review of the last closed quarter out. With it, the review "
-                   "reuses the ledger's forecast of that quarter, else forecasts as of its start "
-                   "(a fit of the models on that data unless cached: said before it starts).")
+              help="Leave the variance review of the last closed quarter out (the report says "
+                   "so). With it, the review reuses the ledger's forecast of that quarter (no "
+                   "fit), else forecasts as of its start: a fit of the models on that data unless "
+                   "saved, announced on stderr with how long it is likely to take.")
 @click.option("--draws", type=click.IntRange(1, 200_000), default=None,
               help="Monte Carlo draws (default from [simulation] draws: 4000).")
 @click.option("--seed", type=SEED, default=None, help="Random seed (same seed, same numbers).")

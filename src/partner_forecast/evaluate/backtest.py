@@ -632,11 +632,36 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _fold_bar(total: int) -> Any:
+    """A tqdm bar over ``total`` folds on stderr (shown even when stderr is not a terminal)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="backtest folds", unit="fold", file=sys.stderr, leave=False,
+                dynamic_ncols=True, disable=False)
+
+
+def _fit_note(tasks: Sequence[FoldTask], settings: Settings, workspace: Path, hint: str) -> str:
+    """``; 3 fold(s) need fits, likely about 12 min one after the other (...)``, or empty."""
+    from partner_forecast.evaluate.fit_cost import duration_text, estimate_fit, missing_fits
+
+    estimates = []
+    for task in tasks:
+        missing = missing_fits(task.view, settings, workspace) if task.view is not None else None
+        if missing:
+            estimates.append(estimate_fit(missing, workspace))
+    if not estimates:
+        return ""
+    seconds = sum(e.seconds for e in estimates)
+    return (f"; {len(estimates)} fold(s) need a fit of the models, likely {duration_text(seconds)} "
+            f"one fold after the other ({estimates[0].basis})" + (f"; {hint}" if hint else ""))
+
+
 def backtest(data: str | Path | Export, *, quarters: int = 4, horizon: int = 1, by: str | None = None,
              workers: int = 1, scheduler: str | None = None, draws: int | None = None,
              seed: int | None = None, config: str | Path | Settings | None = None,
              workspace: str | Path | None = None, progress: bool | ProgressFn = True,
-             worker_init: Callable[[], None] | None = None) -> BacktestResult:
+             worker_init: Callable[[], None] | None = None, progress_bar: bool | None = None,
+             fit_hint: str = "") -> BacktestResult:
     """Rolling-origin backtest of the last ``quarters`` complete quarters.
 
     Parameters
@@ -660,9 +685,16 @@ def backtest(data: str | Path | Export, *, quarters: int = 4, horizon: int = 1, 
     workspace : path, optional
         Where fitted posteriors are cached (default ``.partner_forecast``).
     progress : bool or callable
-        Report progress on stderr (or to this callable, one line at a time).
+        Report progress on stderr (or to this callable, one line at a time): the folds, and
+        beforehand how many need a fit of the models and how long that is likely to take.
     worker_init : callable, optional
         Run in every worker process before its first fold (see :func:`run_folds`).
+    progress_bar : bool, optional
+        A bar over the folds on stderr (tqdm: folds done, elapsed, ETA) in place of a line per
+        fold. Default: when ``progress`` is on and stderr is a terminal (never in captured
+        output); True / False: always / never.
+    fit_hint : str
+        Appended to the note announcing fits (e.g. how to skip the backtest).
 
     Returns
     -------
@@ -690,15 +722,26 @@ def backtest(data: str | Path | Export, *, quarters: int = 4, horizon: int = 1, 
              f"{min(workers, len(tasks))} worker process(es)" if workers > 1 else "this process")
     if say:
         say(f"backtest: {len(tasks)} fold(s) {folds[0]}..{folds[-1]}, horizon {horizon}, "
-            f"on {where}")
+            f"on {where}" + _fit_note(tasks, settings, workspace, fit_hint))
+    show_bar = (say is not None and sys.stderr.isatty()) if progress_bar is None else progress_bar
+    bar = _fold_bar(len(tasks)) if show_bar else None
 
     def on_done(out: FoldOutput, done: int, total: int) -> None:
-        if say:
+        if bar is not None:
+            bar.set_postfix_str(f"{out.quarters[0]} in {out.meta['seconds']:.0f} s", refresh=False)
+            bar.update(1)
+        elif say:
             say(f"backtest: fold {out.quarters[0]} done in {out.meta['seconds']:.0f} s "
                 f"({done}/{total}, {time.perf_counter() - t0:.0f} s elapsed)")
 
-    outputs = run_folds(tasks, workers=workers, scheduler=scheduler, worker_init=worker_init,
-                        on_done=on_done)
+    try:
+        outputs = run_folds(tasks, workers=workers, scheduler=scheduler, worker_init=worker_init,
+                            on_done=on_done)
+    finally:
+        if bar is not None:
+            bar.close()
+    if bar is not None and say:
+        say(f"backtest: {len(tasks)} fold(s) done in {time.perf_counter() - t0:.0f} s")
     per_quarter, deals = score_folds(outputs, export, settings, by)
     fold_rows = []
     for out in outputs:

@@ -1,8 +1,9 @@
 """Quarterly variance review: the ledger's forecast of a quarter against what actually closed.
 
 :func:`variance_review` takes the forecast of quarter ``Q`` recorded in the ledger (the latest
-run whose as-of -- its *origin* -- is on or before ``Q``'s start, or a given run; when there is
-none it makes one as of ``Q``'s start and records it), and reports
+run from the same data source whose as-of -- its *origin* -- is on or before ``Q``'s start, or
+a given run: no fit then; when there is none it makes one as of ``Q``'s start and records it,
+saying beforehand whether that fits models and how long it is likely to take), and reports
 
 - actual partner-attributed ARR against P10/P50/P90 and the mean, with the actual's
   percentile in the forecast distribution, in total and per segment;
@@ -39,7 +40,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -306,18 +307,104 @@ def actual_new_pipeline(export: Export, settings: Settings, quarter: Quarter,
             "won_arr": float(won["arr"].sum()), "attributed_arr": float(won["attributed_arr"].sum())}
 
 
-def select_run(ledger: Any, quarter: Quarter, by: str | None) -> str | None:
-    """Latest forecast run of ``quarter`` with as-of on or before its start and segmentation ``by``."""
-    runs = ledger.runs()
-    if runs.empty:
-        return None
-    seg = runs["segment_by"].astype(object).where(runs["segment_by"].notna(), "total")
-    runs = runs[(runs["kind"] == "forecast") & (seg == (by or "total"))
-                & runs["quarters"].map(lambda s: str(quarter) in str(s).split(","))
-                & (pd.to_datetime(runs["as_of"]) <= quarter.start)]
-    if runs.empty:
-        return None
-    return str(runs.sort_values(["as_of", "created_at"])["run_id"].iloc[-1])
+def same_data_source(run: Mapping[str, Any], export: Export) -> bool:
+    """Whether a ledger run was made from the same data source as ``export``.
+
+    Yes when the run recorded no source (older runs, exports built in memory), when its
+    recorded source folder is ``export``'s (resolved), or when its data fingerprint is that
+    of ``export``'s files as of the run's as-of (the same bytes, moved or renamed).
+    """
+    recorded = str(run.get("data") or "")
+    if not recorded or not export.source:
+        return True
+    if _resolved(recorded) == _resolved(export.source):
+        return True
+    if not export.source_fingerprint:
+        return False
+    then = replace(export, as_of_date=pd.Timestamp(run["as_of"]).normalize())
+    return str(run.get("data_fingerprint") or "") == then.fingerprint
+
+
+def _resolved(path: str) -> str:
+    try:
+        return str(Path(path).expanduser().resolve())
+    except (OSError, RuntimeError):
+        return path
+
+
+@dataclass(frozen=True)
+class RunChoice:
+    """The ledger run a review would use, and the runs it passed over.
+
+    Attributes
+    ----------
+    run : dict or None
+        The chosen run's row of :meth:`Ledger.forecasts_of` (None: no usable run).
+    other_sources : pandas.DataFrame
+        Runs of the quarter with the right origin and segmentation, made from another data
+        source (not used unless asked for with ``run_id``).
+    """
+
+    run: dict[str, Any] | None
+    other_sources: pd.DataFrame
+
+    @property
+    def run_id(self) -> str | None:
+        """The chosen run's id."""
+        return None if self.run is None else str(self.run["run_id"])
+
+
+def choose_run(ledger: Any, quarter: Quarter, by: str | None,
+               export: Export | None = None) -> RunChoice:
+    """The latest forecast run of ``quarter`` made on or before its start, segmented by ``by``.
+
+    With ``export``, only runs from its data source count (:func:`same_data_source`); the
+    others are listed in :attr:`RunChoice.other_sources`.
+    """
+    runs = ledger.forecasts_of(str(quarter), quarter.start)
+    runs = runs[runs["segment_by"] == (by or "total")]
+    if export is not None and len(runs):
+        same = runs.apply(lambda r: same_data_source(r, export), axis=1).astype(bool)
+    else:
+        same = pd.Series(True, index=runs.index)
+    usable, others = runs[same], runs[~same].reset_index(drop=True)
+    run = usable.iloc[-1].to_dict() if len(usable) else None
+    return RunChoice(run=run, other_sources=others)
+
+
+def select_run(ledger: Any, quarter: Quarter, by: str | None,
+               export: Export | None = None) -> str | None:
+    """Id of the run :func:`choose_run` picks (None when the ledger holds none)."""
+    return choose_run(ledger, quarter, by, export).run_id
+
+
+def record_gaps(record: Mapping[str, Any], quarter: str) -> list[str]:
+    """What a ledger run lacks for a full review of ``quarter``, and what is used instead.
+
+    A run recorded by an older version (or by hand) may hold only its quantiles; the review
+    then works from what it has (P10/P50/P90, the per-segment figures) and says so.
+    """
+    gaps = []
+    run_id = record.get("run_id", "?")
+    dp = record["deal_probabilities"]
+    if not (dp["quarter"] == quarter).any():
+        gaps.append(f"run {run_id} recorded no per-deal win probabilities for {quarter}: the "
+                    "open pipeline is not split into conversion, lost and timing (the deals won "
+                    "show as 'not in forecast', its expectation as the model residual)")
+    q = record["quantiles"]
+    measures = set(q.loc[q["quarter"] == quarter, "measure"])
+    if not {"attributed_open", "attributed_new"} <= measures:
+        gaps.append(f"run {run_id} recorded no open/new pipeline split for {quarter}: the new "
+                    "pipeline's expectation is taken as zero and the difference shows in the "
+                    "model residual")
+    grids = (record["meta"].get("attributed_percentiles") or {}).get("quarters", {})
+    if quarter not in grids:
+        gaps.append(f"run {run_id} recorded no percentile grid for {quarter}: the actual's "
+                    "percentile is interpolated from P10/P50/P90")
+    drivers = {str(r.get("quarter")) for r in record["meta"].get("drivers", []) or []}
+    if quarter not in drivers:
+        gaps.append(f"run {run_id} did not record driver means: the new pipeline is one line")
+    return gaps
 
 
 @dataclass(frozen=True)
@@ -334,6 +421,10 @@ class VarianceResult:
         The run's as-of date.
     created : bool
         Whether the run was made by this review (none existed).
+    source : str
+        Where the reviewed forecast came from, in words: ``ledger run <id> as of <origin>
+        (recorded <date>)``, ``fitted now as of <origin> (...)`` or ``made from saved fits now
+        as of <origin> (...)``.
     forecast_vs_actual : pandas.DataFrame
         segment, actual, p10, p50, p90, mean, actual_minus_mean, percentile, band,
         percentile_method.
@@ -361,6 +452,7 @@ class VarianceResult:
     conversion_by_type: pd.DataFrame
     largest_misses: pd.DataFrame
     meta: dict[str, Any] = field(default_factory=dict)
+    source: str = ""
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables the CLI renders."""
@@ -433,7 +525,8 @@ def variance_review(data: str | Path | Export, quarter: str | Quarter, *, run_id
                     by: str | None = None, config: str | Path | Settings | None = None,
                     workspace: str | Path | None = None, draws: int | None = None,
                     seed: int | None = None, progress: bool = True,
-                    notify: Callable[[str], None] | None = None) -> VarianceResult:
+                    notify: Callable[[str], None] | None = None, fit_hint: str = "",
+                    forecaster: Callable[..., Any] | None = None) -> VarianceResult:
     """Compare the ledger's forecast of ``quarter`` with what actually closed, and explain the gap.
 
     Parameters
@@ -444,7 +537,8 @@ def variance_review(data: str | Path | Export, quarter: str | Quarter, *, run_id
         The quarter to review, e.g. ``"2026Q3"``.
     run_id : str, optional
         The ledger run to review (default: the latest forecast of the quarter, segmented by
-        ``by``, whose as-of is on or before the quarter's start; made and recorded now if none).
+        ``by``, whose as-of is on or before the quarter's start and made from the same data
+        source, :func:`choose_run`; made and recorded now if none).
     by : str, optional
         Segment dimension of the per-segment rows.
     config : path or Settings, optional
@@ -456,17 +550,26 @@ def variance_review(data: str | Path | Export, quarter: str | Quarter, *, run_id
     progress : bool
         Progress on stderr while making a forecast.
     notify : callable, optional
-        Receives notes for the user (default: printed on stderr).
+        Receives notes for the user (default: printed on stderr): which run is reviewed, or,
+        before a forecast is made, whether it fits models and how long that is likely to take.
+    fit_hint : str
+        Appended to the note announcing a fit (e.g. how to skip the review).
+    forecaster : callable, optional
+        Makes the forecast when the ledger has none (default
+        :func:`partner_forecast.forecast.forecast`, same keyword arguments).
 
     Returns
     -------
     VarianceResult
     """
+    from partner_forecast.evaluate.fit_cost import describe_fit, missing_fits
     from partner_forecast.forecast import DEFAULT_WORKSPACE, load_inputs
-    from partner_forecast.forecast import forecast as make_forecast
     from partner_forecast.ledger import Ledger
 
     say = notify or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    make_forecast = forecaster
+    if make_forecast is None:
+        from partner_forecast.forecast import forecast as make_forecast
     settings, export = load_inputs(data, config)
     fym = settings.calendar.fiscal_year_start_month
     q = quarter if isinstance(quarter, Quarter) else Quarter.parse(str(quarter), fym)
@@ -482,25 +585,46 @@ def variance_review(data: str | Path | Export, quarter: str | Quarter, *, run_id
     workspace = Path(workspace) if workspace is not None else DEFAULT_WORKSPACE
     ledger = Ledger(workspace)
     created = False
+    source = ""
+    other_sources: list[str] = []
     if run_id is None:
-        run_id = select_run(ledger, q, by)
+        choice = choose_run(ledger, q, by, export)
+        if len(choice.other_sources):
+            other = choice.other_sources
+            other_sources = [str(r) for r in other["run_id"]]
+            say(f"note: the ledger holds {len(other)} forecast(s) of {label} made from other data "
+                f"({', '.join(sorted(set(other['data'])))}): not used (`partner-forecast "
+                f"variance DATA --quarter {label} --run {other_sources[-1]}` reviews one anyway)")
+        run_id = choice.run_id
         if run_id is None:
-            say(f"note: the ledger at {ledger.path} has no forecast of {label} made on or before "
-                f"{q.start.date()}" + (f" segmented by {by}" if by else "")
-                + f": making one now, as of {q.start.date()}")
+            missing = missing_fits(export, settings, workspace, q.start)
+            how = ("" if missing is None else
+                   ": from the fits saved in the workspace (seconds)" if not missing else
+                   f": {describe_fit(missing, workspace, q.start)}"
+                   + (f"; {fit_hint}" if fit_hint else ""))
+            say(f"variance review of {label}: the ledger at {ledger.path} has no forecast of it "
+                f"made on or before {q.start.date()}" + (f" segmented by {by}" if by else "")
+                + f" from this data: making one now, as of {q.start.date()}{how}")
             result = make_forecast(export, as_of=q.start, quarter=q, by=by, draws=draws, seed=seed,
                                    config=settings, workspace=workspace, record=True,
                                    progress=progress)
             run_id = str(result.run_id)
             created = True
+            made = "fitted" if missing else "made from saved fits" if missing == [] else "made"
+            source = f"{made} now as of {q.start.date()} (recorded as ledger run {run_id})"
             say(f"note: recorded forecast run {run_id}")
     record = ledger.run(run_id)
+    if not source:
+        source = (f"ledger run {run_id} as of {pd.Timestamp(record['as_of']).date()} "
+                  f"(recorded {str(record['created_at'])[:10]})")
+        say(f"variance review of {label}: reusing {source}: no fit")
     if label not in record["quarters"]:
         raise PartnerForecastError(f"run {run_id} does not forecast {label} (it covers "
                                    f"{', '.join(record['quarters'])})")
     origin = pd.Timestamp(record["as_of"])
     if origin > q.end:
         raise PartnerForecastError(f"run {run_id} is as of {origin.date()}, after {label} ended")
+    notes += record_gaps(record, label)
     run_warnings = list(record["meta"].get("warnings", []) or [])
     if run_warnings:
         notes.append(f"run {run_id} was made from fits that failed their diagnostics: "
@@ -539,8 +663,6 @@ def variance_review(data: str | Path | Export, quarter: str | Quarter, *, run_id
     drivers_meta = {str(r.get("quarter")): r for r in record["meta"].get("drivers", []) or []}
     new_expected = ({k: float(drivers_meta[label][v]) for k, v in DRIVER_KEYS.items()}
                     if label in drivers_meta else None)
-    if new_expected is None:
-        notes.append(f"run {run_id} did not record driver means: the new pipeline is one line")
     forecast_total = float(fva.loc[fva["segment"] == "total", "mean"].iloc[0])
     lines = decompose(deals, forecast_open=_sum_measure(record, label, "attributed_open"),
                       forecast_new=_sum_measure(record, label, "attributed_new"),
@@ -562,8 +684,9 @@ def variance_review(data: str | Path | Export, quarter: str | Quarter, *, run_id
     view = export.as_of(min(origin, as_of))
     conversion = _conversion_by_type(deals, view, export, settings, new_expected, new_actual)
     misses = _largest_misses(deals, export, view, settings)
-    meta = {"quarter": label, "run_id": run_id, "origin": origin.date().isoformat(),
-            "created_run": created, "segment_by": run_by or "total",
+    meta = {"quarter": label, "forecast_source": source, "run_id": run_id,
+            "origin": origin.date().isoformat(), "created_run": created,
+            "other_source_runs": other_sources, "segment_by": run_by or "total",
             "run_data_fingerprint": record.get("data_fingerprint"),
             "data": export.source, "data_fingerprint": export.fingerprint,
             "as_of": as_of.date().isoformat(), "config": settings.source,
@@ -573,7 +696,8 @@ def variance_review(data: str | Path | Export, quarter: str | Quarter, *, run_id
             "diagnostics": record["meta"].get("diagnostics", []), "warnings": notes}
     return VarianceResult(quarter=label, run_id=run_id, origin=origin, created=created,
                           forecast_vs_actual=fva, drivers=lines, new_pipeline=new_table,
-                          conversion_by_type=conversion, largest_misses=misses, meta=meta)
+                          conversion_by_type=conversion, largest_misses=misses, meta=meta,
+                          source=source)
 
 
 def _conversion_by_type(deals: pd.DataFrame, view: Export, export: Export, settings: Settings,
@@ -662,6 +786,7 @@ def _largest_misses(deals: pd.DataFrame, export: Export, view: Export, settings:
     return out[cols].rename(columns={"status": "status_at_quarter_end"}).reset_index(drop=True)
 
 
-__all__ = ["DRIVER_KEYS", "NEW_FACTORS", "NEW_MEASURES", "OPEN_STATUSES", "RESCALE_RANGE", "VarianceResult",
-           "actual_new_pipeline", "decompose", "deal_status", "missing_fields", "new_pipeline_lines",
-           "open_pipeline_lines", "select_run", "sequential_substitution", "variance_review"]
+__all__ = ["DRIVER_KEYS", "NEW_FACTORS", "NEW_MEASURES", "OPEN_STATUSES", "RESCALE_RANGE", "RunChoice",
+           "VarianceResult", "actual_new_pipeline", "choose_run", "decompose", "deal_status",
+           "missing_fields", "new_pipeline_lines", "open_pipeline_lines", "record_gaps",
+           "same_data_source", "select_run", "sequential_substitution", "variance_review"]

@@ -446,6 +446,7 @@ class _Inputs:
     notify: Notify
     degraded: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)  # extra footer meta from the blocks
 
 
 def build_report(data: str | Path | Export, *, as_of: str | pd.Timestamp | None = None,
@@ -550,6 +551,7 @@ def build_report(data: str | Path | Export, *, as_of: str | pd.Timestamp | None 
     meta["scenario_files"] = [str(f) for f in scenario_files]
     meta["backtest_quarters"] = backtest_quarters
     meta["variance"] = variance
+    meta.update(inp.facts)
     headline = _headline(result, inp)
     title = f"Partner revenue forecast {first_quarter}" + (
         f"-{first_quarter + (horizon - 1)}" if horizon > 1 else "")
@@ -586,11 +588,13 @@ def _core_metrics(inp: _Inputs, q: Quarter) -> pd.Series:
 def _forecast(inp: _Inputs, quarter: str | Quarter | None, horizon: int, record: bool
               ) -> tuple[Any, Any]:
     """The forecast context and result (None, None when the models are not available)."""
+    from partner_forecast.evaluate.fit_cost import fit_announcement
     from partner_forecast.forecast import prepare, run
 
-    if fits_cached(inp.export, inp.settings, inp.workspace, inp.as_of) is False:
-        inp.notify(f"forecast: no cached fits in {inp.workspace} for the data as of "
-                   f"{inp.as_of.date()}: fitting the five models first (minutes on a large export)")
+    fitting = fit_announcement(inp.export, inp.settings, inp.workspace, inp.as_of)
+    if fitting is not None:
+        inp.notify(f"forecast: no saved fits in {inp.workspace} for the data as of "
+                   f"{inp.as_of.date()}: {fitting}")
     try:
         context = prepare(inp.export, as_of=inp.as_of, quarter=quarter, horizon=horizon,
                           draws=inp.draws, seed=inp.seed, config=inp.settings,
@@ -847,22 +851,6 @@ def _pipeline_block(inp: _Inputs, quarter: Quarter) -> Block:
 
 
 # -- block 3 ------------------------------------------------------------------------------------
-def fits_cached(export: Export, settings: Settings, workspace: Path, cut: pd.Timestamp) -> bool | None:
-    """Whether the workspace holds all five fits for ``export`` as of ``cut`` (None: no models).
-
-    Tells the report whether a step that forecasts as of ``cut`` will load posteriors in a
-    second or fit the models first (minutes), so it can say so before it starts.
-    """
-    try:
-        from partner_forecast.models import MODEL_CLASSES
-        from partner_forecast.workspace import Workspace, data_fingerprint
-    except ImportError:
-        return None
-    ws = Workspace(Path(workspace))
-    fp = data_fingerprint(export.as_of(cut))
-    return all(ws.path(cls, fp, settings).exists() for cls in MODEL_CLASSES)
-
-
 def _accuracy_block(inp: _Inputs, context: Any, backtest_quarters: int, variance: bool) -> Block:
     block = Block("accuracy", "3. Forecast accuracy",
                   "Forecast vs actual for the last closed quarter and where it missed (variance "
@@ -871,35 +859,21 @@ def _accuracy_block(inp: _Inputs, context: Any, backtest_quarters: int, variance
     if variance:
         _variance_items(inp, block)
     else:
-        block.items.append(Note(f"The variance review of {inp.last_closed} is not in this report "
-                                "(--no-variance)."))
+        inp.facts["variance_forecast"] = "skipped (--no-variance)"
+        block.items.append(Note(f"Skipped: the variance review of {inp.last_closed} (--no-variance). "
+                                "Run the report without --no-variance to include it, or review "
+                                "the quarter alone with: partner-forecast variance DATA --quarter "
+                                f"{inp.last_closed}."))
     if backtest_quarters > 0:
         _backtest_items(inp, block, backtest_quarters)
     else:
-        block.items.append(Note("Backtest calibration (PIT, P10-P90 coverage) is not in this report: "
-                                "add --backtest-quarters K to forecast the last K quarters from "
-                                "their start and score them (one fit per quarter)."))
+        block.items.append(Note("Skipped: backtest calibration (PIT, P10-P90 coverage; "
+                                "--no-backtest, the default). Add --backtest-quarters K to "
+                                "forecast the last K quarters from their start and score them "
+                                "(one fit of the models per quarter), or run: partner-forecast "
+                                "backtest DATA --quarters K."))
     _conversion_items(inp, block, context)
     return block
-
-
-def _announce_variance(inp: _Inputs, quarter: Quarter) -> None:
-    """Say, before the review runs, whether it reuses the ledger's forecast or must make one."""
-    from partner_forecast.evaluate.variance import select_run
-    from partner_forecast.ledger import Ledger
-
-    ledger = Ledger(inp.workspace)
-    run_id = select_run(ledger, quarter, None)
-    if run_id is not None:
-        inp.notify(f"variance review of {quarter}: reusing forecast run {run_id} from the ledger")
-        return
-    cut = quarter.start
-    if fits_cached(inp.export, inp.settings, inp.workspace, cut) is False:
-        inp.notify(f"variance review of {quarter}: the ledger at {ledger.path} has no forecast of "
-                   f"it made on or before {cut.date()}: fitting the five models on the data as of "
-                   f"{cut.date()} first (minutes on a large export; --no-variance leaves this "
-                   "block out)")
-    # with cached fits, the review itself says it is making the forecast (in seconds)
 
 
 def _variance_items(inp: _Inputs, block: Block) -> None:
@@ -907,16 +881,17 @@ def _variance_items(inp: _Inputs, block: Block) -> None:
     try:
         from partner_forecast.evaluate.variance import variance_review
 
-        _announce_variance(inp, quarter)
         review = variance_review(inp.export, quarter, config=inp.settings, workspace=inp.workspace,
                                  draws=inp.draws, seed=inp.seed, progress=inp.progress,
-                                 notify=inp.notify)
+                                 notify=inp.notify,
+                                 fit_hint="--no-variance leaves the review out")
     except (ImportError, PartnerForecastError) as exc:
         text = _missing(f"The variance review of {quarter}", exc)
         inp.degraded.append(text)
         block.items.append(Note(text))
         return
     inp.warnings += [f"variance {quarter}: {w}" for w in review.meta.get("warnings", [])]
+    inp.facts["variance_forecast"] = review.source
     fva = review.forecast_vs_actual.set_index("segment").loc["total"]
     steps = waterfall_steps(review.drivers, float(fva["mean"]))
     block.items.append(Chart(
@@ -924,9 +899,8 @@ def _variance_items(inp: _Inputs, block: Block) -> None:
         waterfall_reading(fva, steps, str(quarter)),
         partial(charts.waterfall_chart, "forecast mean", float(fva["mean"]), steps, "actual",
                 float(fva["actual"])),
-        f"Forecast run {review.run_id} as of {review.origin.date()}"
-        + (" (made by this report: the ledger had none)" if review.created else
-           " (from the ledger)") + "."))
+        f"Forecast: {review.source}"
+        + (" (by this report: the ledger had none)." if review.created else ".")))
     block.items.append(Table(
         "variance_drivers", f"{quarter}: drivers of actual minus forecast mean (attributed ARR)",
         review.drivers[["component", "driver", "description", "value"]], {"value": "signed_money"},
@@ -949,18 +923,12 @@ def _variance_items(inp: _Inputs, block: Block) -> None:
 
 
 def _backtest_items(inp: _Inputs, block: Block, k: int) -> None:
-    folds = [inp.last_closed - i for i in range(k)]
-    missing = [q for q in folds
-               if fits_cached(inp.export, inp.settings, inp.workspace, q.start) is False]
-    if missing:
-        inp.notify(f"backtest of {k} quarter(s): {len(missing)} fold(s) need a fit of the five "
-                   f"models ({', '.join(str(q) for q in sorted(missing))}; minutes each on a large "
-                   "export; --no-backtest leaves this block out)")
     try:
         from partner_forecast.evaluate.backtest import MODEL, backtest
 
         result = backtest(inp.export, quarters=k, draws=inp.draws, seed=inp.seed, config=inp.settings,
-                          workspace=inp.workspace, progress=inp.notify if inp.progress else False)
+                          workspace=inp.workspace, progress=inp.notify if inp.progress else False,
+                          fit_hint="--no-backtest leaves the backtest out")
     except (ImportError, PartnerForecastError) as exc:
         text = _missing("Backtest calibration", exc)
         inp.degraded.append(text)
