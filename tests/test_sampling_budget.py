@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from partner_forecast.models.base import DRAWS_GROWTH, draws_needed
+from partner_forecast.models.base import DRAWS_GROWTH, MANY_SCALARS, draws_needed, first_draws
 from partner_forecast.models.diagnostics import Diagnostics
 from partner_forecast.models.progress import PROGRESS_ENV, SamplingBar, bars_wanted
 
@@ -58,3 +58,17 @@ def test_bars_only_where_someone_watches(monkeypatch):
     assert not bars_wanted()
     monkeypatch.delenv(PROGRESS_ENV)
     assert not bars_wanted()  # pytest captures stderr: not a terminal
+
+
+def test_models_with_many_scalars_start_with_twice_the_draws():
+    assert first_draws(1000, MANY_SCALARS) == 1000
+    assert first_draws(1000, MANY_SCALARS + 1) == 2000
+
+
+def test_scalars_counts_the_free_parameters(models_export, models_settings):
+    from partner_forecast.models.activation import ActivationModel
+
+    model = ActivationModel.from_export(models_export, models_settings)
+    point = model._build("auto").initial_point()
+    assert model._scalars("auto") == sum(int(a.size) for a in point.values())
+    assert model._scalars("auto") > model.spec.size("partner")  # partner + partner-quarter
