@@ -179,6 +179,8 @@ class PartnerModel(ABC):
         self.diagnostics: Diagnostics | None = None
         self._samples: dict[str, np.ndarray] = {}
         self._compiled: dict[str, Any] = {}
+        self.compile_log: list[str] = []
+        """Parametrisations compiled by :meth:`fit`, in order (one per compile)."""
 
     # -- configuration ------------------------------------------------------------------------
     @property
@@ -320,6 +322,7 @@ class PartnerModel(ABC):
             if attempt + 1 == retries:
                 parametrisation = _other_parametrisation(parametrisation, diag)
         assert best is not None
+        self._compiled.clear()  # compiled code is cached on disk; free its memory before the next model
         _, post, stats, diag = best
         self.diagnostics = replace(diag, attempts=attempt + 1,
                                    compile_seconds=spent_compile, sample_seconds=spent_sample)
@@ -393,6 +396,7 @@ class PartnerModel(ABC):
                 warnings.filterwarnings("ignore", category=UserWarning)
                 self._compiled[parametrisation] = nutpie.compile_pymc_model(
                     self._build(parametrisation))
+            self.compile_log.append(parametrisation)
         chains, draws, tune = int(cfg["chains"]), int(cfg["draws"]), int(cfg["tune"])
         bar = SamplingBar(self.name, chains * (draws + tune)) if bars_wanted() else None
         t0 = time.perf_counter()
