@@ -265,9 +265,10 @@ class PartnerModel(ABC):
 
         A fit that fails its thresholds is retried (up to ``[sampler] retries`` times) before
         it is reported: divergences raise ``target_accept`` (0.97, then 0.99) and double the
-        tuning; R-hat or ESS alone ask for the draws the ESS target needs
-        (:func:`draws_needed`, "draws by need"; R-hat also 1.5x the tuning). A retry with the
-        same parametrisation reuses the compiled model (nutpie); the last retry also
+        tuning; R-hat or ESS alone keep the chains run so far and add as many new ones as the
+        ESS target needs ("draws by need", :func:`draws_needed`; the last retry instead
+        restarts with that many draws, 1.5x the tuning after an R-hat failure). A retry with
+        the same parametrisation reuses the compiled model (nutpie); the last retry also
         switches the parametrisation of the effects behind the worst variable
         (:func:`_other_parametrisation`). The best attempt is kept (passing, else fewest
         failures) and its diagnostics say how many attempts were made and with what settings.
@@ -295,12 +296,15 @@ class PartnerModel(ABC):
         cfg["draws"] = first_draws(int(cfg["draws"]), self._scalars(parametrisation))
         best: tuple[tuple, xr.Dataset, xr.Dataset, Diagnostics] | None = None
         spent_compile = spent_sample = 0.0
+        extend: tuple[xr.Dataset, xr.Dataset, int] | None = None
         for attempt in range(1 + retries):
-            post, stats, diag = self._sample_once(cfg, parametrisation, limits, progress, attempt)
+            post, stats, diag = self._sample_once(cfg, parametrisation, limits, progress, attempt,
+                                                  extend)
             spent_compile += diag.compile_seconds
             spent_sample += diag.sample_seconds
             note = (f"attempt {attempt + 1}: target_accept {float(cfg['target_accept']):g}, "
-                    f"tune {int(cfg['tune'])}, draws {int(cfg['draws'])}, {parametrisation}")
+                    f"tune {int(cfg['tune'])}, {diag.chains} chains x {diag.draws} draws, "
+                    f"{parametrisation}")
             diag = replace(diag, attempts=attempt + 1, settings_used=note)
             rank = (len(diag.failures), diag.divergences,
                     diag.max_rhat if not math.isnan(diag.max_rhat) else 0.0)
@@ -312,9 +316,17 @@ class PartnerModel(ABC):
                 break
             if progress:
                 progress(f"{self.name}: diagnostics failed ({'; '.join(diag.failures)}); retrying")
+            extend = None
             if diag.divergences > limits["max_divergences"]:
                 cfg["target_accept"] = max(float(cfg["target_accept"]), 0.97 if attempt == 0 else 0.99)
                 cfg["tune"] = int(cfg["tune"]) * 2
+            elif attempt + 1 < retries:
+                # Converged but short of ESS (or R-hat just above its bar): keep these chains
+                # and add as many new ones as the shortfall asks for, run side by side on the
+                # compiled model (a restart would pay the tuning again for the same draws).
+                extra = int(cfg["chains"]) * max(1, math.ceil(
+                    draws_needed(int(cfg["draws"]), diag, limits["min_ess"]) / int(cfg["draws"]) - 1))
+                extend = (post, stats, extra)
             else:
                 cfg["draws"] = draws_needed(int(cfg["draws"]), diag, limits["min_ess"])
                 if not math.isnan(diag.max_rhat) and diag.max_rhat > limits["max_rhat"]:
@@ -336,16 +348,28 @@ class PartnerModel(ABC):
         return self.idata
 
     def _sample_once(self, cfg: dict[str, Any], parametrisation: str, limits: dict[str, Any],
-                     progress: Callable[[str], None] | None, attempt: int
+                     progress: Callable[[str], None] | None, attempt: int,
+                     extend: tuple[xr.Dataset, xr.Dataset, int] | None = None
                      ) -> tuple[xr.Dataset, xr.Dataset, Diagnostics]:
-        """One NUTS run with the given sampler settings and parametrisation."""
+        """One NUTS run with the given sampler settings and parametrisation.
+
+        With ``extend = (posterior, stats, n)``, ``n`` new chains are run and appended to
+        the given ones (same model, settings and draws; new seeds), and the diagnostics are
+        those of all chains together.
+        """
+        if extend is not None:
+            cfg = dict(cfg, chains=extend[2])
         sampler = cfg.get("nuts_sampler", "nutpie")
         if sampler == "nutpie" and not nutpie_available():
             sampler = "pymc"
         seeds = self.chain_seeds()
         if attempt:
-            seeds = [int(x) for x in np.random.SeedSequence([*seeds, attempt]).generate_state(len(seeds))]
-        if progress:
+            seeds = [int(x) for x in np.random.SeedSequence([*seeds, attempt]).generate_state(
+                int(cfg["chains"]))]
+        if progress and extend is not None:
+            progress(f"{self.name}: {extend[2]} more chains x {cfg['draws']} draws for the ESS "
+                     f"target (retry {attempt})")
+        elif progress:
             again = f" (retry {attempt})" if attempt else ""
             cached = sampler == "nutpie" and parametrisation in self._compiled
             progress(f"{self.name}: {'sampling' if cached else 'compiling and sampling'} on "
@@ -360,6 +384,13 @@ class PartnerModel(ABC):
         post = drop_helpers(idata["posterior"].to_dataset())
         stats = idata["sample_stats"].to_dataset()
         stats = stats[[v for v in ("diverging", "n_steps") if v in stats.data_vars]]
+        if extend is not None:
+            prev_post, prev_stats, _ = extend
+            shift = prev_post.sizes["chain"]
+            post = xr.concat([prev_post, post.assign_coords(chain=post["chain"] + shift)],
+                             dim="chain")
+            stats = xr.concat([prev_stats, stats.assign_coords(chain=stats["chain"] + shift)],
+                              dim="chain")
         diag = compute_diagnostics(
             xr.DataTree.from_dict({"posterior": post, "sample_stats": stats}), self.name,
             cells=self.cells, compile_seconds=total - sample_s, sample_seconds=sample_s,
