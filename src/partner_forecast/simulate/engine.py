@@ -143,6 +143,9 @@ def simulate(inputs: SimulationInputs, *, seed: int | np.random.Generator,
     order = np.lexsort((deals["o_stage"], o_type)) if N else np.zeros(0, dtype=np.int64)
     sorted_deals = {k: np.ascontiguousarray(v[order]) for k, v in deals.items()}
     o_seg = np.ascontiguousarray(segments.open_codes[order])
+    age = sorted_deals["o_age"]
+    o_la = np.full(N, K.NO_AGE_LOG)
+    np.log(age, out=o_la, where=age > 0)  # log(days in stage), once for all draws
     group_key = o_type[order] * S + sorted_deals["o_stage"]
     o_groups = np.flatnonzero(np.r_[True, group_key[1:] != group_key[:-1], True]).astype(np.int64)
     if N == 0:
@@ -170,13 +173,13 @@ def simulate(inputs: SimulationInputs, *, seed: int | np.random.Generator,
             static["role_weight"],
             static["new_cov"], static["cov_bool"], static["market_rate"], static["expan_rate"],
             np.ascontiguousarray(order.astype(np.int64)), sorted_deals["o_partner"],
-            sorted_deals["o_stage"], sorted_deals["o_age"], sorted_deals["o_arr"],
+            sorted_deals["o_stage"], sorted_deals["o_age"], o_la, sorted_deals["o_arr"],
             sorted_deals["o_attr"], np.ascontiguousarray(sorted_deals["o_cov"].T), sorted_deals["o_market"],
             sorted_deals["o_expan"], sorted_deals["o_commit"], o_seg, o_groups,
             np.ascontiguousarray(segments.new_codes), ends, starts, day_q, out_offset,
             float(np.log(max_deal_ratio)),
             lv.asr_multiplier, lv.asr_add, lv.productivity_multiplier, lv.log_win_odds,
-            lv.log_time_in_stage, lv.deal_size_multiplier, lv.pool_add,
+            lv.log_time_in_stage, lv.deal_size_multiplier, lv.pool_add, True, True,
             acc, drv, deal_wins)
         _store_chunk(out, drivers, acc, drv, d0, d1, out_offset, N)
         if progress is not None:
