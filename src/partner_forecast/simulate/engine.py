@@ -44,11 +44,16 @@ Acklam's normal quantile (relative error < 1.2e-9), a survival function with rel
 < 1.2e-7 (for the truncation of the current stage), and the ``max_deal_ratio`` cap on a
 single drawn deal size; nothing is aggregated into cells, every deal of every draw is walked.
 
-Cost (``benchmarks/simulate.py``): about 50 ns of CPU per open deal and draw and about 100 ns
-per new opportunity; 4,000 draws x 50,000 open deals + ~15,000 sellers at 300 partners take
-~12 CPU-seconds for a one-quarter horizon (~6 s on two idle cores) and ~23 for four, with a
-few hundred MB of memory. The first call compiles the numba kernel (~30 CPU-seconds), cached
-on disk afterwards.
+Cost (``benchmarks/simulate.py``): about 40 ns of CPU per open deal and draw and about 50-90 ns
+per new opportunity (more when it is won: its size is drawn); 4,000 draws x 50,000 open deals +
+~15,000 sellers at 300 partners take ~11 CPU-seconds for a one-quarter horizon and ~23 for four
+(measured on a shared machine; about two thirds of the earlier kernel's),
+with a few hundred MB of memory. Nearly all of it is the numba kernel, and within it the stage
+passes of :func:`._kernel._walk_group` (normal quantile, survival function, two exponentials
+and three uniforms per deal and stage); float32 arithmetic was measured only 10% faster on
+that work (the counter-based hashing is 64-bit either way) and is not used. A scenario run
+given its baseline (``reuse``) skips the open pipeline when it is unchanged. The first call
+compiles the numba kernel (~30 CPU-seconds), cached on disk afterwards.
 """
 
 from __future__ import annotations
@@ -162,9 +167,9 @@ def simulate(inputs: SimulationInputs, *, seed: int | np.random.Generator,
     if N == 0:
         o_groups = np.zeros(1, dtype=np.int64)
     p_order = np.argsort(static["ptype"], kind="stable").astype(np.int64)
-    fingerprint = _open_fingerprint(key, inputs, deals, order, o_seg, G, lv, ends, out_offset,
-                                    jump_cum, static["ptype"])
     part = reuse.open_part if reuse is not None else None
+    fingerprint = "" if part is None and not keep_open else _open_fingerprint(
+        key, inputs, deals, order, o_seg, G, lv, ends, out_offset, jump_cum, static["ptype"])
     do_open = part is None or part.fingerprint != fingerprint
     n_threads = numba.get_num_threads()
     deal_wins = np.zeros((n_threads if do_open else 1, N, H), dtype=np.int32)
@@ -248,7 +253,7 @@ def _open_fingerprint(key: np.uint64, inputs: SimulationInputs, deals: dict[str,
     for a in parts:
         a = np.ascontiguousarray(a)
         h.update(str((a.dtype.str, a.shape)).encode())
-        h.update(a.tobytes())
+        h.update(a.view(np.uint8) if a.ndim else a.tobytes())  # no copy of contiguous arrays
     return h.hexdigest()
 
 
