@@ -217,3 +217,15 @@ def test_scenario_usage_errors(fake_models, tiny, tmp_path):
     assert invoke("scenario", tiny).exit_code == 2  # no FILE
     r = invoke("scenario", tiny, tmp_path / "missing.toml", "--workspace", tmp_path / "ws")
     assert r.exit_code == 2 and "not found" in r.output
+
+
+def test_levers_progress_bar_only_on_a_terminal_or_when_asked(fake_models, tiny, tmp_path):
+    args = ("levers", tiny, "--as-of", AS_OF, "--draws", 100, "--workspace", tmp_path / "ws",
+            "--format", "json")
+    quiet = CliRunner().invoke(main, [str(a) for a in args])
+    assert quiet.exit_code == 0, quiet.output
+    assert "levers:" not in quiet.stderr and "run/s" not in quiet.stderr
+    asked = CliRunner(env={"PARTNER_FORECAST_PROGRESS": "1"}).invoke(main, [str(a) for a in args])
+    assert asked.exit_code == 0, asked.output
+    assert "levers:" in asked.stderr and "8/8" in asked.stderr  # baseline + 7 steps
+    assert json.loads(asked.stdout) == json.loads(quiet.stdout)  # stdout untouched

@@ -13,7 +13,6 @@ a quarter, ARR already won in that quarter before as-of is added to the simulate
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -291,11 +290,14 @@ def prepare(data: str | Path | Export, *, as_of: str | pd.Timestamp | None = Non
 
 
 def run(context: ForecastContext, *, levers=None, record: bool = True, progress: bool = True,
-        kind: str = "forecast", name: str | None = None,
-        content_hash: str | None = None) -> ForecastResult:
+        kind: str = "forecast", name: str | None = None, content_hash: str | None = None,
+        keep_open: bool = False, baseline: ForecastResult | None = None) -> ForecastResult:
     """Simulate a prepared context (optionally with scenario levers) and record it.
 
     With the same context and no levers (or no-op levers) the draws are identical, run after run.
+    ``keep_open`` keeps the open pipeline's share of the run for scenarios; a scenario run
+    given such a ``baseline`` reuses it when its changes cannot reach the open deals (see
+    :func:`partner_forecast.simulate.simulate`), with the same result as a full run.
     """
     from partner_forecast.ledger import Ledger, LedgerRun
     from partner_forecast.simulate import simulate
@@ -305,7 +307,8 @@ def run(context: ForecastContext, *, levers=None, record: bool = True, progress:
     try:
         sim = simulate(ctx.inputs, seed=ctx.seed, segments=ctx.segments,
                        chunk_draws=ctx.settings.simulation.chunk_draws, levers=levers,
-                       attribution=ctx.settings.attribution,
+                       attribution=ctx.settings.attribution, keep_open=keep_open,
+                       reuse=baseline.simulation if baseline is not None else None,
                        progress=(lambda done, total: bar.update(done - bar.n)) if bar else None)
     finally:
         if bar is not None:
@@ -456,7 +459,6 @@ def _quantiles(sim: SimulationResult, report: list[Quarter], won: pd.DataFrame) 
 
 
 def _progress_bar(total: int, desc: str):
-    from tqdm.auto import tqdm
+    from partner_forecast.simulate.progress import progress_bar
 
-    return tqdm(total=total, desc=desc, unit="draw", file=sys.stderr, leave=False,
-                disable=not sys.stderr.isatty())
+    return progress_bar(total, desc, unit="draw")

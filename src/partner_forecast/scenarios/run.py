@@ -77,14 +77,16 @@ def context_for(context: ForecastContext, plan: ScenarioPlan) -> ForecastContext
 
 
 def run_plan(context: ForecastContext, plan: ScenarioPlan, *, record: bool = True,
-             progress: bool = False) -> ForecastResult:
+             progress: bool = False, baseline: ForecastResult | None = None) -> ForecastResult:
     """Simulate a plan with the baseline's seed.
 
-    Recorded (``record``) as kind ``scenario`` with the scenario's name and content hash.
+    Recorded (``record``) as kind ``scenario`` with the scenario's name and content hash. A
+    ``baseline`` run of the context made with ``keep_open=True`` lends its open pipeline when
+    the plan leaves it unchanged (same result, without walking the open deals again).
     """
     return run(context_for(context, plan), levers=plan.levers, record=record, progress=progress,
                kind="scenario", name=plan.scenario.name,
-               content_hash=plan.scenario.content_hash)
+               content_hash=plan.scenario.content_hash, baseline=baseline)
 
 
 # -- comparison -----------------------------------------------------------------------------------
@@ -262,8 +264,9 @@ def compare_scenarios(context: ForecastContext, scenarios: Sequence[Scenario], *
     """
     plans = [plan_for(context, s, predictive=predictive) for s in scenarios]
     baseline = run(context, record=record, progress=progress, kind="scenario", name=BASELINE,
-                   content_hash=Scenario(BASELINE).content_hash)
-    results = [run_plan(context, plan, record=record, progress=progress) for plan in plans]
+                   content_hash=Scenario(BASELINE).content_hash, keep_open=True)
+    results = [run_plan(context, plan, record=record, progress=progress, baseline=baseline)
+               for plan in plans]
     table = comparison_table(baseline, list(zip(scenarios, results, strict=True)), context.export)
     meta = {k: v for k, v in baseline.meta.items() if k not in ("scenario",
                                                                   "scenario_hash", "run_id")}

@@ -30,6 +30,7 @@ from partner_forecast.scenarios.run import (
     segment_labels,
 )
 from partner_forecast.scenarios.spec import Change, Scenario
+from partner_forecast.simulate.progress import progress_bar
 
 RECRUIT_COUNT = 5
 
@@ -133,9 +134,10 @@ def lever_sensitivity(context: ForecastContext, *, steps: Sequence[LeverStep] = 
     predictive : NewPartnerPredictive, optional
         Source of recruited partners' draws (default from the context's fits).
     progress : bool
-        Progress bars on stderr.
+        A bar on stderr with one tick per run (the baseline, then each lever's step).
     baseline : ForecastResult, optional
-        A baseline run of ``context`` to reuse.
+        A baseline run of ``context`` to reuse (ideally made with ``keep_open=True``: steps
+        that cannot reach the open deals then reuse its open pipeline).
 
     Returns
     -------
@@ -147,21 +149,34 @@ def lever_sensitivity(context: ForecastContext, *, steps: Sequence[LeverStep] = 
         change), p_above_baseline, rank_mean; ARR in currency per year summed over the reported
         quarters. And metadata (run settings, notes).
     """
-    base = baseline if baseline is not None else run(context, record=False, progress=progress)
-    partners = PartnerAttributes.from_inputs(context.inputs, context.export.partners)
-    if predictive is None:
-        predictive = predictive_for(context.fits, context.n_draws, context.seed,
-                                    len(context.inputs.partner_ids))
-    results = []
-    notes: list[str] = []
-    for step in steps:
-        scenario = step.scenario(partners, np.asarray(context.inputs.pool), context.segment_by)
-        if not scenario.changes:
-            continue
-        plan = plan_for(context, scenario, predictive=predictive, strict=False)
-        notes.extend(n for n in plan.notes if n not in notes)
-        result = run(context_for(context, plan), levers=plan.levers, record=False, progress=progress)
-        results.append((step, result))
+    bar = progress_bar(len(steps) + (baseline is None), "levers", unit="run") if progress else None
+    try:
+        base = baseline
+        if base is None:
+            base = run(context, record=False, progress=False, keep_open=True)
+            if bar is not None:
+                bar.update()
+        partners = PartnerAttributes.from_inputs(context.inputs, context.export.partners)
+        if predictive is None:
+            predictive = predictive_for(context.fits, context.n_draws, context.seed,
+                                        len(context.inputs.partner_ids))
+        results = []
+        notes: list[str] = []
+        for step in steps:
+            if bar is not None:
+                bar.set_postfix_str(step.lever)
+            scenario = step.scenario(partners, np.asarray(context.inputs.pool), context.segment_by)
+            if scenario.changes:
+                plan = plan_for(context, scenario, predictive=predictive, strict=False)
+                notes.extend(n for n in plan.notes if n not in notes)
+                result = run(context_for(context, plan), levers=plan.levers, record=False,
+                             progress=False, baseline=base)
+                results.append((step, result))
+            if bar is not None:
+                bar.update()
+    finally:
+        if bar is not None:
+            bar.close()
     labels = [s for s in segment_labels([base]) if s in base.simulation.segments or s == "total"]
     labels = ["total", *[s for s in labels if s != "total"]]
     b = aligned_draws(base, labels).sum(axis=1)  # (D, G) over the reported quarters

@@ -37,7 +37,7 @@ from partner_forecast.simulate._rng import (
     subkey,
     unit,
 )
-from partner_forecast.simulate._vmath import FASTMATH, vexp, vlog, vndtri, vsf
+from partner_forecast.simulate._vmath import FASTMATH, vexp, vndtri, vsf
 
 # -- accumulator layout ------------------------------------------------------------------------
 # acc[draw, quarter, segment, m]
@@ -114,39 +114,44 @@ def walk_deal(key, slot0, stage0, age, t0, offset, typ, p, i, adv_logit, adv_dur
 
 # -- the block walk (vectorised passes) ----------------------------------------------------------
 @nb.njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def _walk_group(n_blk, keys, off, part, t0, age, stg, truncate, typ, slot0, i,
+def _walk_group(n_blk, keys, off, part, t0, la, age, stg, truncate, typ, slot0, i,
                 adv_logit, adv_duration, jump_cum, time_mu, time_sigma, logodds, logtime,
                 time_lever, odds_lever, shocks, ends, day_q, out_offset, res_code, res_time, res_j,
                 sc_f, sc_i, sc_k):
     """Walk ``n_blk`` deals of one partner type, each starting in its stage ``stg[k]``.
 
     Writes outcome (OPEN / WON / LOST), close time and calendar quarter (-1 when still open)
-    per deal. Pass ``s`` handles the live deals in stage ``s`` (deals that jumped ahead wait
-    for their stage's pass), so the draw's parameters are scalars and the per-deal loops are
-    contiguous: LLVM vectorises them. Live deals are compacted between passes. ``sc_f``
-    (10, BLOCK) float64, ``sc_i`` (5, BLOCK) int64 and ``sc_k`` (BLOCK,) uint64 are scratch.
+    per deal. ``la`` is log(days already spent in the first stage) (``NO_AGE_LOG`` for none;
+    read only when ``truncate``). Pass ``s`` handles the live deals in stage ``s`` (deals
+    that jumped ahead wait for their stage's pass), so the draw's parameters are scalars.
+    Every per-deal loop of a pass is an innermost loop without calls, inner loops or table
+    look-ups, so LLVM vectorises it (a nested loop, even one that never runs, or a gather
+    keeps a loop scalar: 5-7x slower). Lever look-ups (``time_lever`` / ``odds_lever``) and
+    the compaction of live deals between passes are the only scalar loops.
+    ``sc_f`` (9, BLOCK) float64, ``sc_i`` (6, BLOCK) int64 and ``sc_k`` (BLOCK,) uint64 are
+    scratch.
     """
     n_stages = adv_logit.shape[2]
     n_cal = ends.shape[0]
     hend = ends[n_cal - 1]
     last_day = float(day_q.shape[0] - 1)
-    l_off, l_t0, l_age, l_la, u_, v_, ld_, t_, sh_, w_ = (
-        sc_f[0], sc_f[1], sc_f[2], sc_f[3], sc_f[4], sc_f[5], sc_f[6], sc_f[7], sc_f[8], sc_f[9])
-    l_id, l_part, j_, code_, l_stage = sc_i[0], sc_i[1], sc_i[2], sc_i[3], sc_i[4]
+    l_off, l_t0, l_age, l_la, mu_, f_, t_, w_, sh_ = (
+        sc_f[0], sc_f[1], sc_f[2], sc_f[3], sc_f[4], sc_f[5], sc_f[6], sc_f[7], sc_f[8])
+    l_id, l_part, l_stage, j_, lost_, dest_ = sc_i[0], sc_i[1], sc_i[2], sc_i[3], sc_i[4], sc_i[5]
     l_key = sc_k
     s = n_stages
+    s_first = 0  # the last stage any deal starts in (later passes hold no first stays)
     for k in range(n_blk):
         l_key[k] = keys[k]
         l_off[k] = off[k]
         l_t0[k] = t0[k]
         l_age[k] = age[k]
+        l_la[k] = la[k] if truncate else NO_AGE_LOG
         l_id[k] = k
         l_part[k] = part[k]
         l_stage[k] = stg[k]
         s = min(s, stg[k])
-    if truncate:
-        for k in range(n_blk):
-            l_la[k] = vlog(max(l_age[k], 1e-300)) if l_age[k] > 0.0 else NO_AGE_LOG
+        s_first = max(s_first, stg[k])
     n_live = n_blk
     while n_live > 0 and s < n_stages:
         mu = time_mu[i, typ, s]
@@ -155,78 +160,86 @@ def _walk_group(n_blk, keys, off, part, t0, age, stg, truncate, typ, slot0, i,
         dur = adv_duration[i, s]
         slot = slot0 + 2 * s
         n_dest = n_stages - s
-        jumps = n_dest > 1 and jump_cum[i, typ, s, 0] < 1.0
-        for k in range(n_live):  # uniforms
-            u_[k] = unit(l_key[k], slot)
-            v_[k] = unit(l_key[k], slot + 1)
-        if jumps:
-            for k in range(n_live):
-                w_[k] = unit(l_key[k], slot0 + 2 * n_stages + s)
-        if time_lever:  # by partner, stage and the quarter the stage is entered in (scalar)
+        if time_lever:  # by partner, stage and the quarter the stage is entered (scalar loop)
             for k in range(n_live):
                 t = l_t0[k]
                 je = day_q[int(min(t, last_day))]
-                je += t >= ends[je]
-                ld_[k] = mu + logtime[l_part[k], s, max(min(je, n_cal - 1) - out_offset, 0)]
+                je = min(je + (1 if t >= ends[je] else 0), n_cal - 1)
+                mu_[k] = mu + logtime[l_part[k], s, max(je - out_offset, 0)]
         else:
             for k in range(n_live):
-                ld_[k] = mu
-        if truncate:  # the first stay: condition on the days already spent (later: no-op)
-            for k in range(n_live):
-                a = max((l_la[k] - ld_[k]) / sd, -40.0)
-                u_[k] = max(u_[k] * vsf(a), MIN_PROB)
-        for k in range(n_live):  # durations and exit times
-            logd = ld_[k] - sd * vndtri(u_[k])
-            ld_[k] = logd
-            t_[k] = l_t0[k] + max(vexp(logd) - l_age[k], 0.0)
+                mu_[k] = mu
+        if truncate and s <= s_first:  # first stays: condition on the days already spent
+            for k in range(n_live):  # durations (upper tail beyond the age) and exit times
+                m_k = mu_[k]
+                f = vsf(max((l_la[k] - m_k) / sd, -40.0))  # exactly 1 without an age
+                logd = m_k - sd * vndtri(max(unit(l_key[k], slot) * f, MIN_PROB))
+                mu_[k] = logd
+                t_[k] = l_t0[k] + max(vexp(logd) - l_age[k], 0.0)
+        else:
+            for k in range(n_live):  # durations and exit times
+                logd = mu_[k] - sd * vndtri(unit(l_key[k], slot))
+                mu_[k] = logd
+                t_[k] = l_t0[k] + vexp(logd)
         for k in range(n_live):  # calendar quarter of exit and its shock
             j_[k] = 0
             sh_[k] = shocks[0]
-        for q in range(n_cal - 1):
+        for q in range(n_cal - 1):  # compares, not table look-ups: gathers stop vectorising
             e = ends[q]
-            step = shocks[q + 1] - shocks[q]
+            nxt = shocks[q + 1]
             for k in range(n_live):
                 past = t_[k] >= e
                 j_[k] += past
-                sh_[k] += step if past else 0.0
-        if odds_lever:  # by partner, stage and the quarter of the decision (scalar)
+                sh_[k] = nxt if past else sh_[k]
+        if odds_lever:  # by partner, stage and the quarter of the decision (scalar loop)
             for k in range(n_live):
-                sh_[k] += logodds[l_part[k], s, max(j_[k] - out_offset, 0)]
-        for k in range(n_live):  # advance decisions and destinations
-            x = lg + l_off[k] + dur * (ld_[k] - LOG30) + sh_[k]
-            lost = v_[k] * (1.0 + vexp(-x)) >= 1.0
-            dest = s + 1
-            if jumps:
-                for d in range(n_dest - 1):
-                    dest += w_[k] >= jump_cum[i, typ, s, d]
-            code_[k] = (OPEN if t_[k] >= hend else (LOST if lost else (
-                WON if dest >= n_stages else ADV))) if l_stage[k] == s else ADV
-            j_[k] = dest if l_stage[k] == s else l_stage[k]
+                f_[k] = logodds[l_part[k], s, max(j_[k] - out_offset, 0)]
+        else:
+            for k in range(n_live):
+                f_[k] = 0.0
+        for k in range(n_live):  # advance decisions
+            x = lg + l_off[k] + dur * (mu_[k] - LOG30) + sh_[k] + f_[k]
+            lost_[k] = unit(l_key[k], slot + 1) * (1.0 + vexp(-x)) >= 1.0  # v >= sigmoid(x)
+        for k in range(n_live):
+            dest_[k] = s + 1
+        if n_dest > 1 and jump_cum[i, typ, s, 0] < 1.0:  # skips: destination by one uniform
+            slot_w = slot0 + 2 * n_stages + s
+            for k in range(n_live):
+                w_[k] = unit(l_key[k], slot_w)
+            for d in range(n_dest - 1):
+                c_d = jump_cum[i, typ, s, d]
+                for k in range(n_live):
+                    dest_[k] += w_[k] >= c_d
         m = 0
-        for k in range(n_live):  # record outcomes, keep live deals
+        for k in range(n_live):  # record outcomes (the last write is final), keep live deals
             d = l_id[k]
-            c = code_[k]
-            at = l_stage[k] == s
-            if at:
-                res_code[d] = c  # final unless the deal advances (then overwritten later)
-                res_time[d] = t_[k]
-                res_j[d] = -1
-                if c != OPEN:
-                    jj = 0
-                    for q in range(n_cal - 1):
-                        jj += t_[k] >= ends[q]
-                    res_j[d] = jj
+            st = l_stage[k]
+            t = t_[k]
+            at = st == s
+            c = OPEN if t >= hend else (LOST if lost_[k] else (
+                WON if dest_[k] >= n_stages else ADV))
+            c = c if at else ADV
+            res_code[d] = c
+            res_time[d] = t
+            res_j[d] = j_[k] if c in (WON, LOST) else -1
             l_id[m] = d
             l_key[m] = l_key[k]
             l_off[m] = l_off[k]
             l_part[m] = l_part[k]
-            l_stage[m] = j_[k]
-            l_t0[m] = t_[k] if at else l_t0[k]
+            l_stage[m] = dest_[k] if at else st
+            l_t0[m] = t if at else l_t0[k]
             l_age[m] = 0.0 if at else l_age[k]
             l_la[m] = NO_AGE_LOG if at else l_la[k]
             m += c == ADV
         n_live = m
         s += 1
+
+
+@nb.njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _scratch():
+    """Scratch arrays of one :func:`_walk_group` call (see there)."""
+    return (np.empty((9, BLOCK)), np.empty((6, BLOCK), dtype=np.int64),
+            np.empty(BLOCK, dtype=np.uint64))
 
 
 @nb.njit(cache=True, parallel=True, error_model="numpy", fastmath=FASTMATH)
@@ -235,21 +248,23 @@ def simulate_chunk(key, d0,
                    shock_sigma, time_mu, time_sigma, size_mu, size_role, size_sigma, size_nu,
                    jump_cum, ptype, pool, p_order, entry_cum, role_cum, role_weight, new_cov,
                    cov_bool, market_rate,
-                   expan_rate, o_id, o_partner, o_stage, o_age, o_arr, o_attr, o_cov, o_market,
-                   o_expan, o_commit, o_seg, o_groups, new_seg, ends, starts, day_q, out_offset,
-                   max_log_ratio, lv_asr_mult, lv_asr_add, lv_prod, lv_logodds, lv_logtime, lv_size,
-                   lv_pool_add, acc, drv, deal_wins):
+                   expan_rate, o_id, o_partner, o_stage, o_age, o_la, o_arr, o_attr, o_cov,
+                   o_market, o_expan, o_commit, o_seg, o_groups, new_seg, ends, starts, day_q,
+                   out_offset, max_log_ratio, lv_asr_mult, lv_asr_add, lv_prod, lv_logodds,
+                   lv_logtime, lv_size, lv_pool_add, do_open, do_new, acc, drv, deal_wins):
     """Simulate draws ``d0 .. d0 + Dc - 1`` (parameter arrays are the chunk's rows).
 
     Open deals come sorted by (partner type, stage) with ``o_groups`` the start of each run
     (and N at the end) and ``o_id`` their original row (which keys their random numbers);
+    ``o_la`` is log(days in stage) (``NO_AGE_LOG`` for 0), computed once for all draws;
     ``o_cov`` is (K, N); ``p_order`` lists partners by type; ``jump_cum`` (Dc, T, S, S) the
     cumulative destination probabilities of an advance (see :func:`walk_deal`) and
-    ``entry_cum`` (T, S) the cumulative probabilities of a new deal's first stage. Outputs
-    (zeroed by the caller):
-    ``acc`` (Dc, H, G, N_ACC) ARR by win quarter and segment, ``drv`` (Dc, J, N_DRV) driver
-    totals by calendar quarter, ``deal_wins`` (threads, N, H) draws in which each open deal
-    (sorted order) is won in each quarter.
+    ``entry_cum`` (T, S) the cumulative probabilities of a new deal's first stage.
+    ``do_open`` / ``do_new`` select the open and the new pipeline (their accumulators are
+    disjoint, so a run of one is exactly that part of a run of both). Outputs (zeroed by the
+    caller): ``acc`` (Dc, H, G, N_ACC) ARR by win quarter and segment, ``drv`` (Dc, J,
+    N_DRV) driver totals by calendar quarter, ``deal_wins`` (threads, N, H) draws in which
+    each open deal (sorted order) is won in each quarter.
     """
     n_draws = asr.shape[0]
     n_partners = asr.shape[1]
@@ -258,6 +273,7 @@ def simulate_chunk(key, d0,
     n_cov = adv_beta.shape[1]
     n_roles = role_cum.shape[1]
     n_groups = o_groups.shape[0] - 1
+    n_open_stages = adv_logit.shape[2]
     time_lever = np.any(lv_logtime != 0.0)
     odds_lever = np.any(lv_logodds != 0.0)
     for i in nb.prange(n_draws):
@@ -267,72 +283,75 @@ def simulate_chunk(key, d0,
         ks = kd ^ TAG_SHOCK
         for j in range(n_cal):
             shocks[j] = shock_sigma[i] * ndtri(unit(ks, j))
-        sc_f = np.empty((10, BLOCK))
-        sc_i = np.empty((5, BLOCK), dtype=np.int64)
-        sc_k = np.empty(BLOCK, dtype=np.uint64)
+        sc_f, sc_i, sc_k = _scratch()
         res_code = np.empty(BLOCK, dtype=np.int64)
         res_j = np.empty(BLOCK, dtype=np.int64)
         res_time = np.empty(BLOCK)
-        b_keys = np.empty(BLOCK, dtype=np.uint64)
-        b_off = np.empty(BLOCK)
-        b_t0 = np.zeros(BLOCK)
         won_idx = np.empty(BLOCK, dtype=np.int64)
-        lost_j = np.zeros(n_cal + 1)  # + a trash row for deals still open
-        won_j = np.zeros(n_cal)
-        won_arr_j = np.zeros(n_cal)
 
         # ---- open pipeline, by (type, stage) group and block ----------------------------
-        kopen = kd ^ TAG_OPEN
-        for grp in range(n_groups):
-            g0, g1 = o_groups[grp], o_groups[grp + 1]
-            if g1 <= g0:
-                continue
-            typ = ptype[o_partner[g0]]
-            for n0 in range(g0, g1, BLOCK):
-                nb_ = min(BLOCK, g1 - n0)
-                for k in range(nb_):
-                    b_keys[k] = subkey(kopen, o_id[n0 + k])
-                for k in range(nb_):
-                    b_off[k] = adv_partner[i, o_partner[n0 + k]]
-                for c in range(n_cov):
-                    beta = adv_beta[i, c]
+        if do_open:
+            b_keys = np.empty(BLOCK, dtype=np.uint64)
+            b_off = np.empty(BLOCK)
+            b_t0 = np.zeros(BLOCK)
+            lost_j = np.zeros(n_cal)
+            won_j = np.zeros(n_cal)
+            won_arr_j = np.zeros(n_cal)
+            kopen = kd ^ TAG_OPEN
+            for grp in range(n_groups):
+                g0, g1 = o_groups[grp], o_groups[grp + 1]
+                if g1 <= g0:
+                    continue
+                typ = ptype[o_partner[g0]]
+                for n0 in range(g0, g1, BLOCK):
+                    nb_ = min(BLOCK, g1 - n0)
                     for k in range(nb_):
-                        b_off[k] += o_cov[c, n0 + k] * beta
-                _walk_group(nb_, b_keys, b_off, o_partner[n0:], b_t0, o_age[n0:], o_stage[n0:],
-                            True, typ, 0, i, adv_logit, adv_duration, jump_cum, time_mu,
-                            time_sigma, lv_logodds, lv_logtime, time_lever, odds_lever, shocks,
-                            ends, day_q, out_offset, res_code, res_time, res_j, sc_f, sc_i, sc_k)
-                n_won = 0
-                for k in range(nb_):  # branch-free: lost counts, and the list of won deals
-                    c = res_code[k]
-                    j = res_j[k]
-                    lost_j[j if j >= 0 else n_cal] += c == LOST
-                    won_idx[n_won] = k
-                    n_won += c == WON
-                for w in range(n_won):
-                    k = won_idx[w]
-                    n = n0 + k
-                    j = res_j[k]
-                    arr = o_arr[n]
-                    won_j[j] += 1.0
-                    won_arr_j[j] += arr
-                    h = j - out_offset
-                    if h < 0:
-                        continue
-                    g = o_seg[n]
-                    wa = arr * o_attr[n]
-                    acc[i, h, g, ACC_ATTR_OPEN] += wa
-                    acc[i, h, g, ACC_GROSS_OPEN] += arr
-                    acc[i, h, g, ACC_COMMITTED] += wa * o_commit[n]
-                    if o_market[n]:
-                        acc[i, h, g, ACC_MARKET_OPEN] += wa
-                    if o_expan[n]:
-                        acc[i, h, g, ACC_EXPAN_OPEN] += wa
-                    deal_wins[tid, n, h] += 1
-        for j in range(n_cal):
-            drv[i, j, DRV_OPEN_LOST] += lost_j[j]
-            drv[i, j, DRV_OPEN_WON] += won_j[j]
-            drv[i, j, DRV_OPEN_WON_ARR] += won_arr_j[j]
+                        b_keys[k] = subkey(kopen, o_id[n0 + k])
+                    for k in range(nb_):  # a gather: kept out of the vectorised loops
+                        b_off[k] = adv_partner[i, o_partner[n0 + k]]
+                    for c in range(n_cov):
+                        beta = adv_beta[i, c]
+                        for k in range(nb_):
+                            b_off[k] += o_cov[c, n0 + k] * beta
+                    _walk_group(nb_, b_keys, b_off, o_partner[n0:], b_t0, o_la[n0:], o_age[n0:],
+                                o_stage[n0:], True, typ, 0, i, adv_logit, adv_duration, jump_cum,
+                                time_mu, time_sigma, lv_logodds, lv_logtime, time_lever, odds_lever,
+                                shocks, ends, day_q, out_offset, res_code, res_time, res_j, sc_f, sc_i, sc_k)
+                    for j in range(n_cal):  # lost deals by quarter (vectorised counts)
+                        n_lost = 0
+                        for k in range(nb_):
+                            n_lost += (res_code[k] == LOST) & (res_j[k] == j)
+                        lost_j[j] += n_lost
+                    n_won = 0
+                    for k in range(nb_):  # branch-free list of won deals
+                        won_idx[n_won] = k
+                        n_won += res_code[k] == WON
+                    for w in range(n_won):
+                        k = won_idx[w]
+                        n = n0 + k
+                        j = res_j[k]
+                        arr = o_arr[n]
+                        won_j[j] += 1.0
+                        won_arr_j[j] += arr
+                        h = j - out_offset
+                        if h < 0:
+                            continue
+                        g = o_seg[n]
+                        wa = arr * o_attr[n]
+                        acc[i, h, g, ACC_ATTR_OPEN] += wa
+                        acc[i, h, g, ACC_GROSS_OPEN] += arr
+                        acc[i, h, g, ACC_COMMITTED] += wa * o_commit[n]
+                        if o_market[n]:
+                            acc[i, h, g, ACC_MARKET_OPEN] += wa
+                        if o_expan[n]:
+                            acc[i, h, g, ACC_EXPAN_OPEN] += wa
+                        deal_wins[tid, n, h] += 1
+            for j in range(n_cal):
+                drv[i, j, DRV_OPEN_LOST] += lost_j[j]
+                drv[i, j, DRV_OPEN_WON] += won_j[j]
+                drv[i, j, DRV_OPEN_WON_ARR] += won_arr_j[j]
+        if not do_new:
+            continue
 
         # ---- new pipeline: counts per partner and quarter -------------------------------
         knew = kd ^ TAG_NEW
@@ -359,10 +378,11 @@ def simulate_chunk(key, d0,
         n_new = counts.sum()
         nw_keys = np.empty(n_new, dtype=np.uint64)
         nw_part = np.empty(n_new, dtype=np.int64)
+        nw_typ = np.empty(n_new, dtype=np.int64)
         nw_off = np.empty(n_new)
         nw_t0 = np.empty(n_new)
+        nw_u = np.empty(n_new)
         nw_stage = np.empty(n_new, dtype=np.int64)
-        n_open_stages = adv_logit.shape[2]
         m = 0
         for pi in range(n_partners):
             p = p_order[pi]
@@ -374,39 +394,46 @@ def simulate_chunk(key, d0,
                 start = max(starts[j0], 0.0)
                 width = ends[j0] - start
                 kopp = subkey(kpart, hq) ^ TAG_OPP
-                for r in range(counts[p, hq]):
+                cnt = counts[p, hq]
+                for r in range(cnt):
                     ko = subkey(kopp, r)
-                    offset = base
-                    for c in range(n_cov):  # Bernoulli covariates, or the mean (branch-free)
-                        hit = unit(ko, 1 + c) < new_cov[typ, c]
-                        x = (1.0 if hit else 0.0) if cov_bool[c] else new_cov[typ, c]
-                        offset += x * adv_beta[i, c]
-                    nw_keys[m] = ko
-                    nw_part[m] = p
-                    nw_off[m] = offset
-                    nw_t0[m] = start + unit(ko, 0) * width
-                    ue = unit(ko, SLOT_ENTRY)
-                    st = 0
-                    for e in range(n_open_stages - 1):
-                        st += ue >= entry_cum[typ, e]
-                    nw_stage[m] = st
-                    m += 1
+                    nw_keys[m + r] = ko
+                    nw_part[m + r] = p
+                    nw_typ[m + r] = typ
+                    nw_off[m + r] = base
+                    nw_t0[m + r] = start + unit(ko, 0) * width
+                m += cnt
+        for c in range(n_cov):  # Bernoulli covariates, or the type's mean
+            beta = adv_beta[i, c]
+            if cov_bool[c]:
+                for r in range(n_new):
+                    hit = unit(nw_keys[r], 1 + c) < new_cov[nw_typ[r], c]
+                    nw_off[r] += (1.0 if hit else 0.0) * beta
+            else:
+                for r in range(n_new):
+                    nw_off[r] += new_cov[nw_typ[r], c] * beta
+        for r in range(n_new):  # the stage each is created in
+            nw_u[r] = unit(nw_keys[r], SLOT_ENTRY)
+            nw_stage[r] = 0
+        for e in range(n_open_stages - 1):
+            for r in range(n_new):
+                nw_stage[r] += nw_u[r] >= entry_cum[nw_typ[r], e]
 
         # ---- new pipeline: paths by type, then size / role / flags of won deals ---------
-        zeros_age = np.zeros(BLOCK)
+        zeros = np.zeros(BLOCK)  # new deals have spent no time in their first stage
         g0 = 0
         while g0 < n_new:
-            typ = ptype[nw_part[g0]]
+            typ = nw_typ[g0]
             g1 = g0 + 1
-            while g1 < n_new and ptype[nw_part[g1]] == typ:
+            while g1 < n_new and nw_typ[g1] == typ:
                 g1 += 1
             for n0 in range(g0, g1, BLOCK):
                 nb_ = min(BLOCK, g1 - n0)
-                _walk_group(nb_, nw_keys[n0:], nw_off[n0:], nw_part[n0:], nw_t0[n0:], zeros_age,
-                            nw_stage[n0:], False, typ, SLOT_NEW_PATH, i, adv_logit, adv_duration,
-                            jump_cum, time_mu, time_sigma, lv_logodds, lv_logtime, time_lever,
-                            odds_lever, shocks, ends, day_q, out_offset, res_code, res_time, res_j,
-                            sc_f, sc_i, sc_k)
+                _walk_group(nb_, nw_keys[n0:], nw_off[n0:], nw_part[n0:], nw_t0[n0:], zeros,
+                            zeros, nw_stage[n0:], False, typ, SLOT_NEW_PATH, i, adv_logit,
+                            adv_duration, jump_cum, time_mu, time_sigma, lv_logodds, lv_logtime,
+                            time_lever, odds_lever, shocks, ends, day_q, out_offset, res_code,
+                            res_time, res_j, sc_f, sc_i, sc_k)
                 n_won = 0
                 for k in range(nb_):
                     won_idx[n_won] = k
@@ -428,13 +455,13 @@ def simulate_chunk(key, d0,
                     drv[i, j, DRV_NEW_WON] += 1.0
                     drv[i, j, DRV_NEW_WON_ARR] += arr
                     g = new_seg[p, r]
-                    w = arr * role_weight[typ, r]
-                    acc[i, h, g, ACC_ATTR_NEW] += w
+                    wt = arr * role_weight[typ, r]
+                    acc[i, h, g, ACC_ATTR_NEW] += wt
                     acc[i, h, g, ACC_GROSS_NEW] += arr
                     if unit(ko, 6) < market_rate[typ]:
-                        acc[i, h, g, ACC_MARKET_NEW] += w
+                        acc[i, h, g, ACC_MARKET_NEW] += wt
                     if unit(ko, 7) < expan_rate[typ]:
-                        acc[i, h, g, ACC_EXPAN_NEW] += w
+                        acc[i, h, g, ACC_EXPAN_NEW] += wt
             g0 = g1
 
 
@@ -452,9 +479,10 @@ def walk_groups_and_reference(keys, typ, part, off, stage0, t0, age, slot0, i, a
     time_g = np.empty(n)
     code_r = np.empty(n, dtype=np.int64)
     time_r = np.empty(n)
-    sc_f = np.empty((10, BLOCK))
-    sc_i = np.empty((5, BLOCK), dtype=np.int64)
-    sc_k = np.empty(BLOCK, dtype=np.uint64)
+    la = np.empty(n)
+    for d in range(n):
+        la[d] = math.log(age[d]) if age[d] > 0.0 else NO_AGE_LOG
+    sc_f, sc_i, sc_k = _scratch()
     res_code = np.empty(BLOCK, dtype=np.int64)
     res_j = np.empty(BLOCK, dtype=np.int64)
     res_time = np.empty(BLOCK)
@@ -467,10 +495,10 @@ def walk_groups_and_reference(keys, typ, part, off, stage0, t0, age, slot0, i, a
             g1 += 1
         for n0 in range(g0, g1, BLOCK):
             nb_ = min(BLOCK, g1 - n0)
-            _walk_group(nb_, keys[n0:], off[n0:], part[n0:], t0[n0:], age[n0:], stage0[n0:], True,
-                        typ[g0], slot0, i, adv_logit, adv_duration, jump_cum, time_mu, time_sigma,
-                        logodds, logtime, time_lever, odds_lever, shocks, ends, day_q, out_offset,
-                        res_code, res_time, res_j, sc_f, sc_i, sc_k)
+            _walk_group(nb_, keys[n0:], off[n0:], part[n0:], t0[n0:], la[n0:], age[n0:],
+                        stage0[n0:], True, typ[g0], slot0, i, adv_logit, adv_duration, jump_cum,
+                        time_mu, time_sigma, logodds, logtime, time_lever, odds_lever, shocks,
+                        ends, day_q, out_offset, res_code, res_time, res_j, sc_f, sc_i, sc_k)
             for k in range(nb_):
                 code_g[n0 + k] = res_code[k]
                 time_g[n0 + k] = res_time[k]

@@ -44,15 +44,21 @@ Acklam's normal quantile (relative error < 1.2e-9), a survival function with rel
 < 1.2e-7 (for the truncation of the current stage), and the ``max_deal_ratio`` cap on a
 single drawn deal size; nothing is aggregated into cells, every deal of every draw is walked.
 
-Cost (``benchmarks/simulate.py``): about 50 ns of CPU per open deal and draw and about 100 ns
-per new opportunity; 4,000 draws x 50,000 open deals + ~15,000 sellers at 300 partners take
-~12 CPU-seconds for a one-quarter horizon (~6 s on two idle cores) and ~23 for four, with a
-few hundred MB of memory. The first call compiles the numba kernel (~30 CPU-seconds), cached
-on disk afterwards.
+Cost (``benchmarks/simulate.py``): about 40 ns of CPU per open deal and draw and about 50-90 ns
+per new opportunity (more when it is won: its size is drawn); 4,000 draws x 50,000 open deals +
+~15,000 sellers at 300 partners take ~11 CPU-seconds for a one-quarter horizon and ~23 for four
+(measured on a shared machine; about two thirds of the earlier kernel's),
+with a few hundred MB of memory. Nearly all of it is the numba kernel, and within it the stage
+passes of :func:`._kernel._walk_group` (normal quantile, survival function, two exponentials
+and three uniforms per deal and stage); float32 arithmetic was measured only 10% faster on
+that work (the counter-based hashing is 64-bit either way) and is not used. A scenario run
+given its baseline (``reuse``) skips the open pipeline when it is unchanged. The first call
+compiles the numba kernel (~30 CPU-seconds), cached on disk afterwards.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 import numba
@@ -64,7 +70,7 @@ from partner_forecast.data.schema import OPEN_STAGES
 from partner_forecast.simulate import _kernel as K
 from partner_forecast.simulate.inputs import COVARIATES, ROLES, SimulationInputs
 from partner_forecast.simulate.levers import Levers, ResolvedLevers
-from partner_forecast.simulate.result import DRIVERS, SimulationResult
+from partner_forecast.simulate.result import DRIVERS, OpenPipelinePart, SimulationResult
 from partner_forecast.simulate.segments import SegmentSpec
 
 BOOLEAN_COVARIATES: frozenset[str] = frozenset({"technical_validation", "executive_sponsor"})
@@ -83,7 +89,8 @@ def simulate(inputs: SimulationInputs, *, seed: int | np.random.Generator,
              segments: SegmentSpec | None = None, chunk_draws: int = 250,
              levers: Levers | None = None, attribution: AttributionSettings | None = None,
              max_deal_ratio: float = MAX_DEAL_RATIO,
-             progress: Callable[[int, int], None] | None = None) -> SimulationResult:
+             progress: Callable[[int, int], None] | None = None, keep_open: bool = False,
+             reuse: SimulationResult | None = None) -> SimulationResult:
     """Simulate partner ARR won per posterior draw, forecast quarter and segment.
 
     Parameters
@@ -110,6 +117,15 @@ def simulate(inputs: SimulationInputs, *, seed: int | np.random.Generator,
         reached by fewer than 0.3% of deals even at ``size_nu`` 3 and ``size_sigma`` 0.9.
     progress : callable, optional
         Called as ``progress(draws_done, draws_total)`` after each chunk.
+    keep_open : bool
+        Keep the open pipeline's accumulators in the result (``open_part``, about
+        D x H x G x 40 bytes) so that scenario runs can reuse them.
+    reuse : SimulationResult, optional
+        A run kept with ``keep_open`` (typically the baseline of a scenario). When everything
+        the open pipeline reads is unchanged (run key, draws, open deals, segments, calendar,
+        the draws of the parameters it uses and the levers of its partners; compared by
+        digest), its open pipeline is taken from there instead of walked again: exactly the
+        arrays a full run gives, since the engine keeps the open and new pipelines apart.
 
     Returns
     -------
@@ -143,13 +159,23 @@ def simulate(inputs: SimulationInputs, *, seed: int | np.random.Generator,
     order = np.lexsort((deals["o_stage"], o_type)) if N else np.zeros(0, dtype=np.int64)
     sorted_deals = {k: np.ascontiguousarray(v[order]) for k, v in deals.items()}
     o_seg = np.ascontiguousarray(segments.open_codes[order])
+    age = sorted_deals["o_age"]
+    o_la = np.full(N, K.NO_AGE_LOG)
+    np.log(age, out=o_la, where=age > 0)  # log(days in stage), once for all draws
     group_key = o_type[order] * S + sorted_deals["o_stage"]
     o_groups = np.flatnonzero(np.r_[True, group_key[1:] != group_key[:-1], True]).astype(np.int64)
     if N == 0:
         o_groups = np.zeros(1, dtype=np.int64)
     p_order = np.argsort(static["ptype"], kind="stable").astype(np.int64)
+    part = reuse.open_part if reuse is not None else None
+    fingerprint = "" if part is None and not keep_open else _open_fingerprint(
+        key, inputs, deals, order, o_seg, G, lv, ends, out_offset, jump_cum, static["ptype"])
+    do_open = part is None or part.fingerprint != fingerprint
     n_threads = numba.get_num_threads()
-    deal_wins = np.zeros((n_threads, N, H), dtype=np.int32)
+    deal_wins = np.zeros((n_threads if do_open else 1, N, H), dtype=np.int32)
+    if keep_open:
+        kept = OpenPipelinePart(fingerprint, np.zeros((D, H, G, _N_ACC_OPEN)),
+                                np.zeros((D, len(ends), _N_DRV_OPEN)), np.zeros((N, H), np.int64))
 
     out = {name: np.zeros((D, H, G), dtype=np.float32) for name in
            ("attributed_open", "attributed_new", "gross_open", "gross_new", "committed", "upside",
@@ -164,30 +190,71 @@ def simulate(inputs: SimulationInputs, *, seed: int | np.random.Generator,
         params.append(np.ascontiguousarray(jump_cum[d0:d1]))
         acc = np.zeros((n, H, G, K.N_ACC), dtype=np.float64)
         drv = np.zeros((n, len(ends), K.N_DRV), dtype=np.float64)
+        if not do_open:  # the open pipeline as the reused run had it
+            acc[..., _ACC_OPEN] = part.acc[d0:d1]
+            drv[..., _DRV_OPEN] = part.drv[d0:d1]
         K.simulate_chunk(
             key, d0, *params,
             static["ptype"], pool, p_order, static["entry_cum"], static["role_cum"],
             static["role_weight"],
             static["new_cov"], static["cov_bool"], static["market_rate"], static["expan_rate"],
             np.ascontiguousarray(order.astype(np.int64)), sorted_deals["o_partner"],
-            sorted_deals["o_stage"], sorted_deals["o_age"], sorted_deals["o_arr"],
+            sorted_deals["o_stage"], sorted_deals["o_age"], o_la, sorted_deals["o_arr"],
             sorted_deals["o_attr"], np.ascontiguousarray(sorted_deals["o_cov"].T), sorted_deals["o_market"],
             sorted_deals["o_expan"], sorted_deals["o_commit"], o_seg, o_groups,
             np.ascontiguousarray(segments.new_codes), ends, starts, day_q, out_offset,
             float(np.log(max_deal_ratio)),
             lv.asr_multiplier, lv.asr_add, lv.productivity_multiplier, lv.log_win_odds,
-            lv.log_time_in_stage, lv.deal_size_multiplier, lv.pool_add,
+            lv.log_time_in_stage, lv.deal_size_multiplier, lv.pool_add, do_open, True,
             acc, drv, deal_wins)
         _store_chunk(out, drivers, acc, drv, d0, d1, out_offset, N)
+        if keep_open:
+            kept.acc[d0:d1] = acc[..., _ACC_OPEN]
+            kept.drv[d0:d1] = drv[..., _DRV_OPEN]
         if progress is not None:
             progress(d1, D)
 
+    wins = deal_wins.sum(axis=0, dtype=np.int64) if do_open else part.wins
+    if keep_open:
+        kept.wins[:] = wins
     win_prob = np.empty((N, H), dtype=np.float64)
-    win_prob[order] = deal_wins.sum(axis=0, dtype=np.int64) / max(D, 1)
+    win_prob[order] = wins / max(D, 1)
     return SimulationResult(
         quarters=tuple(inputs.quarters), segment_key=segments.key, segments=tuple(segments.labels),
         deal_ids=inputs.open_deals["opportunity_id"].to_numpy(dtype=object).astype(str),
-        deal_win_probability=win_prob, drivers=drivers, seed_key=int(key), **out)
+        deal_win_probability=win_prob, drivers=drivers, seed_key=int(key),
+        open_part=kept if keep_open else None, **out)
+
+
+_ACC_OPEN = slice(K.ACC_ATTR_OPEN, K.ACC_EXPAN_OPEN + 1)  # the open pipeline's accumulators
+_DRV_OPEN = slice(K.DRV_OPEN_WON, K.DRV_OPEN_WON_ARR + 1)  # and driver totals
+_N_ACC_OPEN = K.ACC_EXPAN_OPEN + 1 - K.ACC_ATTR_OPEN
+_N_DRV_OPEN = K.DRV_OPEN_WON_ARR + 1 - K.DRV_OPEN_WON
+
+
+def _open_fingerprint(key: np.uint64, inputs: SimulationInputs, deals: dict[str, np.ndarray],
+                      order: np.ndarray, o_seg: np.ndarray, n_segments: int, lv: ResolvedLevers,
+                      ends: np.ndarray, out_offset: int, jump_cum: np.ndarray,
+                      ptype: np.ndarray) -> str:
+    """Digest of everything the kernel's open pipeline reads (see ``simulate(reuse=...)``).
+
+    Only the open deals' partners' columns of per-partner arrays enter, so recruiting
+    partners or changing the new pipeline of others leaves it unchanged.
+    """
+    used = np.unique(deals["o_partner"])
+    h = hashlib.blake2b(digest_size=20)
+    h.update(np.array([key], dtype=np.uint64).tobytes())
+    h.update(np.array([inputs.n_draws, inputs.horizon, n_segments, out_offset], np.int64).tobytes())
+    parts = [order, o_seg, ends, jump_cum, ptype[used], lv.log_win_odds[used],
+             lv.log_time_in_stage[used], np.asarray(inputs.adv_partner)[:, used],
+             *(deals[k] for k in sorted(deals)),
+             *(np.asarray(getattr(inputs, k)) for k in ("adv_logit", "adv_beta", "adv_duration",
+                                                         "shock_sigma", "time_mu", "time_sigma"))]
+    for a in parts:
+        a = np.ascontiguousarray(a)
+        h.update(str((a.dtype.str, a.shape)).encode())
+        h.update(a.view(np.uint8) if a.ndim else a.tobytes())  # no copy of contiguous arrays
+    return h.hexdigest()
 
 
 def _store_chunk(out: dict[str, np.ndarray], drivers: dict[str, np.ndarray], acc: np.ndarray,

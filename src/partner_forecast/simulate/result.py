@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,35 @@ DRIVERS: tuple[str, ...] = ("new_active_sellers", "new_opportunities", "new_won_
 def quantile_label(q: float) -> str:
     """Column name of quantile ``q``: 0.1 -> ``p10``, 0.025 -> ``p2.5`` (one rule everywhere)."""
     return f"p{round(100.0 * q, 6):g}"
+
+
+@dataclass(frozen=True, eq=False)
+class OpenPipelinePart:
+    """The open pipeline's share of a run, kept for scenarios that leave it unchanged.
+
+    The engine accumulates the open and the new pipeline separately, so a scenario whose
+    changes cannot reach the open deals (e.g. activation, productivity, sellers, deal size,
+    recruits) reuses these arrays instead of walking every open deal again, and gets exactly
+    what a full run would give (see ``simulate(reuse=...)``).
+
+    Attributes
+    ----------
+    fingerprint : str
+        Digest of everything the open pipeline reads (run key, draws, open deals, segments,
+        calendar, the parameters and the levers of their partners).
+    acc : numpy.ndarray
+        (D, H, G, 5) float64 open-pipeline accumulators (attributed, gross, committed,
+        marketplace, expansion ARR; currency per year).
+    drv : numpy.ndarray
+        (D, J, 3) float64 open-pipeline driver totals by calendar quarter (won, lost, won ARR).
+    wins : numpy.ndarray
+        (N, H) int64 draws in which each open deal is won in each quarter.
+    """
+
+    fingerprint: str
+    acc: np.ndarray
+    drv: np.ndarray
+    wins: np.ndarray
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,6 +94,9 @@ class SimulationResult:
         closed by the quarter's end).
     seed_key : int
         The 64-bit key all random numbers were derived from.
+    open_part : OpenPipelinePart or None
+        The open pipeline's accumulators, when the run was asked to keep them
+        (``simulate(keep_open=True)``), for scenarios to reuse.
     """
 
     quarters: tuple[Quarter, ...]
@@ -82,6 +114,7 @@ class SimulationResult:
     deal_win_probability: np.ndarray
     drivers: dict[str, np.ndarray]
     seed_key: int
+    open_part: OpenPipelinePart | None = field(default=None, repr=False)
 
     # -- shapes ------------------------------------------------------------------------------
     @property
@@ -110,7 +143,7 @@ class SimulationResult:
         """The same result with all segments summed into one, ``"total"``."""
         summed = {f: getattr(self, f).sum(axis=2, keepdims=True, dtype=np.float64).astype(np.float32)
                   for f in ARR_FIELDS}
-        return replace(self, segment_key="total", segments=("total",), **summed)
+        return replace(self, segment_key="total", segments=("total",), open_part=None, **summed)
 
     def quantiles(self, q: Sequence[float] = (0.1, 0.5, 0.9),
                   measures: Sequence[str] | None = None) -> pd.DataFrame:
@@ -189,4 +222,5 @@ class SimulationResult:
         return frame
 
 
-__all__ = ["ARR_FIELDS", "DRIVERS", "MEASURES", "SimulationResult", "quantile_label"]
+__all__ = ["ARR_FIELDS", "DRIVERS", "MEASURES", "OpenPipelinePart", "SimulationResult",
+           "quantile_label"]
