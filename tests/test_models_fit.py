@@ -63,23 +63,33 @@ def test_pymc_fallback_sampler(models_export, models_settings):
 
 
 @pytest.mark.slow
-def test_failed_diagnostics_are_retried_with_more_draws_then_the_other_parametrisation(
-        models_export, models_settings):
+def test_an_ess_shortfall_adds_chains_to_the_compiled_model(models_export, models_settings):
     model = TimingModel.from_export(models_export, models_settings)
     model.sampler_config["retries"] = 2
-    model.fit(thresholds={"max_rhat": 1.01, "min_ess": 1e9, "max_divergences": 10**6})
+    model.fit(thresholds={"max_rhat": 10.0, "min_ess": 1e9, "max_divergences": 10**6})
     d = model.diagnostics
     assert d.attempts == 3 and not d.ok  # an ESS of 1e9 cannot be met: every retry is made
-    assert "draws" in d.settings_used
-    # Attempt 2 keeps attempt 1's chains and adds twice as many (3x the ESS, the cap), attempt
-    # 3 restarts in the other parametrisation with 3x the draws: the kept attempt is one of them.
+    # Each retry keeps the chains so far and adds twice the configured chains (the 3x cap):
+    # one compile, and the kept posterior holds every chain of the best attempt.
     c = int(model.sampler_config["chains"])
-    assert (d.chains, d.draws) in ((c, 100), (3 * c, 100), (c, 300))
-    assert "chains x" in d.settings_used
-    # Compiled once per parametrisation: the first two attempts ("auto") share one compiled
-    # model, the last (the other parametrisation) compiles its own.
+    assert (d.chains, d.draws) in ((c, 100), (3 * c, 100), (5 * c, 100))
+    assert model.posterior.sizes["chain"] == d.chains
+    assert model.compile_log == ["auto"] and model._compiled == {}
+    assert np.all(np.isfinite(model.time_mu()))
+
+
+@pytest.mark.slow
+def test_an_rhat_failure_retries_then_restarts_in_the_other_parametrisation(
+        models_export, models_settings):
+    model = TimingModel.from_export(models_export, models_settings)
+    model.sampler_config.update(retries=2, chains=2)
+    model.fit(thresholds={"max_rhat": 1.0, "min_ess": 1e9, "max_divergences": 10**6})
+    d = model.diagnostics
+    assert d.attempts == 3 and not d.ok
+    assert "draws" in d.settings_used and "chains x" in d.settings_used
+    # Attempt 2 extends attempt 1's chains; attempt 3 restarts in the other parametrisation
+    # with 3x the draws: compiled once per parametrisation.
+    assert (d.chains, d.draws) in ((2, 100), (6, 100), (2, 300))
     assert len(model.compile_log) == 2
     assert model.compile_log[0] == "auto" and model.compile_log[1] in ("centred", "non_centred")
-    assert model._compiled == {}  # released once the fit is kept
-    # The kept posterior is complete whatever attempt it came from.
     assert np.all(np.isfinite(model.time_mu()))

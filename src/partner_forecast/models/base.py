@@ -266,9 +266,9 @@ class PartnerModel(ABC):
         A fit that fails its thresholds is retried (up to ``[sampler] retries`` times) before
         it is reported: divergences raise ``target_accept`` (0.97, then 0.99) and double the
         tuning; R-hat or ESS alone keep the chains run so far and add as many new ones as the
-        ESS target needs ("draws by need", :func:`draws_needed`; the last retry instead
-        restarts with that many draws, 1.5x the tuning after an R-hat failure). A retry with
-        the same parametrisation reuses the compiled model (nutpie); the last retry also
+        ESS target needs ("draws by need", :func:`draws_needed`). A retry with the same
+        parametrisation reuses the compiled model (nutpie). The last retry after divergences
+        or an R-hat failure restarts (R-hat: with the draws needed and 1.5x the tuning) and
         switches the parametrisation of the effects behind the worst variable
         (:func:`_other_parametrisation`). The best attempt is kept (passing, else fewest
         failures) and its diagnostics say how many attempts were made and with what settings.
@@ -317,21 +317,22 @@ class PartnerModel(ABC):
             if progress:
                 progress(f"{self.name}: diagnostics failed ({'; '.join(diag.failures)}); retrying")
             extend = None
+            rhat_failed = not math.isnan(diag.max_rhat) and diag.max_rhat > limits["max_rhat"]
             if diag.divergences > limits["max_divergences"]:
                 cfg["target_accept"] = max(float(cfg["target_accept"]), 0.97 if attempt == 0 else 0.99)
                 cfg["tune"] = int(cfg["tune"]) * 2
-            elif attempt + 1 < retries:
-                # Converged but short of ESS (or R-hat just above its bar): keep these chains
-                # and add as many new ones as the shortfall asks for, run side by side on the
-                # compiled model (a restart would pay the tuning again for the same draws).
+            elif attempt + 1 < retries or not rhat_failed:
+                # Converged but short of ESS (or R-hat just above its bar before the last
+                # retry): keep these chains and add as many new ones as the shortfall asks
+                # for, run side by side on the compiled model (a restart would pay the tuning
+                # again for the same draws; another parametrisation would compile again).
                 extra = int(cfg["chains"]) * max(1, math.ceil(
                     draws_needed(int(cfg["draws"]), diag, limits["min_ess"]) / int(cfg["draws"]) - 1))
                 extend = (post, stats, extra)
             else:
                 cfg["draws"] = draws_needed(int(cfg["draws"]), diag, limits["min_ess"])
-                if not math.isnan(diag.max_rhat) and diag.max_rhat > limits["max_rhat"]:
-                    cfg["tune"] = int(int(cfg["tune"]) * 1.5)
-            if attempt + 1 == retries:
+                cfg["tune"] = int(int(cfg["tune"]) * 1.5)
+            if attempt + 1 == retries and extend is None:
                 parametrisation = _other_parametrisation(parametrisation, diag)
         assert best is not None
         self._compiled.clear()  # compiled code is cached on disk; free its memory before the next model
