@@ -19,7 +19,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from partner_forecast.calendar import Quarter
@@ -479,6 +479,7 @@ def test_planted_leak_values_do_not_change_the_view(cut: pd.Timestamp, shift_day
 
 @HYPOTHESIS_HISTORY
 @given(cut=cuts, shift_days=st.integers(0, 400), seed=st.integers(0, 2**32 - 1))
+@example(cut=pd.Timestamp("2026-02-20"), shift_days=1, seed=0)  # the cut on the first change
 def test_planted_leaks_and_latest_values_do_not_change_a_view_with_history(
         cut: pd.Timestamp, shift_days: int, seed: int) -> None:
     raw = tiny_history()

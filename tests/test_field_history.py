@@ -202,7 +202,16 @@ def test_value_at_on_a_view_agrees_with_the_full_export() -> None:
         when = np.tile(days.to_numpy(), len(known))
         for field in ("technical_validation", "executive_sponsor", "arr", "partner_role"):
             a, b = value_at(view, field, queries, when), value_at(e, field, queries, when)
-            assert [str(x) for x in a] == [str(x) for x in b], (cut, field)
+            start = history_start(e, field)
+            for x, y in zip(a, b, strict=True):
+                if str(x) == str(y):
+                    continue
+                # The one difference allowed: a cut on or before the field's whole history
+                # cannot know tracking begins later, so its view reads the export value where
+                # the full export blanks a deal older than the history (rule 3). The view of a
+                # cut never depends on rows changed on or after it (test_export_as_of).
+                assert start is not None and cut <= start, (cut, field)
+                assert str(y) == "nan" and field in ("technical_validation", "executive_sponsor")
 
 
 # -- the as-of view -----------------------------------------------------------------------------

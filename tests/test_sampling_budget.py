@@ -72,3 +72,17 @@ def test_scalars_counts_the_free_parameters(models_export, models_settings):
     point = model._build("auto").initial_point()
     assert model._scalars("auto") == sum(int(a.size) for a in point.values())
     assert model._scalars("auto") > model.spec.size("partner")  # partner + partner-quarter
+
+
+def test_diagnostics_by_blocks_equal_the_whole_array(monkeypatch):
+    import numpy as np
+
+    from partner_forecast.models import diagnostics as dg
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(37, 3, 200)).cumsum(axis=2) * 0.05 + rng.normal(size=(37, 3, 200))
+    whole = {f: getattr(dg, f)(x) for f in ("rhat_rank", "ess_bulk", "ess_tail")}
+    monkeypatch.setattr(dg, "DIAGNOSTIC_BLOCK_VALUES", 5 * 3 * 200)  # blocks of 5 scalars
+    assert len(dg._blocks(x)) == 8
+    for f, expected in whole.items():
+        np.testing.assert_allclose(dg._by_blocks(getattr(dg, f), x), expected, rtol=1e-12)

@@ -227,5 +227,7 @@ def test_levers_progress_bar_only_on_a_terminal_or_when_asked(fake_models, tiny,
     assert "levers:" not in quiet.stderr and "run/s" not in quiet.stderr
     asked = CliRunner(env={"PARTNER_FORECAST_PROGRESS": "1"}).invoke(main, [str(a) for a in args])
     assert asked.exit_code == 0, asked.output
-    assert "levers:" in asked.stderr and "8/8" in asked.stderr  # baseline + 7 steps
+    # baseline + 7 steps; tqdm redraws at most every few tenths of a second (and a bar that
+    # does not stay is cleared), so only the drawn start is certain to be in the capture
+    assert "levers:" in asked.stderr and "/8 [" in asked.stderr
     assert json.loads(asked.stdout) == json.loads(quiet.stdout)  # stdout untouched

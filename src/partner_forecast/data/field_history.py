@@ -121,10 +121,11 @@ def value_at(export: Export, field: str, opportunity_ids: Sequence[str] | np.nda
 
 
 def _values(export: Export, field: str, ids: np.ndarray, when: np.ndarray, base: np.ndarray,
-            created: np.ndarray) -> np.ndarray:
+            created: np.ndarray, blank_untracked: bool = True) -> np.ndarray:
     """The rules of the module docstring, as plain values (``None`` = blank).
 
-    ``base`` and ``created`` are each query's export value and creation date (rule 3).
+    ``base`` and ``created`` are each query's export value and creation date (rule 3);
+    ``blank_untracked=False`` leaves out rule 3's blank before the field's whole history.
     """
     spec = TABLES["opportunities"].column(field)
     n = len(ids)
@@ -164,7 +165,7 @@ def _values(export: Export, field: str, ids: np.ndarray, when: np.ndarray, base:
     # 3. deals without changes: the export value, unless older than the field's whole history
     no_rows = ~has_rows
     result[no_rows] = base[no_rows]
-    if not spec.required:
+    if blank_untracked and not spec.required:
         start = np.datetime64(rows["changed_on"].iloc[0], "ns")
         untracked = no_rows & (when < start) & ~(created >= start)
         result[untracked] = None
@@ -192,7 +193,11 @@ def rebuild_fields(export: Export, opportunities: pd.DataFrame, cut: pd.Timestam
         kind = TABLES["opportunities"].column(field).kind
         # each row's own value stands for "never changed" (rule 3), not a lookup by id
         base = python_values(out[field]).to_numpy(dtype=object)
-        values = _typed(_values(export, field, ids, when, base, created), kind)
+        # Rule 3's blank reads when tracking began, which a cut before it cannot know: the
+        # view of a cut must not depend on rows changed on or after it (an export with the
+        # field's history starting after the cut reads like one without history).
+        values = _typed(_values(export, field, ids, when, base, created, blank_untracked=False),
+                        kind)
         if kind == "bool":
             out[field] = pd.array([pd.NA if np.isnan(v) else bool(v) for v in values],
                                   dtype="boolean")

@@ -258,6 +258,27 @@ def _stack(post: xr.Dataset) -> tuple[np.ndarray, list[str]]:
     return np.concatenate(rows, axis=0), names
 
 
+DIAGNOSTIC_BLOCK_VALUES = 4_000_000
+"""Values (scalars x chains x draws) per block of the diagnostics: bounds their temporaries."""
+
+
+def _blocks(x: np.ndarray) -> list[np.ndarray]:
+    """Row blocks of a (scalars, chains, draws) array of about DIAGNOSTIC_BLOCK_VALUES values.
+
+    R-hat and ESS are per scalar, so blocks give the same figures as the whole array while
+    their float64 temporaries (ranks, z-scores, autocovariances) stay small: at once, the
+    activation model's 3,230 scalars x 4 chains x 2,000 draws took ~1 GB of temporaries.
+    """
+    per_row = max(int(np.prod(x.shape[1:])), 1)
+    step = max(1, DIAGNOSTIC_BLOCK_VALUES // per_row)
+    return [x[i:i + step] for i in range(0, x.shape[0], step)]
+
+
+def _by_blocks(fn, x: np.ndarray) -> np.ndarray:
+    """``fn`` (a per-scalar diagnostic) applied block by block, concatenated."""
+    return np.concatenate([np.asarray(fn(blk), dtype=float).reshape(-1) for blk in _blocks(x)])
+
+
 def _extreme(values: np.ndarray, names: list[str], largest: bool) -> tuple[float, str]:
     if values.size == 0 or np.all(np.isnan(values)):
         return math.nan, ""
@@ -286,16 +307,17 @@ def compute_diagnostics(idata: xr.DataTree, model: str, *, max_rhat: float, min_
     chains, draws = int(post.sizes["chain"]), int(post.sizes["draw"])
     if x.shape[0]:
         # Scalars that never vary (e.g. a fixed zero effect) have no defined R-hat or ESS.
-        varying = x.reshape(x.shape[0], -1).std(axis=1) > 0
+        varying = np.concatenate([blk.reshape(blk.shape[0], -1).std(axis=1) > 0
+                                  for blk in _blocks(x)])
         x, names = x[varying], [n for n, v in zip(names, varying, strict=True) if v]
     n_params = int(x.shape[0])
     rhat, worst_rhat = math.nan, ""
     ess_b, worst_ess, ess_t = math.nan, "", math.nan
     if n_params and draws >= 4:
         if chains >= 2:
-            rhat, worst_rhat = _extreme(rhat_rank(x), names, largest=True)
-        ess_b, worst_ess = _extreme(ess_bulk(x), names, largest=False)
-        ess_t, _ = _extreme(ess_tail(x), names, largest=False)
+            rhat, worst_rhat = _extreme(_by_blocks(rhat_rank, x), names, largest=True)
+        ess_b, worst_ess = _extreme(_by_blocks(ess_bulk, x), names, largest=False)
+        ess_t, _ = _extreme(_by_blocks(ess_tail, x), names, largest=False)
     divergences, steps = 0, math.nan
     if "sample_stats" in idata.children:
         stats = idata["sample_stats"]
