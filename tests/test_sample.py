@@ -470,3 +470,11 @@ def test_heavy_tails_far_wilder_than_default(profile_dir, default_tables):
     default = default_tables["opportunities"]["arr"].astype(float)
     assert heavy.max() / heavy.median() > 4 * default.max() / default.median()
     assert np.isfinite(heavy).all() and heavy.max() < 1e10
+
+
+def test_sample_help_lists_one_profile_per_line() -> None:
+    out = CliRunner().invoke(main, ["sample", "--help"]).output
+    lines = out.splitlines()
+    for name in PROFILES:
+        assert any(line.strip().startswith(name) for line in lines), name
+    assert "\\b" not in out

@@ -83,4 +83,6 @@ def sample(out: Path, partners: int, quarters: int, seed: int, start: pd.Timesta
                f"{time.perf_counter() - t0:.1f} s", err=True)
 
 
-sample.help = (sample.help or "").replace("{profiles}", profile_help())
+# The docstring is raw (ruff D301), so its "\b" is two characters: click's no-rewrap marker is
+# the backspace character itself.
+sample.help = (sample.help or "").replace("{profiles}", profile_help()).replace("\\b\n", "\b\n")
