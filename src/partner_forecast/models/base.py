@@ -179,6 +179,7 @@ class PartnerModel(ABC):
         self.diagnostics: Diagnostics | None = None
         self._samples: dict[str, np.ndarray] = {}
         self._compiled: dict[str, Any] = {}
+        self._built: dict[str, pm.Model] = {}
         self.compile_log: list[str] = []
         """Parametrisations compiled by :meth:`fit`, in order (one per compile)."""
 
@@ -335,7 +336,9 @@ class PartnerModel(ABC):
             if attempt + 1 == retries and extend is None:
                 parametrisation = _other_parametrisation(parametrisation, diag)
         assert best is not None
-        self._compiled.clear()  # compiled code is cached on disk; free its memory before the next model
+        # compiled code is cached on disk; free its memory before the next model
+        self._compiled.clear()
+        self._built.clear()
         _, post, stats, diag = best
         self.diagnostics = replace(diag, attempts=attempt + 1,
                                    compile_seconds=spent_compile, sample_seconds=spent_sample)
@@ -404,12 +407,18 @@ class PartnerModel(ABC):
         return int(sum(np.size(v) for v in point.values()))
 
     def _build(self, parametrisation: str) -> pm.Model:
-        """The PyMC model under ``parametrisation`` (the instance's own is left as it was)."""
-        requested, self.parametrisation = self.parametrisation, parametrisation
-        try:
-            return self.build_model()
-        finally:
-            self.parametrisation = requested
+        """The PyMC model under ``parametrisation`` (the instance's own is left as it was).
+
+        Built once per parametrisation during a fit: counting its scalars, compiling it and
+        the PyMC fallback sampler share one graph.
+        """
+        if parametrisation not in self._built:
+            requested, self.parametrisation = self.parametrisation, parametrisation
+            try:
+                self._built[parametrisation] = self.build_model()
+            finally:
+                self.parametrisation = requested
+        return self._built[parametrisation]
 
     def _sample_nutpie(self, cfg: dict[str, Any], parametrisation: str, seed: int
                        ) -> tuple[xr.DataTree, float]:
