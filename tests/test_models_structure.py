@@ -200,7 +200,7 @@ def test_spec_round_trip_and_fingerprint(models_export, models_settings):
 
 EXPECTED_DIMS = {
     ActivationModel: {"partner_effect": ("partner",), "type_effect": ("partner_type",),
-                      "tier_effect": ("tier",), "noise": ("cell",), "intercept": (),
+                      "tier_effect": ("tier",), "active": ("cell",), "intercept": (),
                       "ramp": (), "trend": (), "noise_sigma": ()},
     ProductivityModel: {"partner_effect": ("partner",), "type_effect": ("partner_type",),
                         "alpha": (), "intercept": ()},
@@ -234,7 +234,8 @@ def test_parametrisation_modes_change_the_free_variables(models_export, models_s
     assert "partner_effect__centred" in names and "partner_effect__offset" not in names
     model = ActivationModel.from_export(models_export, models_settings, parametrisation="non_centred")
     names = {v.name for v in model.build_model().free_RVs}
-    assert "noise__offset" in names and "noise__centred" not in names
+    assert "partner_effect__offset" in names and "partner_effect__centred" not in names
+    assert not any(n.startswith("noise") and n != "noise_sigma" for n in names)  # integrated out
     assert ActivationModel.config_hash_from(models_settings, "centred") != \
         ActivationModel.config_hash_from(models_settings)
 
@@ -300,8 +301,37 @@ def test_few_member_effects_are_non_centred_unless_forced(models_export, models_
 
     auto = ConversionModel.from_export(models_export, models_settings).build_model()
     names = {v.name for v in auto.free_RVs}
-    assert "type_stage__offset" in names and "shock__offset" in names
+    assert "shock__offset" in names
     forced = ConversionModel.from_export(models_export, models_settings,
                                          parametrisation="centred").build_model()
     names = {v.name for v in forced.free_RVs}
-    assert "type_stage__centred" in names and "shock" in names
+    assert "shock" in names
+
+
+def test_label_effects_have_fixed_scale_priors_and_partners_a_learned_spread(models_export,
+                                                                               models_settings):
+    """Types, tiers and type x stage cells carry no learned spread (its funnel diverged on
+    40-60-partner exports); the config's fixed-scale prior is the one used."""
+    from partner_forecast.models import MODEL_CLASSES, ConversionModel
+
+    learned = {"partner_sigma", "noise_sigma", "shock_sigma", "stage_sigma", "sigma"}
+    for cls in MODEL_CLASSES:
+        model = cls.from_export(models_export, models_settings).build_model()
+        names = {v.name for v in model.free_RVs}
+        sigmas = {n for n in names if n.endswith("sigma") and n != "type_log_sigma"}
+        assert sigmas <= learned, (cls.name, sigmas - learned)
+        label_rvs = {"activation": {"type_effect", "tier_effect"}, "productivity": {"type_effect"},
+                     "deal_size": {"type_effect"}, "timing": {"type_mu", "type_log_sigma"},
+                     "conversion": {"type_stage", "jump_type"}}[cls.name]
+        assert label_rvs <= set(model.named_vars), (cls.name, label_rvs - set(model.named_vars))
+    conversion = ConversionModel.from_export(models_export, models_settings).build_model()
+    type_stage = pm.draw(conversion["type_stage"], draws=50, random_seed=2)  # (50, T, S)
+    assert type_stage.shape[1:] == (len(conversion.coords["partner_type"]), 4)
+    np.testing.assert_allclose(type_stage.sum(axis=1), 0.0, atol=1e-9)  # zero over types
+    assert np.abs(type_stage).max() > 0.01
+    custom = models_settings.priors | {"conversion_type_stage": {"dist": "Normal", "mu": 0.0,
+                                                                  "sigma": 0.1}}
+    model = ConversionModel.from_export(models_export,
+                                        models_settings.model_copy(update={"priors": custom}))
+    draws = pm.draw(model.build_model()["type_stage"], draws=400, random_seed=1)
+    assert draws.std() == pytest.approx(0.1, rel=0.15)

@@ -4,7 +4,7 @@ For each exit of an open stage observed before as-of, the deal either advanced o
 
     logit P(advance) = stage[s] + type_stage[type, s] + partner[p] + beta . x
                        + duration[s] * log(days_in_stage / 30) + shock[quarter of exit]
-    type_stage ~ N(0, type_stage_sigma)      (type x stage pooled across types)
+    type_stage ~ ZeroSumNormal(0.5) over types  (type x stage deviations, fixed-scale prior)
     partner ~ N(0, partner_sigma), shock ~ N(0, shock_sigma) iid by calendar quarter
 
 ``x = (technical_validation, executive_sponsor, engagement)``, each as known when the deal
@@ -20,8 +20,10 @@ censored (no exit observed): they contribute nothing here but are right-censored
 timing model. Exits are aggregated into binomial cells (see
 :func:`~partner_forecast.models.aggregate.conversion_cells`).
 
-Priors (``conversion_*``): stage, group_sigma (type x stage and partner spreads), beta,
-duration, shock_sigma.
+Priors (``conversion_*``): stage, type_stage (deviations of a type's stage logits), group_sigma
+(partner spread), beta, duration, shock_sigma, jump (skip logits), jump_type (their type
+deviations). Type-level deviations have fixed-scale priors: a few types cannot pin a learned
+spread (see :func:`~partner_forecast.models.effects.fixed_label_effect`).
 """
 
 from __future__ import annotations
@@ -38,8 +40,9 @@ from partner_forecast.data.schema import OPEN_STAGES
 from partner_forecast.models import aggregate
 from partner_forecast.models.base import PartnerModel
 from partner_forecast.models.effects import (
+    OFFSET_SUFFIX,
     binomial_information,
-    few_members_scale,
+    fixed_label_effect,
     group_effect,
     label_effect,
 )
@@ -79,8 +82,8 @@ class ConversionModel(PartnerModel):
     name = "conversion"
     prior_prefix = "conversion_"
     data_description = "deal that left a stage"
-    PRIOR_NAMES = ("stage", "group_sigma", "beta", "duration", "shock_sigma", "jump",
-                   "jump_sigma")
+    PRIOR_NAMES = ("stage", "type_stage", "group_sigma", "beta", "duration", "shock_sigma",
+                   "jump", "jump_type")
 
     @classmethod
     def spec_options_from(cls, settings: Settings) -> dict:
@@ -131,12 +134,10 @@ class ConversionModel(PartnerModel):
     def build_model(self) -> pm.Model:
         """The PyMC graph (see module docstring)."""
         s, d, cfg = self.spec, self.spec.data, self.model_config
-        P, T, S, Q = (s.size("partner"), s.size("partner_type"), s.size("stage"),
-                      s.size("quarter"))
+        P, S, Q = s.size("partner"), s.size("stage"), s.size("quarter")
         part, stage = d["cell_partner"], d["cell_stage"]
         ts_idx = d["partner_type_idx"][part] * S + stage
         info_p = binomial_information(d["n"], d["k"], part, P)
-        info_ts = binomial_information(d["n"], d["k"], ts_idx, T * S).reshape(T, S)
         gscale = prior_scale(cfg["group_sigma"])
         mode = self.parametrisation
         # Covariates and log-durations enter centred at their exit-weighted means per stage, so
@@ -148,9 +149,11 @@ class ConversionModel(PartnerModel):
             np.bincount(stage, weights=w, minlength=S), 1.0)
         with pm.Model(coords={k: list(v) for k, v in s.coords.items()}) as model:
             stage_eff = with_dims(cfg["stage"], "stage").create_variable("stage_effect")
-            ts_sigma = cfg["group_sigma"].create_variable("type_stage_sigma")
-            adv_centred = group_effect("type_stage", ts_sigma, info_ts, few_members_scale(gscale),
-                                       ("partner_type", "stage"), mode, mu=stage_eff[None, :])
+            # Type x stage deviations: a fixed-scale prior, not a learned spread (a handful of
+            # types cannot pin one; its funnel diverged on 40-60-partner exports).
+            type_stage = fixed_label_effect(cfg["type_stage"], "type_stage",
+                                            ("partner_type", "stage"))
+            adv_centred = stage_eff[None, :] + type_stage
             # Partners are centred on their type's level (the mean over stages of its logits):
             # a partner with many exits then pins its own level directly instead of trading
             # off against its type's logits (hierarchical centring; see effects.py).
@@ -169,7 +172,12 @@ class ConversionModel(PartnerModel):
             info_q = binomial_information(d["n"], d["k"], d["cell_quarter"], Q)
             shock = label_effect("shock", shock_sigma, "quarter", Q, mode, info_q,
                                  prior_scale(cfg["shock_sigma"]))
-            shock_mean = pm.Normal("shock_mean", 0.0, shock_sigma / np.sqrt(max(Q, 1)))
+            # Non-centred: drawn from its prior alone, a centred N(0, shock_sigma / sqrt(Q)) is
+            # Neal's funnel as shock_sigma nears 0 (R-hat 1.03 and tens of divergences on a
+            # 40-partner export).
+            shock_mean = pm.Deterministic(
+                "shock_mean", shock_sigma / np.sqrt(max(Q, 1))
+                * pm.Normal(f"shock_mean{OFFSET_SUFFIX}", 0.0, 1.0))
             pm.Deterministic("adv_logit", adv_centred - pt.dot(x_mean, beta)[None, :] - shock_mean
                              - (duration * z_mean)[None, :], dims=("partner_type", "stage"))
             eta = (stage_shape[ts_idx] + partner_level[part]
@@ -177,31 +185,22 @@ class ConversionModel(PartnerModel):
                    + duration[stage] * (d["log_duration"] - z_mean[stage]) + shock[d["cell_quarter"]])
             # Binomial log-likelihood without its constant: k * eta - n * log(1 + exp(eta)).
             pm.Potential("advanced", pt.sum(d["k"] * eta - d["n"] * pt.softplus(eta)))
-            self._add_jumps(d["jumps"], cfg, mode)
+            self._add_jumps(d["jumps"], cfg)
         return model
 
-    def _add_jumps(self, counts: np.ndarray, cfg: dict, mode: str) -> None:
+    def _add_jumps(self, counts: np.ndarray, cfg: dict) -> None:
         """Where advances go: a multinomial over destinations per type and stage.
 
         Logits relative to the next stage (0): ``skip[t, k] = jump[k] + type deviation`` for
-        each skip ``k`` (a later stage or won, :data:`SKIPS`), pooled across types with
-        ``jump_sigma``. ``jump_probs[t, s, j]`` (the simulation's destination probabilities,
+        each skip ``k`` (a later stage or won, :data:`SKIPS`), the type deviations under the
+        fixed-scale ``jump_type`` prior. ``jump_probs[t, s, j]`` (the simulation's destination probabilities,
         zero beyond won) is kept as a deterministic.
         """
         T, S = counts.shape[0], counts.shape[1]
         n_skip = len(SKIPS)
-        adv_from = counts.sum(axis=2)  # (T, S)
-        pooled = counts.sum(axis=0) / np.maximum(counts.sum(axis=(0, 2))[:, None], 1)  # (S, S)
-        info = np.zeros((T, n_skip))
-        for k, (s, j) in enumerate(SKIP_CELLS):
-            # No floor on p: a skip nobody makes carries no information about type deviations
-            # (those are the non-centred case; centring them made a funnel).
-            p = float(pooled[s, j])
-            info[:, k] = adv_from[:, s] * p * (1 - p)
         jump_mu = with_dims(cfg["jump"], "skip").create_variable("jump_mean")
-        jump_sigma = cfg["jump_sigma"].create_variable("jump_sigma")
-        skip = group_effect("jump_type", jump_sigma, info, few_members_scale(prior_scale(cfg["jump_sigma"])),
-                            ("partner_type", "skip"), mode, mu=jump_mu[None, :])
+        skip = jump_mu[None, :] + fixed_label_effect(cfg["jump_type"], "jump_type",
+                                                     ("partner_type", "skip"))
         # Each skip's logit goes to its (stage, destination) slot by one product with a constant
         # 0/1 placement matrix (one small graph node, where a set_subtensor per skip made the
         # compiled gradient several times larger); "next" is 0 and the slots beyond won are

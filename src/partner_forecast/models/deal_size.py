@@ -3,7 +3,7 @@
 ::
 
     log arr ~ StudentT(nu, intercept + type[type(p)] + partner[p] + role[r], sigma)
-    type ~ N(0, type_sigma), partner ~ N(0, partner_sigma), role ~ ZeroSumNormal
+    type ~ ZeroSumNormal(0.5) (fixed scale), partner ~ N(0, partner_sigma), role ~ ZeroSumNormal
 
 ``size_mu[p] = intercept + type[type(p)] + partner[p]`` and ``size_role[r]`` are what the
 simulation uses. Fitted per row on the won deals closed before as-of (a Student-t has no
@@ -11,7 +11,7 @@ sufficient statistics; won deals are thousands, not the whole pipeline). Won rat
 deals: only won ARR becomes revenue, so if deal size and winning are related this is the
 size that matters. Deals with zero ARR are left out (no log).
 
-Priors (``deal_size_*``): intercept, group_sigma, role, sigma, nu.
+Priors (``deal_size_*``): intercept, type, group_sigma (partner spread), role, sigma, nu.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from partner_forecast.config import Settings
 from partner_forecast.data.export import Export
 from partner_forecast.models import aggregate
 from partner_forecast.models.base import PartnerModel
-from partner_forecast.models.effects import group_effect, label_effect, label_information, normal_information
+from partner_forecast.models.effects import fixed_label_effect, group_effect, normal_information
 from partner_forecast.models.priors import prior_scale, with_dims
 from partner_forecast.models.spec import ModelSpec
 
@@ -34,7 +34,7 @@ class DealSizeModel(PartnerModel):
     name = "deal_size"
     prior_prefix = "deal_size_"
     data_description = "won deal with ARR"
-    PRIOR_NAMES = ("intercept", "group_sigma", "role", "sigma", "nu")
+    PRIOR_NAMES = ("intercept", "type", "group_sigma", "role", "sigma", "nu")
 
     @classmethod
     def build_spec(cls, export: Export, settings: Settings) -> ModelSpec:
@@ -59,7 +59,7 @@ class DealSizeModel(PartnerModel):
     def build_model(self) -> pm.Model:
         """The PyMC graph (see module docstring)."""
         s, d, cfg = self.spec, self.spec.data, self.model_config
-        P, T = s.size("partner"), s.size("partner_type")
+        P = s.size("partner")
         part = d["deal_partner"]
         sd = float(np.std(d["log_arr"])) if len(d["log_arr"]) > 1 else 1.0
         sd = max(sd, 0.1)
@@ -67,12 +67,8 @@ class DealSizeModel(PartnerModel):
         scale = prior_scale(cfg["group_sigma"])
         with pm.Model(coords={k: list(v) for k, v in s.coords.items()}) as model:
             intercept = cfg["intercept"].create_variable("intercept")
-            type_sigma = cfg["group_sigma"].create_variable("type_sigma")
             partner_sigma = cfg["group_sigma"].create_variable("partner_sigma")
-            type_eff = label_effect("type_effect", type_sigma, "partner_type", T,
-                                    self.parametrisation,
-                                    label_information(d["partner_type_idx"], info_p, scale, T),
-                                    scale)
+            type_eff = fixed_label_effect(cfg["type"], "type_effect", "partner_type")
             partner_level = group_effect("partner_effect", partner_sigma, info_p, scale, "partner",
                                          self.parametrisation,
                                          mu=intercept + type_eff[d["partner_type_idx"]])

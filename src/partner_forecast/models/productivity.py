@@ -4,11 +4,12 @@
 
     opportunities[p, q] ~ NegativeBinomial(mean = active[p, q] * rate[p], alpha)
     log rate[p] = intercept + type[type(p)] + partner[p]
-    type ~ N(0, type_sigma), partner ~ N(0, partner_sigma)
+    type ~ ZeroSumNormal(0.5) (fixed scale), partner ~ N(0, partner_sigma)
 
 ``rate`` is opportunities per active seller per quarter; the variance is
 ``mean + mean**2 / alpha``. Cells: partner x complete window quarter with at least one active
-seller. Priors (``productivity_*``): intercept, group_sigma, alpha.
+seller. Priors (``productivity_*``): intercept, type,
+group_sigma (partner spread), alpha.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from partner_forecast.config import Settings
 from partner_forecast.data.export import Export
 from partner_forecast.models import aggregate
 from partner_forecast.models.base import PartnerModel
-from partner_forecast.models.effects import count_information, group_effect, label_effect, label_information
+from partner_forecast.models.effects import count_information, fixed_label_effect, group_effect
 from partner_forecast.models.priors import prior_scale
 from partner_forecast.models.spec import ModelSpec
 
@@ -33,7 +34,7 @@ class ProductivityModel(PartnerModel):
     name = "productivity"
     prior_prefix = "productivity_"
     data_description = "complete quarter with active sellers"
-    PRIOR_NAMES = ("intercept", "group_sigma", "alpha")
+    PRIOR_NAMES = ("intercept", "type", "group_sigma", "alpha")
 
     @classmethod
     def build_spec(cls, export: Export, settings: Settings) -> ModelSpec:
@@ -59,19 +60,15 @@ class ProductivityModel(PartnerModel):
     def build_model(self) -> pm.Model:
         """The PyMC graph (see module docstring)."""
         s, d, cfg = self.spec, self.spec.data, self.model_config
-        P, T = s.size("partner"), s.size("partner_type")
+        P = s.size("partner")
         part = d["cell_partner"]
         alpha0 = prior_scale(cfg["alpha"])
         info_p = count_information(d["opportunities"], part, P, alpha0)
         scale = prior_scale(cfg["group_sigma"])
         with pm.Model(coords={k: list(v) for k, v in s.coords.items()}) as model:
             intercept = cfg["intercept"].create_variable("intercept")
-            type_sigma = cfg["group_sigma"].create_variable("type_sigma")
             partner_sigma = cfg["group_sigma"].create_variable("partner_sigma")
-            type_eff = label_effect("type_effect", type_sigma, "partner_type", T,
-                                    self.parametrisation,
-                                    label_information(d["partner_type_idx"], info_p, scale, T),
-                                    scale)
+            type_eff = fixed_label_effect(cfg["type"], "type_effect", "partner_type")
             log_rate = group_effect("partner_effect", partner_sigma, info_p, scale, "partner",
                                     self.parametrisation,
                                     mu=intercept + type_eff[d["partner_type_idx"]])

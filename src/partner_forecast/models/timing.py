@@ -3,18 +3,20 @@
 ::
 
     log days[type, s] ~ Normal(time_mu[type, s], time_sigma[type, s])
-    time_mu[t, s]    = stage_mu[s] + type_mu[t, s],         type_mu ~ N(0, type_mu_sigma)
-    time_sigma[t, s] = stage_sigma[s] * exp(type_log_sigma[t, s]),  type_log_sigma ~ N(0, spread)
+    time_mu[t, s]    = stage_mu[s] + type_mu[t, s],         type_mu ~ ZSN(0.5)
+    time_sigma[t, s] = stage_sigma[s] * exp(type_log_sigma[t, s]),  type_log_sigma ~ ZSN(0.2)
 
-Type effects are pooled toward the stage's value. Completed stays enter through their
-sufficient statistics per (type, stage) -- ``n``, ``sum y``, ``sum y**2`` with ``y = log
-days`` -- which is exact for the normal model; stays still open at as-of are right-censored
-at their current age (``log P(D > age)``, grouped by identical ages). With the conversion
-model's duration slope this is a semi-Markov model of a deal's path: a deal that has lingered
-is both likelier to leave soon and less likely to advance when it does.
+Type effects are shrunk toward the stage's value by fixed-scale priors summing to zero over
+types (ZSN: ZeroSumNormal) (a few types cannot pin a learned spread; see
+:func:`~partner_forecast.models.effects.fixed_label_effect`). Completed stays enter through
+their sufficient statistics per (type, stage) -- ``n``, ``sum y``, ``sum y**2`` with ``y = log
+days`` -- which is exact for the normal model; stays still open at as-of are right-censored at
+their current age (``log P(D > age)``, grouped by identical ages). With the conversion model's
+duration slope this is a semi-Markov model of a deal's path: a deal that has lingered is both
+likelier to leave soon and less likely to advance when it does.
 
-Priors (``timing_*``): mu (stage_mu), sigma (stage_sigma), group_sigma (type_mu_sigma),
-sigma_spread (spread of the type deviations of log sigma).
+Priors (``timing_*``): mu (stage_mu), sigma (stage_sigma), type_mu (type deviations of the
+mean), type_log_sigma (type deviations of log sigma).
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ from partner_forecast.data.export import Export
 from partner_forecast.data.schema import OPEN_STAGES
 from partner_forecast.models import aggregate
 from partner_forecast.models.base import PartnerModel
-from partner_forecast.models.effects import few_members_scale, group_effect
-from partner_forecast.models.priors import prior_scale, with_dims
+from partner_forecast.models.effects import fixed_label_effect
+from partner_forecast.models.priors import with_dims
 from partner_forecast.models.spec import ModelSpec
 
 
@@ -40,7 +42,7 @@ class TimingModel(PartnerModel):
     name = "timing"
     prior_prefix = "timing_"
     data_description = "stage history"
-    PRIOR_NAMES = ("mu", "sigma", "group_sigma", "sigma_spread")
+    PRIOR_NAMES = ("mu", "sigma", "type_mu", "type_log_sigma")
 
     @classmethod
     def build_spec(cls, export: Export, settings: Settings) -> ModelSpec:
@@ -66,36 +68,18 @@ class TimingModel(PartnerModel):
         """(type, stage) cells of completed stays plus groups of censored stays."""
         return self.spec.size("done") + self.spec.size("open")
 
-    def _pooled_sd(self) -> float:
-        d = self.spec.data
-        n = d["done_n"].sum()
-        if n < 2:
-            return 1.0
-        mean = d["done_sum_y"].sum() / n
-        return float(np.sqrt(max(d["done_sum_y2"].sum() / n - mean**2, 1e-4)))
-
     def build_model(self) -> pm.Model:
         """The PyMC graph (see module docstring)."""
         s, d, cfg = self.spec, self.spec.data, self.model_config
-        T, S = s.size("partner_type"), s.size("stage")
-        n_ts = np.zeros((T, S))
-        np.add.at(n_ts, (d["done_type"], d["done_stage"]), d["done_n"])
-        info_mu = n_ts / self._pooled_sd() ** 2
-        info_sig = 2.0 * n_ts  # information about log sigma
-        mode = self.parametrisation
         with pm.Model(coords={k: list(v) for k, v in s.coords.items()}) as model:
             stage_mu = with_dims(cfg["mu"], "stage").create_variable("stage_mu")
             stage_sigma = with_dims(cfg["sigma"], "stage").create_variable("stage_sigma")
-            mu_sigma = cfg["group_sigma"].create_variable("type_mu_sigma")
-            spread = cfg["sigma_spread"].create_variable("type_log_sigma_sd")
             dims = ("partner_type", "stage")
-            time_mu = pm.Deterministic("time_mu", group_effect(
-                "type_mu", mu_sigma, info_mu, few_members_scale(prior_scale(cfg["group_sigma"])),
-                dims, mode,
-                mu=stage_mu[None, :]), dims=dims)
-            log_sigma = group_effect("type_log_sigma", spread, info_sig,
-                                     few_members_scale(prior_scale(cfg["sigma_spread"])), dims, mode,
-                                     mu=pt.log(stage_sigma)[None, :])
+            time_mu = pm.Deterministic(
+                "time_mu", stage_mu[None, :] + fixed_label_effect(cfg["type_mu"], "type_mu", dims),
+                dims=dims)
+            log_sigma = pt.log(stage_sigma)[None, :] + fixed_label_effect(
+                cfg["type_log_sigma"], "type_log_sigma", dims)
             time_sigma = pm.Deterministic("time_sigma", pt.exp(log_sigma), dims=dims)
             mu_d = time_mu[d["done_type"], d["done_stage"]]
             sg_d = time_sigma[d["done_type"], d["done_stage"]]

@@ -249,8 +249,9 @@ def activation_path(fit: Any, partner_type: str, tier: str, onboarded: Quarter,
 
     ``logit theta[q] = intercept + type[t] + tier[r] + partner + ramp * ramp_term(tenure_q)
     + trend * (q - q_center) + noise[q]`` with one fresh ``partner ~ N(0, partner_sigma)`` for
-    the partner and fresh ``noise ~ N(0, noise_sigma)`` per quarter (ActivationModel's
-    likelihood); ``tenure_q`` counts quarters since ``onboarded``; 0 before it.
+    the partner and a fresh partner-quarter ASR per quarter
+    (:func:`~partner_forecast.models.activation.draw_asr`, ActivationModel's likelihood);
+    ``tenure_q`` counts quarters since ``onboarded``; 0 before it.
 
     Returns
     -------
@@ -260,7 +261,7 @@ def activation_path(fit: Any, partner_type: str, tier: str, onboarded: Quarter,
     own = getattr(fit, "new_partner_asr_path", None)
     if callable(own):
         return np.asarray(own(partner_type, tier, onboarded, list(quarters), rng, draws), dtype=float)
-    from partner_forecast.models.activation import ramp_term
+    from partner_forecast.models.activation import draw_asr, ramp_term
 
     spec = fit.spec
     t = list(spec.coords["partner_type"]).index(partner_type)
@@ -281,9 +282,8 @@ def activation_path(fit: Any, partner_type: str, tier: str, onboarded: Quarter,
         if tenure < 0:
             continue
         q_c = q.index - (first if first is not None else q.index) - center
-        eta = (base + s("ramp") * float(ramp_term(np.array([tenure]))[0]) + s("trend") * q_c
-               + rng.standard_normal(n) * s("noise_sigma"))
-        out[:, h] = _sigmoid(eta)
+        eta = base + s("ramp") * float(ramp_term(np.array([tenure]))[0]) + s("trend") * q_c
+        out[:, h] = draw_asr(eta, s("noise_sigma"), rng)
     return out
 
 
