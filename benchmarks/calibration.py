@@ -19,7 +19,13 @@ Printed per profile, and written as JSON with ``--output``:
   cohort baseline (stage baselines are points: CRPS = absolute error; the cohort baseline is
   scored by its Bernoulli draws, and the absolute error of its mean is shown too), each
   baseline's CRPS over the model's on the same replicates (> 1: the model is better);
-- the share of fits whose diagnostics failed, and wall time.
+- the share of fits whose diagnostics failed, and wall time;
+- for profiles that keep the default deal path, the *truth oracle* of each replicate
+  (``benchmarks/truth_oracle.py``): the open pipeline walked through the generator's true
+  parameters, i.e. what a forecaster that knew them would have said. Its P50 error against
+  what those deals actually won is the error no model can remove on that replicate (quarter
+  shock, which deals happened to win): a replicate whose realised quarter lies in the oracle's
+  own tail is bad luck, not a model defect. Printed per replicate and summarised per profile.
 
 It runs for a long time (each replicate is a full fit): a line is printed as each replicate
 finishes, and each finished replicate is appended to a JSON-lines log (``--log``, default
@@ -60,6 +66,19 @@ CONFIDENCE = 0.90
 COVERAGE_TARGET = 0.80
 P50_ERROR_TARGET = 0.10
 PIT_BINS = 5
+
+
+def truth_oracle_module() -> Any:
+    """``benchmarks/truth_oracle.py`` (a sibling file; benchmarks are not a package)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().with_name("truth_oracle.py")
+    spec = importlib.util.spec_from_file_location("truth_oracle", path)
+    if spec is None or spec.loader is None:  # pragma: no cover - the file ships beside this one
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 # -- profiles -------------------------------------------------------------------------------------
@@ -202,6 +221,8 @@ def profile_summary(records: Sequence[dict[str, Any]], wall_seconds: float | Non
         ratio[m] = base_c / model_c if common and model_c else None
         beats[m] = None if not common else bool(model_c < base_c)
     mre = _mean(rel)
+    oracles = [r["oracle"] for r in records if r.get("oracle") and r["oracle"].get("actual")]
+    oracle_rel = [(o["p50"] - o["actual"]) / o["actual"] for o in oracles]
     return {
         "replicates": len(records),
         "coverage": cov,
@@ -214,6 +235,10 @@ def profile_summary(records: Sequence[dict[str, Any]], wall_seconds: float | Non
         "cohort_point_abs_error": _mean(r.get("cohort_point_abs_error") for r in records),
         "diagnostics_failing_share": (sum(not r["diagnostics_ok"] for r in records) / len(records)
                                       if records else None),
+        "oracle": {"replicates": len(oracles),
+                   "p50_mean_relative_error": _mean(oracle_rel),
+                   "p50_mean_absolute_relative_error": _mean(abs(x) for x in oracle_rel),
+                   "covered": sum(o["p10"] <= o["actual"] <= o["p90"] for o in oracles)},
         "fit_seconds_total": sum(r["seconds"] or 0.0 for r in records),
         "wall_seconds": wall_seconds,
         "targets": {"coverage": cov["target_met"],
@@ -249,11 +274,17 @@ def replicate_line(r: dict[str, Any], done: int | None = None, total: int | None
     if truth is not None and abs(truth - r["actual"]) > 0.005 * max(abs(truth), 1.0):
         check = f"  (truth.json says {_money(truth)})"
     progress = f" ({done}/{total})" if done is not None else ""
+    o = r.get("oracle")
+    oracle = ("" if not o else
+              f"  | truth oracle, open pipeline: P50 {_money(o['p50'])} (actual {_money(o['actual'])}, "
+              f"PIT {o['pit']:.2f}, quarter shock {o['shock']:+.2f}; P50 {_money(o['p50_no_shock'])} "
+              "without it)")
     return (f"[{r['profile']} r{r['replicate']:02d} seed {r['seed']}] {r['quarter']} actual "
             f"{_money(r['actual'])}{check}  P10/P50/P90 {_money(m['p10'])}/{_money(m['p50'])}/"
             f"{_money(m['p90'])}  PIT {m['pit']:.2f} {'in' if m['covered'] else 'OUT'}  "
             f"CRPS model {_money(m['crps'])} | {base}  diagnostics "
-            f"{'ok' if r['diagnostics_ok'] else 'FAILED'}  {r['seconds'] or 0:.0f} s{progress}")
+            f"{'ok' if r['diagnostics_ok'] else 'FAILED'}  {r['seconds'] or 0:.0f} s{progress}"
+            + oracle)
 
 
 def summary_lines(profile: str, s: dict[str, Any]) -> list[str]:
@@ -278,6 +309,12 @@ def summary_lines(profile: str, s: dict[str, Any]) -> list[str]:
                      + f" over {s['crps_replicates'].get(m, 0)} replicate(s)"
                      + f"  (model below: {yes[s['targets'].get(f'crps_below_{m}')]})")
     lines.append(f"  cohort baseline as a point: mean |error| {_money(s['cohort_point_abs_error'])}")
+    o = s.get("oracle") or {}
+    if o.get("replicates"):
+        lines.append(f"  truth oracle (open pipeline, true parameters) over {o['replicates']} "
+                     f"replicate(s): P50 mean relative error {o['p50_mean_relative_error']:+.1%}, "
+                     f"mean absolute {o['p50_mean_absolute_relative_error']:.1%}; actual inside its "
+                     f"P10-P90 {o['covered']}/{o['replicates']} (the error no model removes)")
     share = s["diagnostics_failing_share"]
     lines.append("  fits with failing diagnostics " + ("n/a" if share is None else f"{share:.0%}"))
     wall = s["wall_seconds"]
@@ -334,6 +371,7 @@ def run_profile(profile: str, args: argparse.Namespace, settings: Any, supported
     )
 
     fym = settings.calendar.fiscal_year_start_month
+    oracle = truth_oracle_module() if supported else None
     tasks, infos, exports, records = [], {}, {}, []
     for r in range(args.replicates):
         seed = replicate_seed(args.seed, profile, r)
@@ -347,6 +385,9 @@ def run_profile(profile: str, args: argparse.Namespace, settings: Any, supported
         quarter = fold_quarters(export, 1, fym)[0]
         attributed = (truth.realised or {}).get("won_arr_attributed", {})
         info["truth_attributed"] = _num(attributed.get(str(quarter)))
+        if oracle is not None and oracle.supported(None if profile == DEFAULT_PROFILE else profile):
+            info["oracle"] = oracle.open_pipeline_oracle(export, truth, quarter, settings,
+                                                         draws=args.sim_draws, seed=seed)
         index = len(tasks)
         tasks.append(make_fold_task(export, quarter, index=index, horizon=1, by=None,
                                     draws=args.sim_draws, seed=seed, workspace=workspace,
