@@ -108,3 +108,20 @@ def test_other_model_commands_carry_the_alert_and_exit_1(failing_workspace, mode
                models_tiny_config, "--format", "csv")
     assert res.exit_code == 1, res.output
     assert res.stdout.splitlines()[0].startswith("# alert: UNRELIABLE")
+
+
+def test_unknown_and_retired_priors_exit_2_naming_each_before_any_fit(tmp_path, models_sample_dir,
+                                                                      models_tiny_config):
+    """A misspelt prior key would leave the default in force silently; a retired one (a learned
+    few-member spread) names the fixed-scale prior that replaced it."""
+    config = tmp_path / "priors.toml"
+    config.write_text(models_tiny_config.read_text("utf-8") + "\n[priors]\n"
+                      'activaton_ramp = { dist = "Normal", mu = 0.0, sigma = 1.0 }\n'
+                      'timing_group_sigma = { dist = "HalfNormal", sigma = 0.5 }\n', "utf-8")
+    res = CliRunner().invoke(main, ["fit", str(models_sample_dir), "--config", str(config),
+                                    "--workspace", str(tmp_path / "ws")])
+    assert res.exit_code == 2, res.output
+    assert "activaton_ramp" in res.output and "did you mean activation_ramp" in res.output
+    assert "timing_group_sigma" in res.output and "timing_type_mu" in res.output
+    assert "Traceback" not in res.output
+    assert not (tmp_path / "ws").exists() or not any((tmp_path / "ws").rglob("*.zarr.zip"))

@@ -20,6 +20,7 @@ aggregated data), stamped in ``attrs`` with the model name, the code version (ha
 
 from __future__ import annotations
 
+import difflib
 import functools
 import hashlib
 import importlib.util
@@ -47,7 +48,7 @@ from pymc_extras.prior import Prior
 from partner_forecast import __version__
 from partner_forecast.config import DEFAULT_CONFIG_TEXT, Settings
 from partner_forecast.data.export import Export
-from partner_forecast.errors import PartnerForecastError
+from partner_forecast.errors import ConfigError, PartnerForecastError
 from partner_forecast.models.diagnostics import Diagnostics, compute_diagnostics
 from partner_forecast.models.effects import CENTRED_SUFFIX, OFFSET_SUFFIX, PARAMETRISATIONS
 from partner_forecast.models.priors import parse_priors, prior_from_config
@@ -205,6 +206,7 @@ class PartnerModel(ABC):
     @classmethod
     def configs_from(cls, settings: Settings) -> dict[str, Any]:
         """Constructor keyword arguments (priors, sampler, spec options) from settings."""
+        check_prior_keys(settings.priors, f"{settings.source} [priors]")
         priors = parse_priors(settings.priors, cls.prior_prefix, source=f"{settings.source} [priors]")
         sampler = {k: v for k, v in settings.sampler.model_dump().items() if k in SAMPLER_KEYS}
         return {"model_config": priors, "sampler_config": sampler,
@@ -625,6 +627,37 @@ def _other_parametrisation(current: str, diag: Diagnostics) -> str:
         return "centred"
     worst = f"{diag.worst_rhat} {diag.worst_ess}"
     return "centred" if any(h in worst for h in FEW_MEMBER_HINTS) else "non_centred"
+
+
+RETIRED_PRIORS: dict[str, str] = {
+    "conversion_jump_sigma": "conversion_jump_type",
+    "timing_group_sigma": "timing_type_mu",
+    "timing_sigma_spread": "timing_type_log_sigma",
+}
+"""Prior keys of earlier versions (learned spreads of few-member effects) -> what replaced them."""
+
+
+def check_prior_keys(table: dict[str, Any], source: str) -> None:
+    """Raise :class:`ConfigError` naming every ``[priors]`` key no model reads.
+
+    A misspelt key would otherwise leave the default prior in force without a word; a retired
+    key (a learned spread replaced by a fixed-scale prior) names its replacement.
+    """
+    known = {cls.prior_prefix + n for cls in PartnerModel.registry.values() for n in cls.PRIOR_NAMES}
+    unknown = sorted(set(table) - known)
+    if not unknown:
+        return
+    lines = []
+    for key in unknown:
+        if key in RETIRED_PRIORS:
+            lines.append(f"{source} {key}: no longer used (few-member spreads became fixed-scale "
+                         f"priors); set {RETIRED_PRIORS[key]} instead")
+            continue
+        close = difflib.get_close_matches(key, sorted(known), n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        lines.append(f"{source} {key}: no model has this prior{hint}")
+    raise ConfigError("unknown prior(s):\n" + "\n".join(lines)
+                      + f"\nknown priors: {', '.join(sorted(known))}")
 
 
 def drop_helpers(posterior: xr.Dataset) -> xr.Dataset:
