@@ -16,8 +16,10 @@ quarter shock per draw). That gives, per replicate:
   over-forecast the open pipeline, below 1 under-forecast it (the model's own bias);
 - ``engine / truth``: the Monte Carlo engine run with the generator's *true* parameters and
   each deal's true covariates in place of the posteriors (a check of the simulation path:
-  ages, censoring of the current stay, the duration term, attribution; it should be 1 up to
-  Monte Carlo error);
+  ages, censoring of the current stay, the duration term, attribution; 1 up to Monte Carlo
+  error on the log-normal profiles). The engine's stays are log-normal: on
+  ``stage_times_gamma`` / ``stage_times_weibull`` it runs the log-normal with the truth's
+  median and log-sd, so there the ratio is what the log-normal family itself costs;
 - expected wins per open stage: model, truth, realised.
 
 ARR in currency per year. Replicates use ``benchmarks/calibration.py``'s seeds (the same
