@@ -14,7 +14,13 @@ from partner_forecast.data.schema import OPEN_STAGES
 from partner_forecast.models import MODEL_CLASSES, ActivationModel, TimingModel
 from partner_forecast.models.base import ModelMismatchError, read_tree, write_tree
 from partner_forecast.models.fitted import FitMismatchError, FittedModels
-from partner_forecast.models.inputs import deal_mix, draw_indices, pool_at, simulation_inputs
+from partner_forecast.models.inputs import (
+    deal_mix,
+    draw_indices,
+    open_deals,
+    pool_at,
+    simulation_inputs,
+)
 from partner_forecast.models.summaries import (
     conversion_curves,
     new_partner_activation,
@@ -87,6 +93,21 @@ def test_deal_mix_is_a_mix(models_export, models_settings, fake_fits):
     np.testing.assert_allclose(mix["role_probs"].sum(axis=1), 1.0)
     for key in ("new_covariates", "marketplace_rate", "expansion_rate", "influence_share"):
         assert np.all((mix[key] >= 0) & (mix[key] <= 1)), key
+
+
+def test_marketplace_is_read_as_the_metrics_read_it(models_export, models_settings, fake_fits):
+    """A blank marketplace flag with route_to_market = marketplace is a marketplace deal for the
+    simulation too (as for attribution metrics), not False."""
+    from dataclasses import replace
+
+    opps = models_export.opportunities.copy()
+    opps["marketplace"] = pd.array([pd.NA] * len(opps), dtype="boolean")
+    opps["route_to_market"] = "marketplace"
+    export = replace(models_export, opportunities=opps)
+    assert open_deals(export, models_settings)["marketplace"].all()
+    types = fake_fits.activation.spec.coords["partner_type"]
+    np.testing.assert_allclose(deal_mix(export, models_settings, types)["marketplace_rate"], 1.0,
+                               atol=0.15)  # shrunk toward the all-type rate (also 1)
 
 
 def test_failed_diagnostics_travel_into_the_inputs(fake_fits, models_export, models_settings):

@@ -35,7 +35,7 @@ from partner_forecast.calendar import Quarter
 from partner_forecast.config import Settings
 from partner_forecast.data.export import Export
 from partner_forecast.data.schema import OPEN_STAGES
-from partner_forecast.metrics.attribution import attribution_weight
+from partner_forecast.metrics.attribution import attribution_weight, is_marketplace
 from partner_forecast.metrics.confidence import confidence_scores
 from partner_forecast.models import aggregate
 from partner_forecast.models.fitted import FitMismatchError, FittedModels
@@ -95,8 +95,10 @@ def deal_mix(export: Export, settings: Settings, types: Sequence[str]) -> dict[s
     new_cov = np.column_stack([
         _shrunk_mean(pd.Series(cov[c].to_numpy(), index=opps.index), ptype, types, 0.0)
         for c in COVARIATES]) if len(opps) else np.zeros((T, len(COVARIATES)))
-    flags = {name: _shrunk_mean(opps[name].astype("boolean").astype(float), ptype, types, 0.0)
-             for name in ("marketplace", "is_expansion")}
+    # Marketplace as the metrics read it: the flag or route_to_market = marketplace.
+    flags = {"marketplace": _shrunk_mean(is_marketplace(opps).astype(float), ptype, types, 0.0),
+             "is_expansion": _shrunk_mean(opps["is_expansion"].astype("boolean").astype(float),
+                                          ptype, types, 0.0)}
     influenced = opps["partner_role"].eq("influenced")
     weight = attribution_weight(opps["partner_role"], opps["influence_pct"], settings.attribution)
     influence = _shrunk_mean(weight[influenced], ptype[influenced], types,
@@ -146,7 +148,7 @@ def open_deals(export: Export, settings: Settings) -> pd.DataFrame:
         "role": open_["partner_role"].map({r: i for i, r in enumerate(ROLES)}).to_numpy(dtype=np.int64),
         "attribution": attribution_weight(open_["partner_role"], open_["influence_pct"],
                                           settings.attribution).to_numpy(dtype=float),
-        "marketplace": open_["marketplace"].fillna(False).astype(bool).to_numpy(),
+        "marketplace": is_marketplace(open_).to_numpy(dtype=bool),
         "is_expansion": open_["is_expansion"].fillna(False).astype(bool).to_numpy(),
     })
     # Covariates as known when the deal entered its current stage (as the model learned them).
