@@ -20,12 +20,15 @@ Printed per profile, and written as JSON with ``--output``:
   scored by its Bernoulli draws, and the absolute error of its mean is shown too), each
   baseline's CRPS over the model's on the same replicates (> 1: the model is better);
 - the share of fits whose diagnostics failed, and wall time;
-- for profiles that keep the default deal path, the *truth oracle* of each replicate
-  (``benchmarks/truth_oracle.py``): the open pipeline walked through the generator's true
-  parameters, i.e. what a forecaster that knew them would have said. Its P50 error against
-  what those deals actually won is the error no model can remove on that replicate (quarter
-  shock, which deals happened to win): a replicate whose realised quarter lies in the oracle's
-  own tail is bad luck, not a model defect. Printed per replicate and summarised per profile.
+- for profiles whose stage walk the truth check knows, the *truth check* of each replicate
+  (``benchmarks/truth_check.py``): the deals open at the cut, with their latent state, walked
+  through the generator's own process and true parameters, i.e. what a forecaster that knew
+  them would have said. Its P50 error against what those deals actually won is the error no
+  model can remove on that replicate (quarter shock, which deals happened to win): a replicate
+  whose realised open pipeline lies in the truth's own tail (PIT near 0 or 1) is luck, not a
+  model defect. Beside it, the model's expected open-pipeline ARR over the truth's (its own
+  bias) and the engine run with the true parameters over the truth (the simulation path).
+  Printed per replicate and summarised per profile.
 
 It runs for a long time (each replicate is a full fit): a line is printed as each replicate
 finishes, and each finished replicate is appended to a JSON-lines log (``--log``, default
@@ -68,12 +71,12 @@ P50_ERROR_TARGET = 0.10
 PIT_BINS = 5
 
 
-def truth_oracle_module() -> Any:
-    """``benchmarks/truth_oracle.py`` (a sibling file; benchmarks are not a package)."""
+def truth_check_module() -> Any:
+    """``benchmarks/truth_check.py`` (a sibling file; benchmarks are not a package)."""
     import importlib.util
 
-    path = Path(__file__).resolve().with_name("truth_oracle.py")
-    spec = importlib.util.spec_from_file_location("truth_oracle", path)
+    path = Path(__file__).resolve().with_name("truth_check.py")
+    spec = importlib.util.spec_from_file_location("truth_check", path)
     if spec is None or spec.loader is None:  # pragma: no cover - the file ships beside this one
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
@@ -221,8 +224,9 @@ def profile_summary(records: Sequence[dict[str, Any]], wall_seconds: float | Non
         ratio[m] = base_c / model_c if common and model_c else None
         beats[m] = None if not common else bool(model_c < base_c)
     mre = _mean(rel)
-    oracles = [r["oracle"] for r in records if r.get("oracle") and r["oracle"].get("actual")]
-    oracle_rel = [(o["p50"] - o["actual"]) / o["actual"] for o in oracles]
+    truths = [r["truth_open"] for r in records
+              if r.get("truth_open") and r["truth_open"].get("actual")]
+    truth_rel = [(o["p50"] - o["actual"]) / o["actual"] for o in truths]
     return {
         "replicates": len(records),
         "coverage": cov,
@@ -235,10 +239,13 @@ def profile_summary(records: Sequence[dict[str, Any]], wall_seconds: float | Non
         "cohort_point_abs_error": _mean(r.get("cohort_point_abs_error") for r in records),
         "diagnostics_failing_share": (sum(not r["diagnostics_ok"] for r in records) / len(records)
                                       if records else None),
-        "oracle": {"replicates": len(oracles),
-                   "p50_mean_relative_error": _mean(oracle_rel),
-                   "p50_mean_absolute_relative_error": _mean(abs(x) for x in oracle_rel),
-                   "covered": sum(o["p10"] <= o["actual"] <= o["p90"] for o in oracles)},
+        "truth_open": {"replicates": len(truths),
+                       "p50_mean_relative_error": _mean(truth_rel),
+                       "p50_mean_absolute_relative_error": _mean(abs(x) for x in truth_rel),
+                       "covered": sum(o["p10"] <= o["actual"] <= o["p90"] for o in truths),
+                       **{f"{k}_mean": _mean(o.get(k) for o in truths)
+                          for k in ("pit", "model_over_truth", "engine_over_truth",
+                                    "realised_over_truth")}},
         "fit_seconds_total": sum(r["seconds"] or 0.0 for r in records),
         "wall_seconds": wall_seconds,
         "targets": {"coverage": cov["target_met"],
@@ -265,6 +272,10 @@ def _money(x: float | None) -> str:
     return f"{x / 1e3:,.1f}k" if abs(x) >= 1e3 else f"{x:,.0f}"
 
 
+def _ratio(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.2f}"
+
+
 def replicate_line(r: dict[str, Any], done: int | None = None, total: int | None = None) -> str:
     """One line per finished replicate."""
     m = r["model"]
@@ -274,17 +285,18 @@ def replicate_line(r: dict[str, Any], done: int | None = None, total: int | None
     if truth is not None and abs(truth - r["actual"]) > 0.005 * max(abs(truth), 1.0):
         check = f"  (truth.json says {_money(truth)})"
     progress = f" ({done}/{total})" if done is not None else ""
-    o = r.get("oracle")
-    oracle = ("" if not o else
-              f"  | truth oracle, open pipeline: P50 {_money(o['p50'])} (actual {_money(o['actual'])}, "
-              f"PIT {o['pit']:.2f}, quarter shock {o['shock']:+.2f}; P50 {_money(o['p50_no_shock'])} "
-              "without it)")
+    o = r.get("truth_open")
+    truth_part = ("" if not o else
+                  f"  | truth, open pipeline: P50 {_money(o['p50'])} (actual {_money(o['actual'])}, "
+                  f"PIT {o['pit']:.2f}; at the quarter's shock {o['shock']:+.2f}: PIT "
+                  f"{o['pit_at_shock']:.2f}); model/truth {_ratio(o.get('model_over_truth'))}, "
+                  f"engine/truth {_ratio(o.get('engine_over_truth'))}")
     return (f"[{r['profile']} r{r['replicate']:02d} seed {r['seed']}] {r['quarter']} actual "
             f"{_money(r['actual'])}{check}  P10/P50/P90 {_money(m['p10'])}/{_money(m['p50'])}/"
             f"{_money(m['p90'])}  PIT {m['pit']:.2f} {'in' if m['covered'] else 'OUT'}  "
             f"CRPS model {_money(m['crps'])} | {base}  diagnostics "
             f"{'ok' if r['diagnostics_ok'] else 'FAILED'}  {r['seconds'] or 0:.0f} s{progress}"
-            + oracle)
+            + truth_part)
 
 
 def summary_lines(profile: str, s: dict[str, Any]) -> list[str]:
@@ -309,12 +321,16 @@ def summary_lines(profile: str, s: dict[str, Any]) -> list[str]:
                      + f" over {s['crps_replicates'].get(m, 0)} replicate(s)"
                      + f"  (model below: {yes[s['targets'].get(f'crps_below_{m}')]})")
     lines.append(f"  cohort baseline as a point: mean |error| {_money(s['cohort_point_abs_error'])}")
-    o = s.get("oracle") or {}
+    o = s.get("truth_open") or {}
     if o.get("replicates"):
-        lines.append(f"  truth oracle (open pipeline, true parameters) over {o['replicates']} "
+        lines.append(f"  truth check (open pipeline, true parameters) over {o['replicates']} "
                      f"replicate(s): P50 mean relative error {o['p50_mean_relative_error']:+.1%}, "
                      f"mean absolute {o['p50_mean_absolute_relative_error']:.1%}; actual inside its "
-                     f"P10-P90 {o['covered']}/{o['replicates']} (the error no model removes)")
+                     f"P10-P90 {o['covered']}/{o['replicates']} (the error no model removes); "
+                     f"mean PIT {_ratio(o['pit_mean'])}, model/truth "
+                     f"{_ratio(o['model_over_truth_mean'])}, engine/truth "
+                     f"{_ratio(o['engine_over_truth_mean'])}, realised/truth "
+                     f"{_ratio(o['realised_over_truth_mean'])}")
     share = s["diagnostics_failing_share"]
     lines.append("  fits with failing diagnostics " + ("n/a" if share is None else f"{share:.0%}"))
     wall = s["wall_seconds"]
@@ -358,6 +374,18 @@ def _generate(folder: Path, profile: str, seed: int, args: argparse.Namespace, s
                            **kwargs)
 
 
+def with_model_view(record: dict[str, Any], out: Any, deals: Any, check: Any) -> dict[str, Any]:
+    """``record`` with the fold's per-deal win probabilities compared with the truth's.
+
+    ``out`` is the replicate's :class:`~partner_forecast.evaluate.backtest.FoldOutput`, ``deals``
+    the deals the truth check walked and ``check`` the truth-check module
+    (:func:`truth_check_module`); adds ``model_open`` and ``model_over_truth`` to the record's
+    ``truth_open``.
+    """
+    probs = out.deal_probabilities.set_index("opportunity_id")[out.quarters[0]]
+    return record | {"truth_open": check.compare_model(record["truth_open"], deals, probs)}
+
+
 def run_profile(profile: str, args: argparse.Namespace, settings: Any, supported: bool,
                 data_root: Path, workspace: Path, done_keys: set[tuple],
                 log: Path | None) -> tuple[list[dict[str, Any]], float]:
@@ -371,8 +399,8 @@ def run_profile(profile: str, args: argparse.Namespace, settings: Any, supported
     )
 
     fym = settings.calendar.fiscal_year_start_month
-    oracle = truth_oracle_module() if supported else None
-    tasks, infos, exports, records = [], {}, {}, []
+    check = truth_check_module() if supported else None
+    tasks, infos, exports, truth_deals, records = [], {}, {}, {}, []
     for r in range(args.replicates):
         seed = replicate_seed(args.seed, profile, r)
         info = {"profile": profile, "replicate": r, "seed": seed, "partners": args.partners,
@@ -385,10 +413,10 @@ def run_profile(profile: str, args: argparse.Namespace, settings: Any, supported
         quarter = fold_quarters(export, 1, fym)[0]
         attributed = (truth.realised or {}).get("won_arr_attributed", {})
         info["truth_attributed"] = _num(attributed.get(str(quarter)))
-        if oracle is not None and oracle.supported(None if profile == DEFAULT_PROFILE else profile):
-            info["oracle"] = oracle.open_pipeline_oracle(export, truth, quarter, settings,
-                                                         draws=args.sim_draws, seed=seed)
         index = len(tasks)
+        if check is not None and check.supported(profile):
+            info["truth_open"], truth_deals[index] = check.open_pipeline_truth(
+                export, truth, quarter, settings, draws=args.sim_draws, seed=seed)
         tasks.append(make_fold_task(export, quarter, index=index, horizon=1, by=None,
                                     draws=args.sim_draws, seed=seed, workspace=workspace,
                                     settings=settings))
@@ -400,6 +428,8 @@ def run_profile(profile: str, args: argparse.Namespace, settings: Any, supported
     def on_done(out, done: int, total: int) -> None:
         per_quarter, _ = score_folds([out], exports[out.index], settings)
         record = replicate_record(per_quarter, out.meta, infos[out.index])
+        if out.index in truth_deals:
+            record = with_model_view(record, out, truth_deals[out.index], check)
         records.append(record)
         if log is not None:
             with log.open("a", encoding="utf-8") as fh:

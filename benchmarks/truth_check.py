@@ -1,70 +1,66 @@
-"""Model against the generator's own truth: is a forecast's error bias, or the luck of the draw?
+"""The generator's own forecast of a quarter's open pipeline: is a miss model error or luck?
 
 A replicate of ``benchmarks/calibration.py`` compares the forecast with *one* realisation of the
-quarter. On a profile whose process is known (``partner-forecast sample``'s ``default`` and the
-profiles that keep its stage walk: :data:`SUPPORTED`), this benchmark also asks the generator
-what it expected: it regenerates the export's latent state (each deal's true covariates,
-partner effect, stage and days in it at the cut) and walks every deal open at the cut through
-the generator's own process with its true parameters (:func:`truth_walk`, Monte Carlo, a fresh
-quarter shock per draw). That gives, per replicate:
+quarter, so its P50 error mixes two things: how far the fitted models are from the process that
+made the export, and how far the realised quarter fell from what that process itself expected
+(the quarter's conversion shock, which deals happened to win). This module measures the second.
+On an export of ``partner-forecast sample`` whose profiles keep the default stage walk or only
+change the family of the stays (:data:`SUPPORTED`), it reruns the generator's phases from the
+settings in ``truth.json`` to recover each deal's latent state (lifetime engagement and flags,
+true partner effect, stage and days in it at the cut: :func:`regenerate`, :func:`open_at_cut`)
+and walks every deal open at the quarter start through the generator's own semi-Markov process
+with its true parameters (:func:`truth_walk`, Monte Carlo). :func:`open_pipeline_truth` returns,
+for the partner-attributed ARR those deals win in the quarter (currency per year):
 
-- ``truth``: the generator's expected partner-attributed ARR won in the quarter from the deals
-  open at the cut, and the PIT of the realised figure under the truth's own distribution (a
-  truth PIT near 1 means the quarter was lucky, whatever the model);
-- ``model``: the forecast's P50, PIT and its expected open-pipeline ARR (sum over open deals of
-  P(won in the quarter) x ARR x attribution weight), and ``model / truth``: values above 1
-  over-forecast the open pipeline, below 1 under-forecast it (the model's own bias);
-- ``engine / truth``: the Monte Carlo engine run with the generator's *true* parameters and
-  each deal's true covariates in place of the posteriors (a check of the simulation path:
-  ages, censoring of the current stay, the duration term, attribution; 1 up to Monte Carlo
-  error on the log-normal profiles). The engine's stays are log-normal: on
-  ``stage_times_gamma`` / ``stage_times_weibull`` it runs the log-normal with the truth's
-  median and log-sd, so there the ratio is what the log-normal family itself costs;
-- expected wins per open stage: model, truth, realised.
+- the truth's forecast with a fresh quarter shock per draw (what a forecaster knowing every
+  parameter but not the quarter's luck would say): P10/P50/P90, mean, expected wins, and the
+  PIT of the realised figure under it (near 1: a lucky quarter, whatever the model);
+- the same at the quarter's realised shock (``*_at_shock``): what is left is which deals won;
+- ``engine_over_truth``: the library's Monte Carlo engine run with the true parameters and each
+  deal's true covariates in place of posteriors, over the truth's mean (a check of the
+  simulation path: ages, censoring of the current stay, the duration term, attribution; 1 up to
+  Monte Carlo error on log-normal profiles; the engine's stays are log-normal, so on
+  ``stage_times_gamma`` / ``stage_times_weibull`` it runs the log-normal with the truth's median
+  and log-sd and the ratio is what that family costs);
+- expected wins per open stage beside the realised ones.
 
-ARR in currency per year. Replicates use ``benchmarks/calibration.py``'s seeds (the same
-exports as its table). One fit per replicate, run in this process, one after the other.
+:func:`compare_model` adds a fitted model's view of the same deals (its per-deal probability of
+a win in the quarter): ``model_over_truth`` above 1 over-forecasts the open pipeline, below 1
+under-forecasts it. ``benchmarks/calibration.py`` runs both per replicate, prints them and
+summarises them per profile. New pipeline (deals created in the quarter) is left out: at a
+quarter start it is a few percent of the quarter's wins.
 
-Usage::
+Usage (one generated export, no model fit)::
 
-    python benchmarks/truth_check.py [--profiles default] [--replicates 8] [--partners 40]
-        [--quarters 8] [--draws 500] [--tune 500] [--chains 2] [--sim-draws 2000]
-        [--truth-draws 1000] [--seed 1] [--output FILE]
+    python benchmarks/truth_check.py EXPORT_DIR [--quarter 2025Q4] [--draws 1000] [--seed 0]
+        [--no-engine]
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import dataclasses
-import importlib.util
-import io
-import json
 import sys
-import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from partner_forecast.data.schema import OPEN_STAGES
 
-SUPPORTED: tuple[str, ...] = ("default", "stage_times_gamma", "stage_times_weibull",
-                              "hidden_quality", "heavy_tails")
+SUPPORTED: tuple[str, ...] = ("default", "messy_labels", "heavy_tails", "few_partners",
+                              "hidden_quality", "stage_times_gamma", "stage_times_weibull")
 """Profiles whose stage walk :func:`truth_walk` reproduces (the others change the walk)."""
-_TIME_PROFILES = ("stage_times_gamma", "stage_times_weibull")
+QUANTILES = (0.1, 0.5, 0.9)
 
 
-def _calibration_module():
-    """``benchmarks/calibration.py`` (its seeds, sampler config and generator call)."""
-    path = Path(__file__).resolve().with_name("calibration.py")
-    spec = importlib.util.spec_from_file_location("calibration_benchmark", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def supported(profiles: str | Iterable[str] | None) -> bool:
+    """Whether every profile of ``"a,b"`` (or a list; None or empty = default) is supported."""
+    if profiles is None:
+        return True
+    names = profiles.split(",") if isinstance(profiles, str) else list(profiles)
+    return all(n.strip() in SUPPORTED for n in names if n.strip())
 
 
 # -- the generator's latent state --------------------------------------------------------------
@@ -79,8 +75,8 @@ class Latent(NamedTuple):
     prof: Any
 
 
-def regenerate(partners: int, quarters: int, seed: int, profile: str | None,
-               start: str = "2024-01-01") -> Latent:
+def regenerate(partners: int, quarters: int, seed: int,
+               profiles: str | Iterable[str] | None = None, start: str = "2024-01-01") -> Latent:
     """Rerun the generator's phases up to the stage walk (same streams as ``generate_tables``).
 
     Raises
@@ -92,13 +88,19 @@ def regenerate(partners: int, quarters: int, seed: int, profile: str | None,
     from partner_forecast.data.sample.profiles import ActiveProfiles, parse_profiles
     from partner_forecast.data.sample.tables import Ids
 
-    if (profile or "default") not in SUPPORTED:
-        raise ValueError(f"profile {profile!r} changes the stage walk; supported: "
-                         f"{', '.join(SUPPORTED)}")
-    prof = ActiveProfiles(parse_profiles(None if profile in (None, "default") else profile), seed)
+    if isinstance(profiles, str):
+        profiles = [p.strip() for p in profiles.split(",") if p.strip()]
+    names = [p for p in (profiles or []) if p != "default"]
+    if not supported(names):
+        raise ValueError(f"profile(s) {', '.join(p for p in names if p not in SUPPORTED)} change "
+                         f"the stage walk; supported: {', '.join(SUPPORTED)}")
+    prof = ActiveProfiles(parse_profiles(names or None), seed)
     cal = gen.make_calendar(start, quarters)
     streams = np.random.SeedSequence(seed).spawn(len(gen._STREAMS))
     rng = {n: np.random.default_rng(s) for n, s in zip(gen._STREAMS, streams, strict=True)}
+    if "few_partners" in prof:  # as generate_tables: the profile draws the partner count
+        lo, hi = prof.params("few_partners")["partners_range"]
+        partners = int(prof.rng("few_partners").integers(lo, hi + 1))
     pop = gen.draw_population(rng["partners"], rng["sellers"], cal, partners)
     act = gen.draw_activation(rng["activation"], pop, cal)
     quality, weight = None, 0.0
@@ -111,8 +113,17 @@ def regenerate(partners: int, quarters: int, seed: int, profile: str | None,
     return Latent(cal, opps, deals, paths, Ids.make(partners, pop.sellers, opps), prof)
 
 
+def regenerate_from(truth: Any) -> Latent:
+    """:func:`regenerate` with the settings a ``truth.json`` records."""
+    s = truth.settings
+    return regenerate(int(s["partners"]), int(s["quarters"]), int(s["seed"]),
+                      list(s.get("profiles") or []), str(s["start"]))
+
+
 def stay_distribution(prof: Any, mu: np.ndarray, sigma: np.ndarray, stage: np.ndarray):
     """The generator's (frozen, vectorised) distribution of days in a stage, before rounding."""
+    from scipy import stats
+
     from partner_forecast.data.sample.paths import _shapes
 
     if "stage_times_gamma" in prof:
@@ -157,20 +168,24 @@ def truth_walk(stage: np.ndarray, entered: np.ndarray, age: np.ndarray, typ: np.
                offset: np.ndarray, conv_logit: np.ndarray, conv_duration: np.ndarray,
                time_mu: np.ndarray, time_sigma: np.ndarray, shock_sigma: float, cut: int,
                end: int, n_draws: int, rng: np.random.Generator, prof: Any = (),
-               scale_days: float = 30.0) -> np.ndarray:
+               scale_days: float = 30.0, shock: float | None = None) -> np.ndarray:
     """(n_draws, deals) whether each open deal is won in days ``[cut, end)`` under the truth.
 
     The generator's semi-Markov walk: in stage ``s`` a deal stays ``d = max(1, round(D))``
     days (``D`` from :func:`stay_distribution`; the current stay conditioned on lasting at
-    least until the cut, ``D >= age - 1/2``) and then advances with probability
+    least until the cut, ``d >= age``, i.e. ``D >= age - 1/2`` for ``age > 1``) and then
+    advances with probability
     ``sigmoid(conv_logit[type, s] + offset + conv_duration[s] log(d / scale_days) + shock)``,
-    else it is lost; advancing from the last open stage is a win. One quarter shock
-    ``N(0, shock_sigma)`` per draw, shared by all deals (closes after ``end`` do not count).
+    else it is lost; advancing from the last open stage is a win. The quarter shock is
+    ``shock`` when given, else ``N(0, shock_sigma)`` per draw, shared by all deals (closes on
+    or after ``end`` do not count). The stays and uniforms drawn do not depend on the shock, so
+    two calls with the same ``rng`` state and different shocks use common random numbers.
     """
     S = conv_logit.shape[1]
     shape = (n_draws, len(stage))
     out = np.zeros(shape, dtype=bool)
-    shock = rng.normal(0.0, shock_sigma, (n_draws, 1)) if shock_sigma > 0 else np.zeros((n_draws, 1))
+    fresh = rng.normal(0.0, max(shock_sigma, 0.0), (n_draws, 1))
+    q_shock = np.full((n_draws, 1), float(shock)) if shock is not None else fresh
     s = np.broadcast_to(np.asarray(stage, dtype=np.int64), shape).copy()
     typ = np.broadcast_to(np.asarray(typ, dtype=np.int64), shape)
     age = np.broadcast_to(np.asarray(age, dtype=float), shape)
@@ -181,12 +196,14 @@ def truth_walk(stage: np.ndarray, entered: np.ndarray, age: np.ndarray, typ: np.
         dist = stay_distribution(prof, time_mu[typ, sc], time_sigma[typ, sc], sc)
         u = rng.random(shape)
         if step == 0:  # the current stay, conditioned on lasting until the cut
-            raw = dist.isf(np.maximum(u * dist.sf(np.maximum(age - 0.5, 1e-9)), 1e-300))
+            # d = max(1, rint(D)) >= age: any D when age <= 1, else D >= age - 1/2.
+            floor = np.where(age > 1.0, age - 0.5, 0.0)
+            raw = dist.isf(np.maximum(u * dist.sf(floor), 1e-300))
             d = np.maximum(np.maximum(np.rint(raw), 1.0), age)
         else:
             d = np.maximum(np.rint(dist.isf(u)), 1.0)
         t = t + d
-        logit = conv_logit[typ, sc] + offset + conv_duration[sc] * np.log(d / scale_days) + shock
+        logit = conv_logit[typ, sc] + offset + conv_duration[sc] * np.log(d / scale_days) + q_shock
         adv = rng.random(shape) < 1.0 / (1.0 + np.exp(-logit))
         going = alive & (t < end)
         out |= going & adv & (s == S - 1)
@@ -195,170 +212,278 @@ def truth_walk(stage: np.ndarray, entered: np.ndarray, age: np.ndarray, typ: np.
     return out
 
 
-# -- one replicate --------------------------------------------------------------------------
-def _engine_inputs(inputs: Any, lat: Latent, deals: pd.DataFrame) -> Any:
-    """The simulation inputs with the generator's true conversion and timing parameters."""
-    from partner_forecast.data.sample.params import CONV, COVARIATES, TYPES
+# -- one quarter of one export -------------------------------------------------------------------
+def quarter_days(lat: Latent, quarter: Any) -> tuple[int, int, int]:
+    """(cut, end, index) of ``quarter`` on the generator's day axis (a complete window quarter).
 
-    paths = lat.paths
-    D = inputs.adv_logit.shape[0]
-    rows = [TYPES.index(t) for t in inputs.types]  # the generator's type order -> the fit's
-    pid = {p: k for k, p in enumerate(lat.ids.partner)}
-
-    def per_draw(a: np.ndarray) -> np.ndarray:
-        a = np.asarray(a, dtype=float)
-        return np.ascontiguousarray(np.broadcast_to(a, (D, *a.shape)))
-
-    open_deals = inputs.open_deals.copy()
-    true = deals.set_index("opportunity_id")
-    for c in COVARIATES:
-        open_deals[c] = open_deals["opportunity_id"].map(true[c]).to_numpy(dtype=float)
-    jumps = np.zeros(inputs.jump_probs.shape[1:])
-    jumps[..., 0] = 1.0
-    return dataclasses.replace(
-        inputs, adv_logit=per_draw(paths.conv_logit[rows]),
-        adv_partner=per_draw(paths.conv_partner[[pid[p] for p in inputs.partner_ids]]),
-        adv_beta=per_draw([CONV["conv_beta"][c] for c in COVARIATES]),
-        adv_duration=per_draw(paths.conv_duration), shock_sigma=np.full(D, CONV["conv_shock_sigma"]),
-        time_mu=per_draw(paths.time_mu[rows]), time_sigma=per_draw(paths.time_sigma[rows]),
-        jump_probs=per_draw(jumps), open_deals=open_deals)
+    Raises
+    ------
+    ValueError
+        The quarter is not a calendar quarter of the window ending by the export date.
+    """
+    cut = int((pd.Timestamp(quarter.start) - lat.cal.start).days)
+    hits = np.flatnonzero(lat.cal.bounds[:lat.cal.quarters] == cut)
+    if not len(hits):
+        raise ValueError(f"{quarter} is not a complete quarter of the export's window "
+                         f"({lat.cal.labels()[0]} to {lat.cal.labels()[-1]})")
+    q = int(hits[0])
+    return cut, int(lat.cal.bounds[q + 1]), q
 
 
-def run_replicate(profile: str, replicate: int, args: argparse.Namespace, settings: Any,
-                  folder: Path, workspace: Path) -> dict[str, Any]:
-    """Generate, fit, forecast; score the model against the realised quarter and the truth."""
-    from partner_forecast import forecast as fc
-    from partner_forecast.data.export import load_export
+def _pit(values: np.ndarray, actual: float) -> float:
+    return float(np.mean(values < actual) + 0.5 * np.mean(values == actual))
+
+
+def _walk(lat: Latent, deals: pd.DataFrame, cut: int, end: int, draws: int, seed: int,
+          shock: float | None) -> np.ndarray:
     from partner_forecast.data.sample.params import CONV
-    from partner_forecast.evaluate.backtest import fold_quarters
-    from partner_forecast.outcomes import realised
 
-    cal_bench = _calibration_module()
-    seed = cal_bench.replicate_seed(args.seed, profile, replicate)
-    cal_bench._generate(folder, profile, seed, args, True)
-    export = load_export(folder, settings=settings)
-    quarter = fold_quarters(export, 1, settings.calendar.fiscal_year_start_month)[0]
-    with contextlib.redirect_stderr(io.StringIO()):
-        ctx = fc.prepare(export, as_of=quarter.start, quarter=quarter, horizon=1,
-                         draws=args.sim_draws, seed=seed, config=settings, workspace=workspace,
-                         progress=False)
-        result = fc.run(ctx, record=False, progress=False)
-    actual = float(realised(export, settings, quarter).query("segment == 'total'")
-                   ["attributed_arr"].iloc[0])
-    total = result.draws("attributed").ravel()
+    p = lat.paths
+    return truth_walk(deals["stage"].to_numpy(), deals["entered"].to_numpy(),
+                      deals["age"].to_numpy(), deals["type"].to_numpy(),
+                      deals["offset"].to_numpy(), p.conv_logit, p.conv_duration, p.time_mu,
+                      p.time_sigma, float(CONV["conv_shock_sigma"]), cut, end, draws,
+                      np.random.default_rng(seed), lat.prof, shock=shock)
 
-    lat = regenerate(args.partners, args.quarters, seed, profile)
-    cut = int(lat.cal.bounds[args.quarters - 1])
-    end = int(lat.cal.bounds[args.quarters])
+
+def truth_deals(export: Any, lat: Latent, quarter: Any, settings: Any) -> pd.DataFrame:
+    """:func:`open_at_cut` at ``quarter``'s start, checked against the export's open pipeline.
+
+    Adds ``attribution`` (the library's weight, as the forecast and the realised figure use
+    it), ``weight`` (arr x attribution) and ``won`` (won inside the quarter).
+
+    Raises
+    ------
+    RuntimeError
+        The regenerated deals, stages or ARR differ from the export's (the generator changed).
+    """
+    from partner_forecast.models.inputs import open_deals
+
+    cut, end, _ = quarter_days(lat, quarter)
     deals = open_at_cut(lat, cut)
-    od = ctx.inputs.open_deals.set_index("opportunity_id")
+    od = open_deals(export.as_of(quarter.start), settings).set_index("opportunity_id")
     if set(deals["opportunity_id"]) != set(od.index):
         raise RuntimeError("the regenerated open deals differ from the export's: the generator "
                            "changed since this benchmark was written")
-    att = deals["opportunity_id"].map(od["attribution"]).to_numpy(dtype=float)
-    stage_of = deals["opportunity_id"].map(od["stage"]).to_numpy()
-    if not np.array_equal(stage_of, deals["stage"].to_numpy()):
-        raise RuntimeError("regenerated stages differ from the export's")
-    wins = truth_walk(deals["stage"].to_numpy(), deals["entered"].to_numpy(), deals["age"].to_numpy(),
-                      deals["type"].to_numpy(), deals["offset"].to_numpy(), lat.paths.conv_logit,
-                      lat.paths.conv_duration, lat.paths.time_mu, lat.paths.time_sigma,
-                      CONV["conv_shock_sigma"], cut, end, args.truth_draws,
-                      np.random.default_rng(seed), lat.prof)
-    weight = deals["arr"].to_numpy() * att
-    truth_arr = wins.astype(float) @ weight
-    won = (deals["won_in"] >= cut) & (deals["won_in"] < end)
-    realised_open = float(weight[won.to_numpy()].sum())
-
-    probs = result.simulation.deal_probabilities().set_index("opportunity_id")[str(quarter)]
-    p_model = deals["opportunity_id"].map(probs).to_numpy(dtype=float)
-    with contextlib.redirect_stderr(io.StringIO()):
-        engine = fc.run(dataclasses.replace(ctx, inputs=_engine_inputs(ctx.inputs, lat, deals)),
-                        record=False, progress=False)
-    engine_open = float(engine.simulation.total().measure("attributed_open")[:, 0, 0].mean())
-    by_stage = {}
-    for s, name in enumerate(OPEN_STAGES):
-        sel = deals["stage"].to_numpy() == s
-        by_stage[name] = {"open": int(sel.sum()), "model": float(p_model[sel].sum()),
-                          "truth": float(wins[:, sel].mean(axis=0).sum()),
-                          "won": int(won.to_numpy()[sel].sum())}
-    truth_mean = float(truth_arr.mean())
-    model_open = float((p_model * weight).sum())
-    return {"profile": profile, "replicate": replicate, "seed": seed, "quarter": str(quarter),
-            "actual": actual, "model_p50": float(np.median(total)),
-            "model_pit": float((total < actual).mean() + 0.5 * (total == actual).mean()),
-            "p50_error": float(np.median(total) / actual - 1.0),
-            "realised_open": realised_open, "truth_open": truth_mean,
-            "truth_open_pit": float((truth_arr < realised_open).mean()),
-            "model_open": model_open, "model_over_truth": model_open / truth_mean,
-            "engine_over_truth": engine_open / truth_mean,
-            "realised_over_truth": realised_open / truth_mean, "by_stage": by_stage,
-            "diagnostics_ok": not result.meta.get("warnings")}
+    ids = deals["opportunity_id"]
+    if not (np.array_equal(ids.map(od["stage"]).to_numpy(), deals["stage"].to_numpy())
+            and np.allclose(ids.map(od["arr"]).to_numpy(dtype=float), deals["arr"].to_numpy())):
+        raise RuntimeError("regenerated stages or ARR differ from the export's")
+    deals["attribution"] = ids.map(od["attribution"]).to_numpy(dtype=float)
+    deals["weight"] = deals["arr"].to_numpy() * deals["attribution"].to_numpy()
+    deals["won"] = ((deals["won_in"] >= cut) & (deals["won_in"] < end)).to_numpy()
+    return deals
 
 
-def summary(records: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    """Per profile: replicates, means of P50 error, model PIT, truth PIT and the ratios."""
-    frame = pd.DataFrame([{k: v for k, v in r.items() if k != "by_stage"} for r in records])
-    cols = ["p50_error", "model_pit", "truth_open_pit", "model_over_truth", "engine_over_truth",
-            "realised_over_truth"]
-    out = frame.groupby("profile")[cols].agg(["mean", "std"])
-    out.insert(0, ("replicates", "n"), frame.groupby("profile").size())
-    return out
+def engine_inputs(export: Any, lat: Latent, deals: pd.DataFrame, quarter: Any, settings: Any, *,
+                  draws: int) -> Any:
+    """:class:`SimulationInputs` of the open pipeline with the generator's true parameters.
+
+    Every draw holds the truth (conversion, partner effects, covariate effects, duration term,
+    time in stage, shock spread); open deals carry their true covariates. No new pipeline
+    (pool 0): only the open deals are walked.
+    """
+    from partner_forecast.data.sample.params import CONV, COVARIATES, TYPES
+    from partner_forecast.models.inputs import open_deals
+    from partner_forecast.simulate.inputs import ROLES, SimulationInputs
+
+    view = export.as_of(quarter.start)
+    partners = view.partners.sort_values("partner_id", kind="stable").reset_index(drop=True)
+    pids = partners["partner_id"].astype(str).to_numpy()
+    ptype = partners["partner_type"].map({t: i for i, t in enumerate(TYPES)})
+    if ptype.isna().any():
+        raise ValueError("the export has partner types the generator has no parameters for: "
+                         + ", ".join(sorted(set(partners["partner_type"][ptype.isna()]))))
+    p, pid = lat.paths, {str(x): k for k, x in enumerate(lat.ids.partner)}
+    D, P, T, R, K = draws, len(pids), len(TYPES), len(ROLES), len(COVARIATES)
+
+    def rep(x: Any) -> np.ndarray:
+        return np.repeat(np.asarray(x, dtype=float)[None], D, axis=0)
+
+    od = open_deals(view, settings)
+    true = deals.set_index("opportunity_id")
+    for c in COVARIATES:
+        od[c] = od["opportunity_id"].map(true[c]).to_numpy(dtype=float)
+    return SimulationInputs(
+        partner_ids=pids, partner_type=ptype.to_numpy(dtype=np.int64),
+        partner_tier=np.zeros(P, dtype=np.int64), types=tuple(TYPES), tiers=("all",),
+        quarters=(quarter,), as_of=quarter.start,
+        asr=np.zeros((D, P, 1)), pool=np.zeros((P, 1), dtype=np.int64),
+        opp_rate=np.zeros((D, P)), opp_dispersion=np.ones(D),
+        adv_logit=rep(p.conv_logit), adv_partner=rep(p.conv_partner[[pid[x] for x in pids]]),
+        adv_beta=rep([CONV["conv_beta"][c] for c in COVARIATES]),
+        adv_duration=rep(p.conv_duration), shock_sigma=np.full(D, float(CONV["conv_shock_sigma"])),
+        time_mu=rep(p.time_mu), time_sigma=rep(p.time_sigma),
+        size_mu=np.zeros((D, P)), size_role=np.zeros((D, R)), size_sigma=np.ones(D),
+        size_nu=np.full(D, 10.0), role_probs=np.full((T, R), 1.0 / R),
+        new_covariates=np.zeros((T, K)), marketplace_rate=np.zeros(T), expansion_rate=np.zeros(T),
+        influence_share=np.full(T, settings.attribution.influenced), open_deals=od,
+    ).check()
 
 
-def line(r: dict[str, Any]) -> str:
-    """One printed line per replicate."""
-    return (f"{r['profile']} r{r['replicate']}: actual {r['actual']:,.0f}, model P50 "
-            f"{r['model_p50']:,.0f} ({r['p50_error']:+.0%}, PIT {r['model_pit']:.2f}); open "
-            f"pipeline realised {r['realised_open']:,.0f}, truth expected {r['truth_open']:,.0f} "
-            f"(truth PIT {r['truth_open_pit']:.2f}), model {r['model_open']:,.0f}; model/truth "
-            f"{r['model_over_truth']:.3f}, engine/truth {r['engine_over_truth']:.3f}")
+def open_pipeline_truth(export: Any, truth: Any, quarter: Any, settings: Any, *,
+                        draws: int = 1000, seed: int = 0, engine: bool = True,
+                        lat: Latent | None = None) -> tuple[dict[str, Any], pd.DataFrame]:
+    """The truth's forecast of the partner-attributed ARR the open pipeline wins in ``quarter``.
+
+    Parameters
+    ----------
+    export : Export
+        The full generated export (loaded with ``settings``).
+    truth : Truth
+        Its ``truth.json`` (the generator settings to rerun and the realised shocks).
+    quarter : Quarter
+        A complete quarter of the export's window; deals open at its start are walked.
+    settings : Settings
+        Attribution weights (as the forecast and the realised figure use them).
+    draws, seed : int
+        Monte Carlo draws and seed of the walk (and of the engine check).
+    engine : bool
+        Also run the library's engine with the true parameters (``engine_over_truth``).
+    lat : Latent, optional
+        The regenerated latent state (default: :func:`regenerate_from` ``truth``).
+
+    Returns
+    -------
+    summary : dict
+        JSON-ready: ``open_deals``; ``p10``/``p50``/``p90``/``mean``/``wins`` (fresh shock),
+        ``pit`` of ``actual`` (what those deals won, ``actual_wins`` of them) under it;
+        ``shock`` (the quarter's realised logit shock) and ``p50_at_shock``/``wins_at_shock``/
+        ``pit_at_shock``; ``realised_over_truth``; ``engine_mean``/``engine_over_truth`` (None
+        without ``engine``); ``by_stage`` (open, truth and realised wins per open stage).
+    deals : pandas.DataFrame
+        :func:`truth_deals` with ``p_truth``, each deal's probability of a win in the quarter
+        (fresh shock), for :func:`compare_model`.
+
+    Raises
+    ------
+    ValueError
+        Unsupported profiles, or a quarter outside the window.
+    RuntimeError
+        The regenerated state does not match the export or its truth.
+    """
+    lat = lat or regenerate_from(truth)
+    cut, end, q = quarter_days(lat, quarter)
+    realised_shock = float(lat.paths.conv_shock[q])
+    recorded = truth["conv_shock"].get(str(quarter))
+    if recorded is not None and abs(float(recorded) - realised_shock) > 1e-6:
+        raise RuntimeError("the regenerated quarter shock differs from truth.json's")
+    deals = truth_deals(export, lat, quarter, settings)
+    weight = deals["weight"].to_numpy()
+    wins = _walk(lat, deals, cut, end, draws, seed, None)
+    at_shock = _walk(lat, deals, cut, end, draws, seed, realised_shock)
+    values, values_at = wins.astype(float) @ weight, at_shock.astype(float) @ weight
+    actual = float(weight[deals["won"].to_numpy()].sum())
+    deals["p_truth"] = wins.mean(axis=0)
+    mean = float(values.mean())
+    qs = np.quantile(values, QUANTILES)
+    engine_mean = None
+    if engine:
+        from partner_forecast.simulate import simulate
+
+        inputs = engine_inputs(export, lat, deals, quarter, settings, draws=draws)
+        sim = simulate(inputs, seed=seed, attribution=settings.attribution)
+        engine_mean = float(sim.measure("attributed_open")[:, 0, 0].mean())
+    stage = deals["stage"].to_numpy()
+    by_stage = {name: {"open": int((stage == s).sum()),
+                       "truth": float(deals["p_truth"].to_numpy()[stage == s].sum()),
+                       "won": int(deals["won"].to_numpy()[stage == s].sum())}
+                for s, name in enumerate(OPEN_STAGES)}
+    summary = {
+        "open_deals": int(len(deals)), "p10": float(qs[0]), "p50": float(qs[1]),
+        "p90": float(qs[2]), "mean": mean, "wins": float(wins.sum(axis=1).mean()),
+        "actual": actual, "actual_wins": int(deals["won"].sum()), "pit": _pit(values, actual),
+        "shock": realised_shock, "p50_at_shock": float(np.median(values_at)),
+        "wins_at_shock": float(at_shock.sum(axis=1).mean()),
+        "pit_at_shock": _pit(values_at, actual),
+        "realised_over_truth": actual / mean if mean else None,
+        "engine_mean": engine_mean,
+        "engine_over_truth": engine_mean / mean if engine_mean is not None and mean else None,
+        "by_stage": by_stage,
+    }
+    return summary, deals[["opportunity_id", "stage", "weight", "won", "p_truth"]]
+
+
+def compare_model(summary: dict[str, Any], deals: pd.DataFrame,
+                  probabilities: pd.Series) -> dict[str, Any]:
+    """``summary`` with a model's view of the same deals added.
+
+    ``probabilities`` is the model's P(won in the quarter) by opportunity_id (a deal it does not
+    list counts 0). Adds ``model_open`` (its expected attributed ARR of the open pipeline),
+    ``model_over_truth`` and the model's expected wins per stage in ``by_stage``.
+    """
+    p = deals["opportunity_id"].map(probabilities).fillna(0.0).to_numpy(dtype=float)
+    model_open = float((p * deals["weight"].to_numpy()).sum())
+    stage = deals["stage"].to_numpy()
+    by_stage = {name: dict(summary["by_stage"][name], model=float(p[stage == s].sum()))
+                for s, name in enumerate(OPEN_STAGES)}
+    return summary | {"model_open": model_open,
+                      "model_over_truth": model_open / summary["mean"] if summary["mean"] else None,
+                      "by_stage": by_stage}
+
+
+def _money(x: float | None) -> str:
+    if x is None:
+        return "n/a"
+    return f"{x / 1e6:,.2f}M" if abs(x) >= 1e6 else f"{x / 1e3:,.1f}k"
+
+
+def truth_line(o: dict[str, Any]) -> str:
+    """One printed line of a :func:`open_pipeline_truth` summary (and :func:`compare_model`)."""
+    def ratio(key: str) -> str:
+        return "n/a" if o.get(key) is None else f"{o[key]:.2f}"
+
+    return (f"truth, open pipeline ({o['open_deals']} deals): P10/P50/P90 {_money(o['p10'])}/"
+            f"{_money(o['p50'])}/{_money(o['p90'])} ({o['wins']:.1f} wins expected); actual "
+            f"{_money(o['actual'])} ({o['actual_wins']} wins), PIT {o['pit']:.2f}; at the "
+            f"quarter's shock {o['shock']:+.2f}: P50 {_money(o['p50_at_shock'])}, PIT "
+            f"{o['pit_at_shock']:.2f}; engine/truth {ratio('engine_over_truth')}"
+            + ("" if "model_over_truth" not in o else f", model/truth {ratio('model_over_truth')}"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the benchmark; 2 on bad arguments."""
+    """Print the truth's forecast of one export; 2 on bad arguments or unsupported profiles."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profiles", default="default")
-    parser.add_argument("--replicates", type=int, default=8)
-    parser.add_argument("--partners", type=int, default=40)
-    parser.add_argument("--quarters", type=int, default=8)
-    parser.add_argument("--draws", type=int, default=500)
-    parser.add_argument("--tune", type=int, default=500)
-    parser.add_argument("--chains", type=int, default=2)
-    parser.add_argument("--retries", type=int, default=0)
-    parser.add_argument("--sim-draws", type=int, default=2000)
-    parser.add_argument("--truth-draws", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--output", type=Path, default=None)
+    parser.add_argument("export", type=Path, help="a generated export with its truth.json")
+    parser.add_argument("--quarter", default=None,
+                        help="forecast quarter (default: the export's last complete one)")
+    parser.add_argument("--draws", type=int, default=1000, help="Monte Carlo draws")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-engine", action="store_true",
+                        help="skip the engine run with the true parameters")
     args = parser.parse_args(argv)
-    profiles = [p.strip() for p in args.profiles.split(",") if p.strip()]
-    bad = [p for p in profiles if p not in SUPPORTED]
-    if bad:
-        print(f"error: profile(s) {', '.join(bad)} change the stage walk; supported: "
-              f"{', '.join(SUPPORTED)}", file=sys.stderr)
+    if args.draws < 1:
+        parser.error("--draws must be at least 1")
+    truth_path = args.export / "truth.json"
+    if not truth_path.exists():
+        print(f"error: {truth_path} not found: the truth check needs a generated export",
+              file=sys.stderr)
         return 2
-    if min(args.replicates, args.partners, args.sim_draws, args.truth_draws) < 1 or args.quarters < 5:
-        parser.error("sizes must be at least 1 (--quarters at least 5)")
 
+    from partner_forecast.calendar import Quarter
     from partner_forecast.config import load_settings
+    from partner_forecast.data.export import load_export
+    from partner_forecast.data.sample.truth import Truth
+    from partner_forecast.errors import PartnerForecastError
+    from partner_forecast.evaluate.backtest import fold_quarters
 
-    records = []
-    with tempfile.TemporaryDirectory(prefix="pf-truth-") as tmp:
-        config = Path(tmp) / "sampler.toml"
-        config.write_text(_calibration_module()._sampler_toml(args), "utf-8")
-        settings = load_settings(config)
-        for profile in profiles:
-            for r in range(args.replicates):
-                rec = run_replicate(profile, r, args, settings, Path(tmp) / profile / f"r{r:02d}",
-                                    Path(tmp) / "workspace")
-                records.append(rec)
-                print(line(rec), flush=True)
-    with pd.option_context("display.width", 250, "display.max_columns", 20):
-        print(summary(records).round(3))
-    if args.output:
-        from partner_forecast.reports.output import atomic_write
-
-        atomic_write(args.output, json.dumps({"settings": vars(args) | {"output": str(args.output)},
-                                              "replicates": records}, indent=1) + "\n")
+    truth = Truth.load(truth_path)
+    if not supported(list(truth.settings.get("profiles") or [])):
+        print(f"error: profiles {', '.join(truth.settings['profiles'])} change the stage walk; "
+              f"supported: {', '.join(SUPPORTED)}", file=sys.stderr)
+        return 2
+    settings = load_settings(None)
+    export = load_export(args.export, settings=settings)
+    fym = settings.calendar.fiscal_year_start_month
+    try:
+        quarter = (Quarter.parse(args.quarter, fym) if args.quarter
+                   else fold_quarters(export, 1, fym)[0])
+        summary, _ = open_pipeline_truth(export, truth, quarter, settings, draws=args.draws,
+                                         seed=args.seed, engine=not args.no_engine)
+    except (ValueError, PartnerForecastError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{quarter}: " + truth_line(summary))
     return 0
 
 
