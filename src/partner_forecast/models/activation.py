@@ -40,6 +40,7 @@ from partner_forecast.models import aggregate
 from partner_forecast.models.base import PartnerModel
 from partner_forecast.models.effects import (
     binomial_information,
+    binomial_spread,
     fixed_label_effect,
     group_effect,
 )
@@ -135,6 +136,12 @@ class ActivationModel(PartnerModel):
         part = d["cell_partner"]
         info_p = binomial_information(d["pool"], d["active"], part, P)
         gscale = prior_scale(cfg["group_sigma"])
+        # Parametrise partners by the spread the data suggest (between the prior's typical
+        # value and an eighth of it), not the prior's alone: a small spread with rich partners
+        # is the centred funnel.
+        labels = d["partner_type_idx"] * s.size("tier") + d["partner_tier_idx"]
+        pscale = float(np.clip(binomial_spread(d["pool"], d["active"], part, P, labels),
+                               gscale / 8, gscale))
         mode = self.parametrisation
         coords = {k: list(v) for k, v in s.coords.items()}
         # The ramp regressor enters centred (at its mean over cells) so that the intercept does
@@ -148,7 +155,7 @@ class ActivationModel(PartnerModel):
             type_eff = fixed_label_effect(cfg["type"], "type_effect", "partner_type")
             tier_eff = fixed_label_effect(cfg["tier"], "tier_effect", "tier")
             partner_level = group_effect(
-                "partner_effect", partner_sigma, info_p, gscale, "partner", mode,
+                "partner_effect", partner_sigma, info_p, pscale, "partner", mode,
                 mu=centred_intercept + type_eff[d["partner_type_idx"]]
                 + tier_eff[d["partner_tier_idx"]])
             ramp = cfg["ramp"].create_variable("ramp")

@@ -220,6 +220,34 @@ def binomial_information(n: np.ndarray, k: np.ndarray, groups: np.ndarray, size:
     return np.bincount(np.asarray(groups, dtype=np.int64), weights=n * p * (1 - p), minlength=size)
 
 
+def binomial_spread(n: np.ndarray, k: np.ndarray, groups: np.ndarray, size: int,
+                    labels: np.ndarray | None = None) -> float:
+    """Method-of-moments estimate of the spread of group effects on the logit scale.
+
+    Each group's empirical logit ``log((k + 0.5) / (n - k + 0.5))`` over its cells, less the
+    mean of its label (e.g. type x tier, so label effects do not count as spread), has variance
+    ``tau**2 + sampling variance``; ``tau**2`` is what is left after subtracting the mean
+    sampling variance ``1 / (k + 0.5) + 1 / (n - k + 0.5)`` (0 if negative). Used to choose a
+    parametrisation (:func:`centred_members`) from the spread the data suggest rather than the
+    prior's typical value: a spread near 0 with rich groups is the centred funnel (activation:
+    R-hat 1.15, ESS 10 on ``partner_sigma`` for a 40-partner export whose spread was ~0.2).
+    """
+    n_g = np.bincount(np.asarray(groups, dtype=np.int64), weights=np.asarray(n, dtype=float),
+                      minlength=size)
+    k_g = np.bincount(np.asarray(groups, dtype=np.int64), weights=np.asarray(k, dtype=float),
+                      minlength=size)
+    seen = n_g > 0
+    if seen.sum() < 3:
+        return 0.0
+    y = np.log((k_g + 0.5) / (n_g - k_g + 0.5))[seen]
+    v = (1.0 / (k_g + 0.5) + 1.0 / (n_g - k_g + 0.5))[seen]
+    if labels is not None:
+        lab = np.asarray(labels, dtype=np.int64)[seen]
+        means = np.bincount(lab, weights=y) / np.maximum(np.bincount(lab), 1)
+        y = y - means[lab]
+    return float(np.sqrt(max(np.var(y) - v.mean(), 0.0)))
+
+
 def count_information(counts: np.ndarray, groups: np.ndarray, size: int, alpha: float
                       ) -> np.ndarray:
     """Information per group about a log-rate effect of negative-binomial counts.
@@ -240,4 +268,4 @@ def normal_information(groups: np.ndarray, size: int, sd: float,
 
 __all__ = ["PARAMETRISATIONS", "FEW_MEMBERS_SCALE", "centred_members", "few_members_mode",
            "few_members_scale", "fixed_label_effect", "group_effect", "label_effect", "label_information",
-           "binomial_information", "count_information", "normal_information"]
+           "binomial_information", "binomial_spread", "count_information", "normal_information"]
