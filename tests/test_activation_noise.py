@@ -61,3 +61,20 @@ def test_activation_partners_are_non_centred_when_the_data_show_little_spread(
                                  model.model_config, model.sampler_config)
     names = {v.name for v in flat_model.build_model().free_RVs}
     assert "partner_effect__offset" in names and "partner_effect__centred" not in names
+
+
+def test_binomial_spread_takes_out_what_the_cells_own_groups_explain():
+    """Partners differ only by their mix of stages (rates 0.8 and 0.2): no partner spread once
+    the stage mix is accounted for, a large one if it is not."""
+    from partner_forecast.models.effects import binomial_spread
+
+    rng = np.random.default_rng(11)
+    G = 300
+    share = rng.uniform(0.1, 0.9, G)  # each partner's share of exits at stage 0
+    n0 = rng.binomial(60, share)
+    n = np.concatenate([n0, 60 - n0])
+    stage = np.repeat([0, 1], G)
+    k = rng.binomial(n, np.where(stage == 0, 0.8, 0.2))
+    groups = np.tile(np.arange(G), 2)
+    assert binomial_spread(n, k, groups, G, cell_groups=stage) < 0.15
+    assert binomial_spread(n, k, groups, G) > 0.5

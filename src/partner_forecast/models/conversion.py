@@ -42,6 +42,7 @@ from partner_forecast.models.base import PartnerModel
 from partner_forecast.models.effects import (
     OFFSET_SUFFIX,
     binomial_information,
+    binomial_spread,
     fixed_label_effect,
     group_effect,
     label_effect,
@@ -139,6 +140,9 @@ class ConversionModel(PartnerModel):
         ts_idx = d["partner_type_idx"][part] * S + stage
         info_p = binomial_information(d["n"], d["k"], part, P)
         gscale = prior_scale(cfg["group_sigma"])
+        # Partners parametrised by the spread the data suggest (see the activation model).
+        pscale = float(np.clip(binomial_spread(d["n"], d["k"], part, P, d["partner_type_idx"],
+                                               cell_groups=stage), gscale / 8, gscale))
         mode = self.parametrisation
         # Covariates and log-durations enter centred at their exit-weighted means per stage, so
         # that the stage logits do not trade off against their slopes; the contract's adv_logit
@@ -159,7 +163,7 @@ class ConversionModel(PartnerModel):
             # off against its type's logits (hierarchical centring; see effects.py).
             type_level = adv_centred.mean(axis=1)
             partner_sigma = cfg["group_sigma"].create_variable("partner_sigma")
-            partner_level = group_effect("partner_effect", partner_sigma, info_p, gscale, "partner",
+            partner_level = group_effect("partner_effect", partner_sigma, info_p, pscale, "partner",
                                          mode, mu=type_level[d["partner_type_idx"]])
             stage_shape = (adv_centred - type_level[:, None]).flatten()
             beta = with_dims(cfg["beta"], "covariate").create_variable("beta")
