@@ -196,19 +196,6 @@ def fixed_label_effect(prior: Prior, name: str, dims: str | Sequence[str]) -> pt
     return pm.Deterministic(name, pt.moveaxis(raw, -1, 0), dims=dims)
 
 
-def label_information(labels: np.ndarray, member_info: np.ndarray, member_scale: float,
-                      size: int) -> np.ndarray:
-    """Information per label about a label effect that reaches the data through members.
-
-    A type or tier effect is seen through its partners' effects, each a noisy reading of
-    it: a partner adds ``1 / (member_scale**2 + 1 / info)`` (its own spread plus its data's
-    noise), so many partners with rich data pin the label and few or thin ones do not.
-    """
-    info = np.asarray(member_info, dtype=float)
-    w = 1.0 / (member_scale**2 + 1.0 / np.maximum(info, 1e-12))
-    return np.bincount(np.asarray(labels, dtype=np.int64), weights=w, minlength=size)
-
-
 def binomial_information(n: np.ndarray, k: np.ndarray, groups: np.ndarray, size: int,
                          floor: float = 0.02) -> np.ndarray:
     """Information per group about a logit-scale effect: ``sum over its cells n p (1 - p)``.
@@ -282,5 +269,5 @@ def normal_information(groups: np.ndarray, size: int, sd: float,
 
 
 __all__ = ["PARAMETRISATIONS", "FEW_MEMBERS_SCALE", "centred_members", "few_members_mode",
-           "few_members_scale", "fixed_label_effect", "group_effect", "label_effect", "label_information",
+           "few_members_scale", "fixed_label_effect", "group_effect", "label_effect",
            "binomial_information", "binomial_spread", "count_information", "normal_information"]
