@@ -235,6 +235,20 @@ def _walk_group(n_blk, keys, off, part, t0, la, age, stg, truncate, typ, slot0, 
         s += 1
 
 
+@nb.njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
+def _won_list(res_code, n_blk, won_idx):
+    """Indices of the won deals among the first ``n_blk`` into ``won_idx``; their count.
+
+    Branch-free (the index is always written, the count moves only on a win), so the loop
+    vectorises; open and new pipeline share it after each block walk.
+    """
+    n_won = 0
+    for k in range(n_blk):
+        won_idx[n_won] = k
+        n_won += res_code[k] == WON
+    return n_won
+
+
 @nb.njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _scratch():
     """Scratch arrays of one :func:`_walk_group` call (see there)."""
@@ -322,10 +336,7 @@ def simulate_chunk(key, d0,
                         for k in range(nb_):
                             n_lost += (res_code[k] == LOST) & (res_j[k] == j)
                         lost_j[j] += n_lost
-                    n_won = 0
-                    for k in range(nb_):  # branch-free list of won deals
-                        won_idx[n_won] = k
-                        n_won += res_code[k] == WON
+                    n_won = _won_list(res_code, nb_, won_idx)
                     for w in range(n_won):
                         k = won_idx[w]
                         n = n0 + k
@@ -434,10 +445,7 @@ def simulate_chunk(key, d0,
                             adv_duration, jump_cum, time_mu, time_sigma, lv_logodds, lv_logtime,
                             time_lever, odds_lever, shocks, ends, day_q, out_offset, res_code,
                             res_time, res_j, sc_f, sc_i, sc_k)
-                n_won = 0
-                for k in range(nb_):
-                    won_idx[n_won] = k
-                    n_won += res_code[k] == WON
+                n_won = _won_list(res_code, nb_, won_idx)
                 for w in range(n_won):
                     k = won_idx[w]
                     n = n0 + k
