@@ -79,7 +79,7 @@ def test_an_ess_shortfall_adds_chains_to_the_compiled_model(models_export, model
 
 
 @pytest.mark.slow
-def test_an_rhat_failure_retries_then_restarts_in_the_other_parametrisation(
+def test_an_rhat_failure_retries_then_restarts_on_the_compiled_model(
         models_export, models_settings):
     model = TimingModel.from_export(models_export, models_settings)
     model.sampler_config.update(retries=2, chains=2)
@@ -87,9 +87,9 @@ def test_an_rhat_failure_retries_then_restarts_in_the_other_parametrisation(
     d = model.diagnostics
     assert d.attempts == 3 and not d.ok
     assert "draws" in d.settings_used and "chains x" in d.settings_used
-    # Attempt 2 extends attempt 1's chains; attempt 3 restarts in the other parametrisation
-    # with 3x the draws: compiled once per parametrisation.
+    # Attempt 2 extends attempt 1's chains; attempt 3 restarts with 3x the draws. The timing
+    # model's effects all have fixed forms (no parametrisation to switch), so the restart
+    # reuses the compiled model: one compile in all.
     assert (d.chains, d.draws) in ((2, 100), (6, 100), (2, 300))
-    assert len(model.compile_log) == 2
-    assert model.compile_log[0] == "auto" and model.compile_log[1] in ("centred", "non_centred")
+    assert model.compile_log == ["auto"]
     assert np.all(np.isfinite(model.time_mu()))

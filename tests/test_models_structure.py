@@ -279,21 +279,40 @@ def test_diagnostics_judged_against_thresholds():
     assert "FAIL" in format_table([bad]) and "ok" in format_table([good])
 
 
-def test_last_retry_switches_the_parametrisation_of_the_worst_effects():
+def test_last_retry_switches_the_form_the_worst_effects_lacked():
     from dataclasses import replace
 
     from partner_forecast.models.base import _other_parametrisation
     from partner_forecast.models.diagnostics import Diagnostics
 
     d = Diagnostics(model="conversion", chains=2, draws=100, divergences=3, max_rhat=1.05,
-                    min_ess_bulk=40, min_ess_tail=40, worst_rhat="type_stage",
-                    worst_ess="type_stage_sigma", parameters=10, cells=10, compile_seconds=1.0,
+                    min_ess_bulk=40, min_ess_tail=40, worst_rhat="shock_sigma",
+                    worst_ess="shock", parameters=10, cells=10, compile_seconds=1.0,
                     sample_seconds=1.0, sampler="nutpie")
-    assert _other_parametrisation("auto", d) == "centred"  # few-member effects were non-centred
+    rich = {"partner": 0.9, "shock": 0.0}
+    # The worst variable's effect goes to the form most of its members did not have.
+    assert _other_parametrisation("auto", d, rich) == "centred"
     thin = replace(d, worst_rhat="partner_effect", worst_ess="partner_sigma")
-    assert _other_parametrisation("auto", thin) == "non_centred"
-    assert _other_parametrisation("centred", d) == "non_centred"
-    assert _other_parametrisation("non_centred", thin) == "centred"
+    assert _other_parametrisation("auto", thin, rich) == "non_centred"
+    assert _other_parametrisation("auto", thin, {"partner": 0.1}) == "centred"
+    # A fixed-scale effect (type x stage) cannot change form: the partners are switched.
+    fixed = replace(d, worst_rhat="type_stage", worst_ess="stage_effect")
+    assert _other_parametrisation("auto", fixed, rich) == "non_centred"
+    assert _other_parametrisation("centred", d, rich) == "non_centred"
+    assert _other_parametrisation("non_centred", thin, rich) == "centred"
+    # Nothing to switch (timing): the restart keeps the compiled model's form.
+    assert _other_parametrisation("auto", d, {}) == "auto"
+
+
+def test_centred_share_is_read_off_the_built_model(models_export, models_settings):
+    from partner_forecast.models import ConversionModel, TimingModel
+
+    conv = ConversionModel.from_export(models_export, models_settings)
+    auto = conv._centred_share("auto")
+    assert set(auto) == {"partner", "shock"} and all(0.0 <= v <= 1.0 for v in auto.values())
+    assert conv._centred_share("centred") == {"partner": 1.0, "shock": 1.0}
+    assert conv._centred_share("non_centred") == {"partner": 0.0, "shock": 0.0}
+    assert TimingModel.from_export(models_export, models_settings)._centred_share("auto") == {}
 
 
 def test_few_member_effects_are_non_centred_unless_forced(models_export, models_settings):

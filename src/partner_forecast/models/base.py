@@ -154,6 +154,8 @@ class PartnerModel(ABC):
     name: ClassVar[str] = ""
     prior_prefix: ClassVar[str] = ""
     PRIOR_NAMES: ClassVar[tuple[str, ...]] = ()
+    PARAMETRISED: ClassVar[dict[str, str]] = {"partner": "partner_effect"}
+    """Group effects whose form follows the parametrisation: short name -> effect name."""
     registry: ClassVar[dict[str, type[PartnerModel]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -273,7 +275,8 @@ class PartnerModel(ABC):
         parametrisation reuses the compiled model (nutpie). The last retry after divergences
         or an R-hat failure restarts (R-hat: with the draws needed and 1.5x the tuning) and
         switches the parametrisation of the effects behind the worst variable
-        (:func:`_other_parametrisation`). The best attempt is kept (passing, else fewest
+        (:func:`_other_parametrisation`; a model whose effects all have fixed forms restarts
+        on its compiled model). The best attempt is kept (passing, else fewest
         failures) and its diagnostics say how many attempts were made and with what settings.
 
         Parameters
@@ -336,7 +339,8 @@ class PartnerModel(ABC):
                 cfg["draws"] = draws_needed(int(cfg["draws"]), diag, limits["min_ess"])
                 cfg["tune"] = int(int(cfg["tune"]) * 1.5)
             if attempt + 1 == retries and extend is None:
-                parametrisation = _other_parametrisation(parametrisation, diag)
+                parametrisation = _other_parametrisation(parametrisation, diag,
+                                                         self._centred_share(parametrisation))
         assert best is not None
         # compiled code is cached on disk; free its memory before the next model
         self._compiled.clear()
@@ -407,6 +411,29 @@ class PartnerModel(ABC):
         """Free scalar parameters of the model under ``parametrisation`` (built, not compiled)."""
         point = self._build(parametrisation).initial_point()
         return int(sum(np.size(v) for v in point.values()))
+
+    def _centred_share(self, parametrisation: str) -> dict[str, float]:
+        """Share of the members of each :attr:`PARAMETRISED` effect sampled centred.
+
+        Read off the model built under ``parametrisation``: a group effect's centred and
+        non-centred parts are the free variables ``<effect>__centred`` / ``<effect>__offset``;
+        a zero-sum label effect is either the free variable ``<effect>`` (centred) or a
+        deterministic over ``<effect>__offset``.
+        """
+        model = self._build(parametrisation)
+        free = {rv.name: rv for rv in model.free_RVs}
+
+        def members(name: str) -> int:
+            rv = free.get(name)
+            return 0 if rv is None else int(np.prod([n or 1 for n in rv.type.shape]))
+
+        share = {}
+        for short, effect in self.PARAMETRISED.items():
+            centred = members(effect) + members(f"{effect}{CENTRED_SUFFIX}")
+            total = centred + members(f"{effect}{OFFSET_SUFFIX}")
+            if total:
+                share[short] = centred / total
+        return share
 
     def _build(self, parametrisation: str) -> pm.Model:
         """The PyMC model under ``parametrisation`` (the instance's own is left as it was).
@@ -609,24 +636,42 @@ def draws_needed(draws: int, diag: Diagnostics, min_ess: float) -> int:
     return int(math.ceil(draws * factor / 100.0) * 100)
 
 
-FEW_MEMBER_HINTS = ("type", "tier", "stage", "shock", "jump")
-"""Names of effects with few members (non-centred unless the parametrisation is centred)."""
+def _other_parametrisation(current: str, diag: Diagnostics, centred_share: dict[str, float]
+                           ) -> str:
+    """The parametrisation of the last retry: the form the worst variable's effects lacked.
 
+    Only group effects whose form follows the parametrisation (partners, conversion's quarter
+    shocks: ``centred_share``, the share of each one's members centred under ``current``) can
+    change; type, tier and stage effects have fixed-scale priors and look the same under any
+    parametrisation. So:
 
-def _other_parametrisation(current: str, diag: Diagnostics) -> str:
-    """The parametrisation of the last retry: the one the worst variable has not had.
+    - a model without such effects (timing) keeps ``current``: its last retry restarts on the
+      compiled model with more tuning and draws instead of compiling the same graph again;
+    - a forced form is switched to the other one;
+    - under ``auto``, the effect named by the worst variable (``partner_sigma`` ->
+      ``partner``, ``shock_sigma`` -> ``shock``), else the partners (the one large group), is
+      switched to the form most of its members did not have: ``non_centred`` when most were
+      centred (rich partners: a funnel when the spread is small), else ``centred``.
 
-    Effects with few members (types, tiers, stages: :data:`FEW_MEMBER_HINTS`) are non-centred
-    except under ``centred``; partner and cell effects follow the data under ``auto``. A fit
-    whose worst variable is a few-member one is retried ``centred`` (very rich data), else
-    ``non_centred`` (thin partners); one already forced is switched to the other form.
+    Parameters
+    ----------
+    current : {"auto", "centred", "non_centred"}
+        Parametrisation of the attempts so far.
+    diag : Diagnostics
+        The last attempt's diagnostics (its worst R-hat and ESS variables).
+    centred_share : dict
+        Effect name (``"partner"``, ``"shock"``) -> share of its members centred.
     """
+    if not centred_share:
+        return current
     if current == "centred":
         return "non_centred"
     if current == "non_centred":
         return "centred"
     worst = f"{diag.worst_rhat} {diag.worst_ess}"
-    return "centred" if any(h in worst for h in FEW_MEMBER_HINTS) else "non_centred"
+    group = next((g for g in centred_share if g in worst),
+                 "partner" if "partner" in centred_share else next(iter(centred_share)))
+    return "non_centred" if centred_share[group] >= 0.5 else "centred"
 
 
 RETIRED_PRIORS: dict[str, str] = {

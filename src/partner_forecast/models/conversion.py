@@ -85,6 +85,7 @@ class ConversionModel(PartnerModel):
     data_description = "deal that left a stage"
     PRIOR_NAMES = ("stage", "type_stage", "group_sigma", "beta", "duration", "shock_sigma",
                    "jump", "jump_type")
+    PARAMETRISED = {"partner": "partner_effect", "shock": "shock"}
 
     @classmethod
     def spec_options_from(cls, settings: Settings) -> dict:

@@ -43,6 +43,7 @@ class TimingModel(PartnerModel):
     prior_prefix = "timing_"
     data_description = "stage history"
     PRIOR_NAMES = ("mu", "sigma", "type_mu", "type_log_sigma")
+    PARAMETRISED: dict[str, str] = {}  # every effect has a fixed form
 
     @classmethod
     def build_spec(cls, export: Export, settings: Settings) -> ModelSpec:
