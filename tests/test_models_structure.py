@@ -290,11 +290,12 @@ def test_last_retry_switches_the_form_the_worst_effects_lacked():
                     worst_ess="shock", parameters=10, cells=10, compile_seconds=1.0,
                     sample_seconds=1.0, sampler="nutpie")
     rich = {"partner": 0.9, "shock": 0.0}
-    # The worst variable's effect goes to the form most of its members did not have.
+    # The worst variable's effect goes non-centred, or centred if it was all non-centred.
     assert _other_parametrisation("auto", d, rich) == "centred"
     thin = replace(d, worst_rhat="partner_effect", worst_ess="partner_sigma")
     assert _other_parametrisation("auto", thin, rich) == "non_centred"
-    assert _other_parametrisation("auto", thin, {"partner": 0.1}) == "centred"
+    assert _other_parametrisation("auto", thin, {"partner": 0.1}) == "non_centred"
+    assert _other_parametrisation("auto", thin, {"partner": 0.0}) == "centred"
     # A fixed-scale effect (type x stage) cannot change form: the partners are switched.
     fixed = replace(d, worst_rhat="type_stage", worst_ess="stage_effect")
     assert _other_parametrisation("auto", fixed, rich) == "non_centred"
