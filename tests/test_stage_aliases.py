@@ -136,3 +136,14 @@ def test_the_commented_examples_in_default_toml_are_valid(tmp_path: Path) -> Non
                                          "won", "lost"}
     sf = load_settings(tmp_path / "example0.toml").stages.alias_map()
     assert sf["id._decision_makers"] == "proposal" and sf["proposal_price_quote"] == "proposal"
+
+
+def test_an_edited_stage_list_is_an_error_not_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "two.toml"
+    path.write_text('[stages]\nopen = ["qualified", "proposal"]\n', "utf-8")
+    with pytest.raises(ConfigError, match=r"stage list is fixed.*aliases"):
+        load_settings(path)
+    export = write_tiny_export(tmp_path / "tiny")
+    result = CliRunner().invoke(main, ["validate", str(export), "--config", str(path)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "two.toml" in result.output or "stages.open" in result.output

@@ -46,6 +46,24 @@ class StageSettings(_Strict):
     aliases: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
+    def _stage_list_is_the_canonical_one(self) -> StageSettings:
+        """The stage list is fixed: say so rather than silently ignore an edited one.
+
+        The models, the seed conversion table and the confidence scores are written for the
+        four canonical open stages. A CRM with other stages maps them with ``aliases``; one
+        that records fewer of them needs nothing (skipped stages are learned per type).
+        """
+        from partner_forecast.data.schema import OPEN_STAGES
+
+        if tuple(self.open) != OPEN_STAGES or tuple(self.closed) != ("won", "lost"):
+            raise ValueError(
+                f"stages.open must be {list(OPEN_STAGES)} and stages.closed ['won', 'lost'] "
+                f"(got {list(self.open)} and {list(self.closed)}): the stage list is fixed. Map "
+                "your CRM's stages onto these with [stages] aliases (several may map onto one); "
+                "a CRM recording fewer stages needs no change, skipped stages are learned")
+        return self
+
+    @model_validator(mode="after")
     def _aliases_name_canonical_stages(self) -> StageSettings:
         from partner_forecast.data.schema import LABEL_SETS, normalise_label
 
