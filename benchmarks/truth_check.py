@@ -4,12 +4,14 @@ A replicate of ``benchmarks/calibration.py`` compares the forecast with *one* re
 quarter, so its P50 error mixes two things: how far the fitted models are from the process that
 made the export, and how far the realised quarter fell from what that process itself expected
 (the quarter's conversion shock, which deals happened to win). This module measures the second.
-On an export of ``partner-forecast sample`` whose profiles keep the default stage walk or only
-change the family of the stays (:data:`SUPPORTED`), it reruns the generator's phases from the
-settings in ``truth.json`` to recover each deal's latent state (lifetime engagement and flags,
-true partner effect, stage and days in it at the cut: :func:`regenerate`, :func:`open_at_cut`)
-and walks every deal open at the quarter start through the generator's own semi-Markov process
-with its true parameters (:func:`truth_walk`, Monte Carlo). :func:`open_pipeline_truth` returns,
+On an export of ``partner-forecast sample`` (any of its profiles, :data:`SUPPORTED`), it reruns
+the generator's phases from the settings in ``truth.json`` to recover each deal's latent state
+(lifetime engagement and flags, true partner effect, stage and days in it at the cut, also
+where the CRM does not record the stage: :func:`regenerate`, :func:`open_at_cut`) and walks
+every deal open at the quarter start through the generator's own semi-Markov process with its
+true parameters (:func:`truth_walk`, Monte Carlo): the family of the stays, stage skips, flags
+that count only from a stage on, and the quarter-end push that moves closes (a deal open at the
+cut is conditioned on its close not having been pulled before it). :func:`open_pipeline_truth` returns,
 for the partner-attributed ARR those deals win in the quarter (currency per year):
 
 - the truth's forecast with a fresh quarter shock per draw (what a forecaster knowing every
@@ -19,9 +21,11 @@ for the partner-attributed ARR those deals win in the quarter (currency per year
 - ``engine_over_truth``: the library's Monte Carlo engine run with the true parameters and each
   deal's true covariates in place of posteriors, over the truth's mean (a check of the
   simulation path: ages, censoring of the current stay, the duration term, attribution; 1 up to
-  Monte Carlo error on log-normal profiles; the engine's stays are log-normal, so on
-  ``stage_times_gamma`` / ``stage_times_weibull`` it runs the log-normal with the truth's median
-  and log-sd and the ratio is what that family costs);
+  Monte Carlo error on log-normal profiles, with the true skip probabilities on
+  ``stage_skips`` and the unrecorded true stages on ``two_stage_crm``; the engine's stays are
+  log-normal, so on ``stage_times_gamma`` / ``stage_times_weibull`` it runs the log-normal with
+  the truth's median and log-sd and the ratio is what that family costs; it has no quarter-end
+  push, nor flags that change after the cut);
 - expected wins per open stage beside the realised ones.
 
 :func:`compare_model` adds a fitted model's view of the same deals (its per-deal probability of
@@ -50,8 +54,10 @@ import pandas as pd
 from partner_forecast.data.schema import OPEN_STAGES
 
 SUPPORTED: tuple[str, ...] = ("default", "messy_labels", "heavy_tails", "few_partners",
-                              "hidden_quality", "stage_times_gamma", "stage_times_weibull")
-"""Profiles whose stage walk :func:`truth_walk` reproduces (the others change the walk)."""
+                              "hidden_quality", "stage_times_gamma", "stage_times_weibull",
+                              "stage_skips", "two_stage_crm", "quarter_end_push",
+                              "progress_flags")
+"""Profiles whose stage walk :func:`truth_walk` reproduces (every profile of the generator)."""
 QUANTILES = (0.1, 0.5, 0.9)
 
 
@@ -92,8 +98,8 @@ def regenerate(partners: int, quarters: int, seed: int,
         profiles = [p.strip() for p in profiles.split(",") if p.strip()]
     names = [p for p in (profiles or []) if p != "default"]
     if not supported(names):
-        raise ValueError(f"profile(s) {', '.join(p for p in names if p not in SUPPORTED)} change "
-                         f"the stage walk; supported: {', '.join(SUPPORTED)}")
+        raise ValueError(f"profile(s) {', '.join(p for p in names if p not in SUPPORTED)} unknown "
+                         f"to the truth check; supported: {', '.join(SUPPORTED)}")
     prof = ActiveProfiles(parse_profiles(names or None), seed)
     cal = gen.make_calendar(start, quarters)
     streams = np.random.SeedSequence(seed).spawn(len(gen._STREAMS))
@@ -135,13 +141,32 @@ def stay_distribution(prof: Any, mu: np.ndarray, sigma: np.ndarray, stage: np.nd
     return stats.lognorm(s=sigma, scale=np.exp(mu))
 
 
+def stage_covariates(lat: Latent, idx: np.ndarray) -> np.ndarray:
+    """(deals, open stages, covariates): each deal's true ``x`` on leaving each open stage.
+
+    The flags are the creation values, except under ``progress_flags``, where a flag to be set
+    counts from its stage on (``paths.walk_paths``); engagement is the deal's lifetime level.
+    """
+    d, S = lat.deals, len(OPEN_STAGES)
+    st = np.arange(S)[None, :]
+    tv = np.repeat(d.tv[idx, None], S, axis=1)
+    es = np.repeat(d.es[idx, None], S, axis=1)
+    if d.tv_set is not None and d.es_set is not None:
+        tv = tv | (d.tv_set[idx, None] & (st >= d.tv_stage))
+        es = es | (d.es_set[idx, None] & (st >= d.es_stage))
+    eng = np.repeat(d.engagement[idx, None], S, axis=1)
+    return np.stack([tv, es, eng], axis=-1).astype(float)
+
+
 def open_at_cut(lat: Latent, cut: int) -> pd.DataFrame:
     """Deals open at day ``cut`` (created before it, not closed before it) and their state.
 
-    Columns: ``i`` (generation index), opportunity_id, stage (index), entered (day the current
-    stage was entered), age (days in it at the cut), type, offset (the true partner effect +
-    ``beta . x`` with the deal's true covariates), arr, won_in (day of a win, -1 if lost or
-    never), and the true covariates.
+    Columns: ``i`` (generation index), opportunity_id, stage (index, the true one also when the
+    CRM records fewer stages), entered (day the current stage was entered), age (days in it at
+    the cut), type, ``offset`` (the true partner effect + ``beta . x`` with the deal's true
+    covariates on leaving its current stage) and ``offset_<stage>`` (the same on leaving each
+    open stage: they differ under ``progress_flags``), arr, won_in (day of a win, -1 if lost
+    or never), and the true covariates on leaving the current stage.
     """
     from partner_forecast.data.sample.common import NO_DAY
     from partner_forecast.data.sample.params import CONV, COVARIATES
@@ -153,13 +178,16 @@ def open_at_cut(lat: Latent, cut: int) -> pd.DataFrame:
     last = np.where(reached, np.arange(S)[None, :], -1).max(axis=1)
     idx = np.flatnonzero((opps.created < cut) & (paths.outcome_day >= cut) & (last >= 0))
     st = last[idx]
-    x = np.column_stack([deals.tv[idx], deals.es[idx], deals.engagement[idx]]).astype(float)
+    xs = stage_covariates(lat, idx)
+    x = xs[np.arange(len(idx)), st]
     beta = np.array([CONV["conv_beta"][c] for c in COVARIATES])
+    offsets = paths.conv_partner[opps.o_p[idx]][:, None] + xs @ beta
     return pd.DataFrame({
         "i": idx, "opportunity_id": lat.ids.opp_of[idx], "stage": st,
         "entered": ent[idx, st], "age": cut - ent[idx, st], "type": opps.o_t[idx],
-        "offset": paths.conv_partner[opps.o_p[idx]] + x @ beta, "arr": deals.arr[idx],
-        "won_in": np.where(paths.won[idx], paths.outcome_day[idx], -1),
+        "offset": offsets[np.arange(len(idx)), st],
+        **{f"offset_{name}": offsets[:, s] for s, name in enumerate(OPEN_STAGES)},
+        "arr": deals.arr[idx], "won_in": np.where(paths.won[idx], paths.outcome_day[idx], -1),
         **{c: x[:, k] for k, c in enumerate(COVARIATES)},
     })
 
@@ -168,33 +196,97 @@ def truth_walk(stage: np.ndarray, entered: np.ndarray, age: np.ndarray, typ: np.
                offset: np.ndarray, conv_logit: np.ndarray, conv_duration: np.ndarray,
                time_mu: np.ndarray, time_sigma: np.ndarray, shock_sigma: float, cut: int,
                end: int, n_draws: int, rng: np.random.Generator, prof: Any = (),
-               scale_days: float = 30.0, shock: float | None = None) -> np.ndarray:
+               scale_days: float = 30.0, shock: float | None = None,
+               jumps: np.ndarray | None = None, push: Any = None) -> np.ndarray:
     """(n_draws, deals) whether each open deal is won in days ``[cut, end)`` under the truth.
 
-    The generator's semi-Markov walk: in stage ``s`` a deal stays ``d = max(1, round(D))``
-    days (``D`` from :func:`stay_distribution`; the current stay conditioned on lasting at
-    least until the cut, ``d >= age``, i.e. ``D >= age - 1/2`` for ``age > 1``) and then
-    advances with probability
-    ``sigmoid(conv_logit[type, s] + offset + conv_duration[s] log(d / scale_days) + shock)``,
-    else it is lost; advancing from the last open stage is a win. The quarter shock is
-    ``shock`` when given, else ``N(0, shock_sigma)`` per draw, shared by all deals (closes on
-    or after ``end`` do not count). The stays and uniforms drawn do not depend on the shock, so
-    two calls with the same ``rng`` state and different shocks use common random numbers.
+    The generator's semi-Markov walk (``data/sample/paths.py``): in stage ``s`` a deal stays
+    ``d = max(1, round(D))`` days (``D`` from :func:`stay_distribution`; the current stay
+    conditioned on lasting at least until the cut, ``d >= age``, i.e. ``D >= age - 1/2`` for
+    ``age > 1``) and then advances with probability
+    ``sigmoid(conv_logit[type, s] + offset[s] + conv_duration[s] log(d / scale_days) + shock)``,
+    else it is lost. ``offset`` is per deal, ``(deals,)``, or per deal and stage,
+    ``(deals, stages)`` (flags that enter the logit only from a stage on: ``progress_flags``).
+    An advancing deal goes to the next stage, or with ``jumps`` (``(stages, stages + 1)``,
+    ``P(destination | advance from s)``, the last column won: ``stage_skips``) to a later
+    destination; advancing from the last open stage is a win. The quarter shock is ``shock``
+    when given, else ``N(0, shock_sigma)`` per draw, shared by all deals.
+
+    ``push`` (a :class:`Push`: ``quarter_end_push``) moves each simulated close as the
+    generator does (:func:`partner_forecast.data.sample.paths._push_to_quarter_end`): a win
+    early in the next quarter may be pulled into this one, and a path whose win would have
+    been pulled to before the cut is inconsistent with the deal being open there, so it is
+    drawn again (rejection: the deal is conditioned on not having been pulled). With a fresh
+    shock, what the pulls seen before the cut say about the quarter's shock is not used.
+
+    Closes on or after ``end`` do not count. Without ``push`` the stays and uniforms drawn do
+    not depend on the shock, so two calls with the same ``rng`` state and different shocks use
+    common random numbers.
     """
+    n = len(stage)
+    shape = (n_draws, n)
     S = conv_logit.shape[1]
-    shape = (n_draws, len(stage))
-    out = np.zeros(shape, dtype=bool)
     fresh = rng.normal(0.0, max(shock_sigma, 0.0), (n_draws, 1))
     q_shock = np.full((n_draws, 1), float(shock)) if shock is not None else fresh
-    s = np.broadcast_to(np.asarray(stage, dtype=np.int64), shape).copy()
-    typ = np.broadcast_to(np.asarray(typ, dtype=np.int64), shape)
-    age = np.broadcast_to(np.asarray(age, dtype=float), shape)
-    t = np.broadcast_to(np.asarray(entered, dtype=float), shape).copy()
-    alive = np.ones(shape, dtype=bool)
+    offset = np.asarray(offset, dtype=float)
+    off = np.repeat(offset[:, None], S, axis=1) if offset.ndim == 1 else offset
+    flat = {
+        "stage": np.broadcast_to(np.asarray(stage, dtype=np.int64), shape).ravel(),
+        "entered": np.broadcast_to(np.asarray(entered, dtype=np.int64), shape).ravel(),
+        "age": np.broadcast_to(np.asarray(age, dtype=float), shape).ravel(),
+        "typ": np.broadcast_to(np.asarray(typ, dtype=np.int64), shape).ravel(),
+        "deal": np.broadcast_to(np.arange(n), shape).ravel(),
+        "shock": np.broadcast_to(q_shock, shape).ravel(),
+    }
+    params = (off, conv_logit, conv_duration, time_mu, time_sigma, prof, scale_days, jumps)
+
+    def walk(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        won, day, last = _paths({k: v[rows] for k, v in flat.items()}, *params, rng)
+        if push is not None:
+            from partner_forecast.data.sample.paths import _push_to_quarter_end
+
+            day = _push_to_quarter_end(rng, day, won, last, push.calendar, push.params)
+        return won, day
+
+    won, day = walk(np.arange(n_draws * n))
+    if push is not None:
+        for _ in range(200):  # P(pulled) <= pull_share < 1: a handful of rounds
+            again = np.flatnonzero(day < cut)
+            if not len(again):
+                break
+            won[again], day[again] = walk(again)
+        else:  # pragma: no cover - probability below 1e-60
+            raise RuntimeError("the quarter-end push rejection did not converge")
+    return (won & (day >= cut) & (day < end)).reshape(shape)
+
+
+class Push(NamedTuple):
+    """``quarter_end_push``'s parameters and the generator's calendar (for :func:`truth_walk`)."""
+
+    calendar: Any
+    params: Any
+
+
+def _paths(deal: dict[str, np.ndarray], offset: np.ndarray, conv_logit: np.ndarray,
+           conv_duration: np.ndarray, time_mu: np.ndarray, time_sigma: np.ndarray, prof: Any,
+           scale_days: float, jumps: np.ndarray | None, rng: np.random.Generator
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Walk flat (draw, deal) entries to their end: (won, outcome day, last stage entry day)."""
+    S = conv_logit.shape[1]
+    m = len(deal["stage"])
+    s, typ, age, sh = deal["stage"].copy(), deal["typ"], deal["age"], deal["shock"]
+    off = offset[deal["deal"]]
+    t = deal["entered"].astype(np.int64)
+    last = t.copy()
+    won = np.zeros(m, dtype=bool)
+    day = np.full(m, -1, dtype=np.int64)
+    alive = np.ones(m, dtype=bool)
+    cum = None if jumps is None else np.cumsum(jumps, axis=1)
+    rows = np.arange(m)
     for step in range(S):
         sc = np.minimum(s, S - 1)
         dist = stay_distribution(prof, time_mu[typ, sc], time_sigma[typ, sc], sc)
-        u = rng.random(shape)
+        u = rng.random(m)
         if step == 0:  # the current stay, conditioned on lasting until the cut
             # d = max(1, rint(D)) >= age: any D when age <= 1, else D >= age - 1/2.
             floor = np.where(age > 1.0, age - 0.5, 0.0)
@@ -202,14 +294,21 @@ def truth_walk(stage: np.ndarray, entered: np.ndarray, age: np.ndarray, typ: np.
             d = np.maximum(np.maximum(np.rint(raw), 1.0), age)
         else:
             d = np.maximum(np.rint(dist.isf(u)), 1.0)
-        t = t + d
-        logit = conv_logit[typ, sc] + offset + conv_duration[sc] * np.log(d / scale_days) + q_shock
-        adv = rng.random(shape) < 1.0 / (1.0 + np.exp(-logit))
-        going = alive & (t < end)
-        out |= going & adv & (s == S - 1)
-        alive = going & adv & (s < S - 1)
-        s = s + 1
-    return out
+        exit_day = t + d.astype(np.int64)
+        logit = (conv_logit[typ, sc] + off[rows, sc] + conv_duration[sc] * np.log(d / scale_days)
+                 + sh)
+        adv = rng.random(m) < 1.0 / (1.0 + np.exp(-logit))
+        # destinations as data.sample.common.categorical draws them
+        dest = (sc + 1 if cum is None
+                else np.minimum((rng.random(m)[:, None] >= cum[sc]).sum(axis=1), S))
+        ends = alive & (~adv | (dest >= S))
+        day[ends] = exit_day[ends]
+        won |= alive & adv & (dest >= S)
+        moves = alive & adv & (dest < S)
+        last[moves] = exit_day[moves]
+        alive = moves
+        s, t = np.minimum(dest, S - 1), exit_day
+    return won, day, last
 
 
 # -- one quarter of one export -------------------------------------------------------------------
@@ -237,13 +336,18 @@ def _pit(values: np.ndarray, actual: float) -> float:
 def _walk(lat: Latent, deals: pd.DataFrame, cut: int, end: int, draws: int, seed: int,
           shock: float | None) -> np.ndarray:
     from partner_forecast.data.sample.params import CONV
+    from partner_forecast.data.sample.paths import _skip_table
 
-    p = lat.paths
+    p, prof = lat.paths, lat.prof
+    offsets = deals[[f"offset_{name}" for name in OPEN_STAGES]].to_numpy(dtype=float)
+    push = (Push(lat.cal, prof.params("quarter_end_push")) if "quarter_end_push" in prof
+            else None)
     return truth_walk(deals["stage"].to_numpy(), deals["entered"].to_numpy(),
-                      deals["age"].to_numpy(), deals["type"].to_numpy(),
-                      deals["offset"].to_numpy(), p.conv_logit, p.conv_duration, p.time_mu,
-                      p.time_sigma, float(CONV["conv_shock_sigma"]), cut, end, draws,
-                      np.random.default_rng(seed), lat.prof, shock=shock)
+                      deals["age"].to_numpy(), deals["type"].to_numpy(), offsets,
+                      p.conv_logit, p.conv_duration, p.time_mu, p.time_sigma,
+                      float(CONV["conv_shock_sigma"]), cut, end, draws,
+                      np.random.default_rng(seed), prof, shock=shock,
+                      jumps=_skip_table(prof), push=push)
 
 
 def truth_deals(export: Any, lat: Latent, quarter: Any, settings: Any) -> pd.DataFrame:
@@ -266,7 +370,11 @@ def truth_deals(export: Any, lat: Latent, quarter: Any, settings: Any) -> pd.Dat
         raise RuntimeError("the regenerated open deals differ from the export's: the generator "
                            "changed since this benchmark was written")
     ids = deals["opportunity_id"]
-    if not (np.array_equal(ids.map(od["stage"]).to_numpy(), deals["stage"].to_numpy())
+    recorded = deals["stage"].to_numpy()
+    if "two_stage_crm" in lat.prof:  # the CRM shows every open deal in its one open stage
+        one = lat.prof.params("two_stage_crm")["recorded_open_stages"][0]
+        recorded = np.full(len(deals), OPEN_STAGES.index(one))
+    if not (np.array_equal(ids.map(od["stage"]).to_numpy(), recorded)
             and np.allclose(ids.map(od["arr"]).to_numpy(dtype=float), deals["arr"].to_numpy())):
         raise RuntimeError("regenerated stages or ARR differ from the export's")
     deals["attribution"] = ids.map(od["attribution"]).to_numpy(dtype=float)
@@ -280,10 +388,14 @@ def engine_inputs(export: Any, lat: Latent, deals: pd.DataFrame, quarter: Any, s
     """:class:`SimulationInputs` of the open pipeline with the generator's true parameters.
 
     Every draw holds the truth (conversion, partner effects, covariate effects, duration term,
-    time in stage, shock spread); open deals carry their true covariates. No new pipeline
+    time in stage, shock spread, stage skips); open deals carry their true stage, days in it
+    and covariates on leaving it (under ``two_stage_crm`` the stage the CRM does not record;
+    under ``progress_flags`` the engine's covariates are fixed, so flags set in a later stage
+    are not counted). The quarter-end push has no counterpart in the engine. No new pipeline
     (pool 0): only the open deals are walked.
     """
     from partner_forecast.data.sample.params import CONV, COVARIATES, TYPES
+    from partner_forecast.data.sample.paths import _skip_table
     from partner_forecast.models.inputs import open_deals
     from partner_forecast.simulate.inputs import ROLES, SimulationInputs
 
@@ -304,6 +416,15 @@ def engine_inputs(export: Any, lat: Latent, deals: pd.DataFrame, quarter: Any, s
     true = deals.set_index("opportunity_id")
     for c in COVARIATES:
         od[c] = od["opportunity_id"].map(true[c]).to_numpy(dtype=float)
+    od["stage"] = od["opportunity_id"].map(true["stage"]).to_numpy(dtype=np.int64)
+    od["days_in_stage"] = od["opportunity_id"].map(true["age"]).to_numpy(dtype=float)
+    skip, S = _skip_table(lat.prof), len(OPEN_STAGES)
+    jumps = None
+    if skip is not None:  # P(destination s + 1 + j | advance from s), j = 0 .. S - 1 - s
+        table = np.zeros((T, S, S))
+        for s in range(S):
+            table[:, s, :S - s] = skip[s, s + 1:]
+        jumps = np.repeat(table[None], D, axis=0)
     return SimulationInputs(
         partner_ids=pids, partner_type=ptype.to_numpy(dtype=np.int64),
         partner_tier=np.zeros(P, dtype=np.int64), types=tuple(TYPES), tiers=("all",),
@@ -318,6 +439,7 @@ def engine_inputs(export: Any, lat: Latent, deals: pd.DataFrame, quarter: Any, s
         size_nu=np.full(D, 10.0), role_probs=np.full((T, R), 1.0 / R),
         new_covariates=np.zeros((T, K)), marketplace_rate=np.zeros(T), expansion_rate=np.zeros(T),
         influence_share=np.full(T, settings.attribution.influenced), open_deals=od,
+        jump_probs=jumps,
     ).check()
 
 
@@ -469,7 +591,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     truth = Truth.load(truth_path)
     if not supported(list(truth.settings.get("profiles") or [])):
-        print(f"error: profiles {', '.join(truth.settings['profiles'])} change the stage walk; "
+        print(f"error: profiles {', '.join(truth.settings['profiles'])} unknown to the truth check; "
               f"supported: {', '.join(SUPPORTED)}", file=sys.stderr)
         return 2
     settings = load_settings(None)

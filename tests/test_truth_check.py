@@ -182,16 +182,129 @@ def test_compare_model_adds_the_models_view(bench, messy):
     assert record["truth_open"]["model_over_truth"] == pytest.approx(0.5)
 
 
-def test_profiles_that_change_the_walk_are_refused(bench, tmp_path, capsys):
+def test_unknown_profiles_are_refused(bench, tmp_path):
     assert bench.supported(None) and bench.supported("messy_labels,heavy_tails")
-    assert bench.supported(["stage_times_gamma", "few_partners"])
-    assert not bench.supported("stage_skips") and not bench.supported(["default", "quarter_end_push"])
-    with pytest.raises(ValueError, match="change the stage walk"):
-        bench.regenerate(6, 5, 11, "stage_skips")
-    generate_sample(tmp_path / "skips", partners=6, quarters=3, seed=1, profiles="stage_skips")
-    assert bench.main([str(tmp_path / "skips")]) == 2
-    assert "change the stage walk" in capsys.readouterr().err
+    assert bench.supported(["stage_skips", "two_stage_crm", "quarter_end_push", "progress_flags"])
+    assert not bench.supported("no_such_profile")
+    with pytest.raises(ValueError, match="unknown to the truth check"):
+        bench.regenerate(6, 5, 11, "stage_skips,no_such_profile")
     assert bench.main([str(tmp_path / "nothing")]) == 2
+
+
+# -- the profiles that change the walk: closed forms on near-deterministic stays --------------
+def test_truth_walk_follows_stage_skips(bench):
+    # 10-day stays. From discovery every advance skips to proposal (then negotiation, won): 3
+    # advances; from qualified half go straight to won, half to proposal (then 2 more).
+    jumps = np.zeros((len(OPEN_STAGES), len(OPEN_STAGES) + 1))
+    jumps[0, 2] = 1.0
+    jumps[1, 2] = jumps[1, 4] = 0.5
+    jumps[2, 3] = jumps[3, 4] = 1.0
+    S = len(OPEN_STAGES)
+    wins = bench.truth_walk(np.array([0, 1]), np.array([CUT, CUT]), np.zeros(2),
+                            np.zeros(2, np.int64), np.zeros(2), np.full((1, S), 0.4),
+                            np.zeros(S), np.full((1, S), math.log(10.0)), np.full((1, S), 1e-6),
+                            0.0, CUT, END, 6000, np.random.default_rng(3), jumps=jumps)
+    p = _sigmoid(0.4)
+    assert wins[:, 0].mean() == pytest.approx(p**3, abs=0.02)  # p**4 without the skip
+    assert wins[:, 1].mean() == pytest.approx(0.5 * p + 0.5 * p**3, abs=0.02)
+
+
+def test_truth_walk_uses_each_stages_offset(bench):
+    # progress_flags: a flag set on entering negotiation raises only the last advance's logit.
+    S = len(OPEN_STAGES)
+    offsets = np.array([[0.0, 0.0, -1.0, 2.0]])
+    wins = bench.truth_walk(np.array([2]), np.array([CUT]), np.zeros(1), np.zeros(1, np.int64),
+                            offsets, np.full((1, S), 0.3), np.zeros(S),
+                            np.full((1, S), math.log(10.0)), np.full((1, S), 1e-6), 0.0, CUT, END,
+                            6000, np.random.default_rng(4))
+    assert wins.mean() == pytest.approx(_sigmoid(-0.7) * _sigmoid(2.3), abs=0.02)
+
+
+def test_truth_walk_applies_the_quarter_end_push(bench):
+    from partner_forecast.data.sample.common import make_calendar
+    from partner_forecast.data.sample.profiles import PROFILES
+
+    cal = make_calendar("2024-01-01", 8)
+    cut, end = int(cal.bounds[4]), int(cal.bounds[5])
+    params = PROFILES["quarter_end_push"].parameters
+    push = bench.Push(cal, params)
+    S, p = len(OPEN_STAGES), _sigmoid(0.4)
+
+    def walk(entered: int, days: float, push):
+        return bench.truth_walk(np.array([3]), np.array([entered]), np.array([float(cut - entered)]),
+                                np.zeros(1, np.int64), np.zeros(1), np.full((1, S), 0.4),
+                                np.zeros(S), np.full((1, S), math.log(days)), np.full((1, S), 1e-6),
+                                0.0, cut, end, 20000, np.random.default_rng(5), push=push).mean()
+
+    # Entered 5 days before the cut, won 10 days after it: with probability 1/2 x 4/21 the win
+    # would have been pulled into the last 21 days before the cut (the 4 after the entry), so a
+    # deal still open at the cut has P(win) = p (1 - a) / (1 - p a).
+    a = params["pull_share"] * 4 / params["window_days"]
+    assert walk(cut - 5, 15.0, push) == pytest.approx(p * (1 - a) / (1 - p * a), abs=0.01)
+    assert walk(cut - 5, 15.0, None) == pytest.approx(p, abs=0.01)
+    # Won 10 days after the quarter: pulled into its last 21 days with probability 1/2.
+    late = float(end - cut + 10)
+    assert walk(cut, late, push) == pytest.approx(params["pull_share"] * p, abs=0.01)
+    assert walk(cut, late, None) == 0.0
+
+
+# -- the same profiles against what the generator realised ------------------------------------
+def _realised_check(bench, profile: str, tmp_path: Path, alter) -> tuple[float, float, int]:
+    """Wins expected at each quarter's realised shock (truth, and ``alter``ed), and realised,
+    over the last five quarter starts of a 50-partner, 8-quarter export of ``profile``: the
+    deals open in discovery or qualified for ``stage_skips``, in proposal or negotiation (not
+    recorded) for ``two_stage_crm``, all open deals otherwise."""
+    truth = generate_sample(tmp_path, partners=50, quarters=8, seed=5, profiles=profile)
+    settings = load_settings()
+    export = load_export(tmp_path, settings=settings)
+    lat = bench.regenerate_from(truth)
+    expected = altered = 0.0
+    realised = 0
+    for label in lat.cal.labels()[-6:-1]:
+        q = Quarter.parse(label)
+        cut, end, k = bench.quarter_days(lat, q)
+        deals = bench.truth_deals(export, lat, q, settings)
+        keep = {"stage_skips": (deals["stage"] <= 1).to_numpy(),
+                "two_stage_crm": (deals["stage"] >= 2).to_numpy()}.get(profile, slice(None))
+        shock = float(lat.paths.conv_shock[k])
+        expected += bench._walk(lat, deals, cut, end, 500, 1, shock)[:, keep].mean(axis=0).sum()
+        other_lat, other_deals = alter(lat, deals, cut)
+        altered += bench._walk(other_lat, other_deals, cut, end, 500, 1,
+                               shock)[:, keep].mean(axis=0).sum()
+        realised += int(deals["won"].to_numpy()[keep].sum())
+    return expected, altered, realised
+
+
+def _without_skips(lat, deals, cut):
+    from partner_forecast.data.sample.profiles import ActiveProfiles
+
+    return lat._replace(prof=ActiveProfiles((), 0)), deals
+
+
+def _as_recorded(lat, deals, cut):
+    """Walked from the stage the two-stage CRM shows: qualified since creation."""
+    created = lat.opps.created[deals["i"].to_numpy()]
+    return lat, deals.assign(stage=1, entered=created, age=cut - created)
+
+
+def _flags_at_creation(lat, deals, cut):
+    """Every stage's offset with the creation flags (the flags set later ignored)."""
+    return lat, deals.assign(**{f"offset_{s}": deals["offset_discovery"] for s in OPEN_STAGES})
+
+
+@pytest.mark.parametrize(("profile", "alter"), [
+    ("stage_skips", _without_skips), ("two_stage_crm", _as_recorded),
+    ("progress_flags", _flags_at_creation), ("quarter_end_push", None)])
+def test_truth_predicts_what_profiles_that_change_the_walk_realised(bench, tmp_path, profile,
+                                                                     alter):
+    """Expected wins under the truth match the generator's realised wins; the walk without the
+    profile's change (no skips; the recorded stage; flags frozen at creation) does not."""
+    expected, altered, realised = _realised_check(bench, profile, tmp_path,
+                                                  alter or (lambda lat, d, cut: (lat, d)))
+    assert realised > 60
+    assert abs(realised - expected) < 3.0 * np.sqrt(expected)
+    if alter is not None:
+        assert abs(realised - altered) > 3.0 * np.sqrt(altered)
 
 
 def test_benchmark_prints_and_summarises_the_truth_check():
