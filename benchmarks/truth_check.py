@@ -31,8 +31,10 @@ for the partner-attributed ARR those deals win in the quarter (currency per year
 :func:`compare_model` adds a fitted model's view of the same deals (its per-deal probability of
 a win in the quarter): ``model_over_truth`` above 1 over-forecasts the open pipeline, below 1
 under-forecasts it. ``benchmarks/calibration.py`` runs both per replicate, prints them and
-summarises them per profile. New pipeline (deals created in the quarter) is left out: at a
-quarter start it is a few percent of the quarter's wins.
+summarises them per profile. Deals created in the quarter (:func:`new_pipeline_truth`) are
+walked from their creation the same way, given the quarter's realised new deals (their number
+against the truth's expectation for the realised active sellers is shown beside it), and added
+draw by draw (the same shocks) to give the truth's view of the quarter's total.
 
 Usage (one generated export, no model fit)::
 
@@ -79,6 +81,8 @@ class Latent(NamedTuple):
     paths: Any
     ids: Any
     prof: Any
+    pop: Any = None
+    act: Any = None
 
 
 def regenerate(partners: int, quarters: int, seed: int,
@@ -116,7 +120,7 @@ def regenerate(partners: int, quarters: int, seed: int,
     opps = gen.draw_opportunities(rng["productivity"], pop, act, cal, quality, weight)
     deals = gen.draw_deals(rng["deals"], opps, partners, prof, quality, weight)
     paths = gen.walk_paths(rng["paths"], opps, deals, cal, partners, prof, quality, weight)
-    return Latent(cal, opps, deals, paths, Ids.make(partners, pop.sellers, opps), prof)
+    return Latent(cal, opps, deals, paths, Ids.make(partners, pop.sellers, opps), prof, pop, act)
 
 
 def regenerate_from(truth: Any) -> Latent:
@@ -472,7 +476,11 @@ def open_pipeline_truth(export: Any, truth: Any, quarter: Any, settings: Any, *,
         ``pit`` of ``actual`` (what those deals won, ``actual_wins`` of them) under it;
         ``shock`` (the quarter's realised logit shock) and ``p50_at_shock``/``wins_at_shock``/
         ``pit_at_shock``; ``realised_over_truth``; ``engine_mean``/``engine_over_truth`` (None
-        without ``engine``); ``by_stage`` (open, truth and realised wins per open stage).
+        without ``engine``); ``by_stage`` (open, truth and realised wins per open stage);
+        ``new`` (:func:`new_pipeline_truth` of the deals created in the quarter, with
+        ``mean_at_shock``); ``total``: the open pipeline and those new deals together
+        (``p10``/``p50``/``p90``/``mean``, ``actual``, ``pit``, ``p50_at_shock``,
+        ``pit_at_shock``), given the quarter's realised new deals (their number and ARR).
     deals : pandas.DataFrame
         :func:`truth_deals` with ``p_truth``, each deal's probability of a win in the quarter
         (fresh shock), for :func:`compare_model`.
@@ -523,16 +531,97 @@ def open_pipeline_truth(export: Any, truth: Any, quarter: Any, settings: Any, *,
         "engine_over_truth": engine_mean / mean if engine_mean is not None and mean else None,
         "by_stage": by_stage,
     }
+    new, summary["new"] = new_pipeline_values(export, lat, quarter, settings, draws=draws,
+                                              seed=seed)
+    new_at, at = new_pipeline_values(export, lat, quarter, settings, draws=draws, seed=seed,
+                                     shock=realised_shock)
+    summary["new"]["mean_at_shock"] = at["mean"]
+    total, total_at = values + new, values_at + new_at
+    total_actual = actual + summary["new"]["actual"]
+    tq = np.quantile(total, QUANTILES)
+    summary["total"] = {"p10": float(tq[0]), "p50": float(tq[1]), "p90": float(tq[2]),
+                        "mean": float(total.mean()), "actual": total_actual,
+                        "pit": _pit(total, total_actual),
+                        "p50_at_shock": float(np.median(total_at)),
+                        "pit_at_shock": _pit(total_at, total_actual)}
     return summary, deals[["opportunity_id", "stage", "weight", "won", "p_truth"]]
 
 
+def new_pipeline_truth(export: Any, lat: Latent, quarter: Any, settings: Any, *,
+                       draws: int = 1000, seed: int = 0, shock: float | None = None
+                       ) -> dict[str, Any]:
+    """The deals created inside ``quarter`` and what the truth expected them to win in it.
+
+    JSON-ready :func:`new_pipeline_values` without the per-draw values.
+    """
+    return new_pipeline_values(export, lat, quarter, settings, draws=draws, seed=seed,
+                               shock=shock)[1]
+
+
+def new_pipeline_values(export: Any, lat: Latent, quarter: Any, settings: Any, *,
+                        draws: int = 1000, seed: int = 0, shock: float | None = None
+                        ) -> tuple[np.ndarray, dict[str, Any]]:
+    """Per-draw attributed ARR the quarter's new deals win in it under the truth, and a summary.
+
+    Volume: ``expected_created`` is the generator's mean count given the quarter's realised
+    active sellers (``sum_p active[p, q] exp(prod_intercept + prod_type + prod_partner[p])``;
+    the negative-binomial noise and the activation draw are the quarter's luck), beside the
+    ``created`` count and their attributed ARR (``created_arr``, currency per year).
+    Conversion: those realised deals walked from their creation stage and day with the true
+    parameters (:func:`truth_walk`; ``shock`` fixed, or fresh per draw when None): ``mean``
+    attributed ARR won in the quarter and ``wins``, beside the ``actual`` (``actual_wins``).
+    The fresh shocks are those of :func:`truth_walk` with the same ``seed`` and ``draws``
+    (the open pipeline's, so the two add up draw by draw).
+    """
+    from partner_forecast.data.sample.common import NO_DAY
+    from partner_forecast.data.sample.params import CONV, COVARIATES, PROD
+    from partner_forecast.data.sample.paths import _skip_table
+    from partner_forecast.metrics.attribution import attribution_weight
+
+    cut, end, q = quarter_days(lat, quarter)
+    opps, paths = lat.opps, lat.paths
+    idx = np.flatnonzero((opps.created >= cut) & (opps.created < end))
+    expected_created = None
+    if lat.pop is not None and lat.act is not None:
+        rate = np.exp(PROD["prod_intercept"] + opps.prod_type[lat.pop.ptype] + opps.prod_partner)
+        expected_created = float((lat.act.active[:, q] * rate).sum())
+    full = export.opportunities.set_index("opportunity_id")
+    ids = pd.Index(lat.ids.opp_of[idx])
+    rows = full.reindex(ids)
+    if rows["arr"].isna().any():
+        raise RuntimeError("the regenerated new deals differ from the export's")
+    weight = (rows["arr"].to_numpy(dtype=float)
+              * attribution_weight(rows["partner_role"], rows["influence_pct"],
+                                   settings.attribution).to_numpy(dtype=float))
+    stage = np.argmax(paths.entered[idx] != NO_DAY, axis=1)
+    beta = np.array([CONV["conv_beta"][c] for c in COVARIATES])
+    offsets = paths.conv_partner[opps.o_p[idx]][:, None] + stage_covariates(lat, idx) @ beta
+    push = (Push(lat.cal, lat.prof.params("quarter_end_push")) if "quarter_end_push" in lat.prof
+            else None)
+    wins = truth_walk(stage, opps.created[idx], np.zeros(len(idx)), opps.o_t[idx], offsets,
+                      paths.conv_logit, paths.conv_duration, paths.time_mu, paths.time_sigma,
+                      float(CONV["conv_shock_sigma"]), cut, end, draws,
+                      np.random.default_rng(seed), lat.prof, shock=shock,
+                      jumps=_skip_table(lat.prof), push=push)
+    won = paths.won[idx] & (paths.outcome_day[idx] >= cut) & (paths.outcome_day[idx] < end)
+    values = wins.astype(float) @ weight
+    return values, {"created": int(len(idx)), "expected_created": expected_created,
+            "created_arr": float(weight.sum()), "mean": float(values.mean()),
+            "wins": float(wins.sum(axis=1).mean()), "actual": float(weight[won].sum()),
+            "actual_wins": int(won.sum()),
+            "by_entry_stage": {name: int((stage == k).sum())
+                               for k, name in enumerate(OPEN_STAGES)}}
+
+
 def compare_model(summary: dict[str, Any], deals: pd.DataFrame,
-                  probabilities: pd.Series) -> dict[str, Any]:
+                  probabilities: pd.Series, model_mean: float | None = None) -> dict[str, Any]:
     """``summary`` with a model's view of the same deals added.
 
     ``probabilities`` is the model's P(won in the quarter) by opportunity_id (a deal it does not
     list counts 0). Adds ``model_open`` (its expected attributed ARR of the open pipeline),
-    ``model_over_truth`` and the model's expected wins per stage in ``by_stage``.
+    ``model_over_truth`` and the model's expected wins per stage in ``by_stage``; with
+    ``model_mean`` (the model's expected total for the quarter) also ``model_new``, the rest:
+    its expected attributed ARR won from deals created in the quarter.
     """
     p = deals["opportunity_id"].map(probabilities).fillna(0.0).to_numpy(dtype=float)
     model_open = float((p * deals["weight"].to_numpy()).sum())
@@ -541,7 +630,8 @@ def compare_model(summary: dict[str, Any], deals: pd.DataFrame,
                 for s, name in enumerate(OPEN_STAGES)}
     return summary | {"model_open": model_open,
                       "model_over_truth": model_open / summary["mean"] if summary["mean"] else None,
-                      "by_stage": by_stage}
+                      "by_stage": by_stage,
+                      "model_new": None if model_mean is None else float(model_mean) - model_open}
 
 
 def _money(x: float | None) -> str:
@@ -555,12 +645,18 @@ def truth_line(o: dict[str, Any]) -> str:
     def ratio(key: str) -> str:
         return "n/a" if o.get(key) is None else f"{o[key]:.2f}"
 
+    t, n = o.get("total"), o.get("new")
+    extra = ("" if not t or not n else
+             f"; with the {n['created']} new deals (truth {_money(n['mean'])}, actual "
+             f"{_money(n['actual'])}): P10/P50/P90 {_money(t['p10'])}/{_money(t['p50'])}/"
+             f"{_money(t['p90'])}, actual {_money(t['actual'])}, PIT {t['pit']:.2f}")
     return (f"truth, open pipeline ({o['open_deals']} deals): P10/P50/P90 {_money(o['p10'])}/"
             f"{_money(o['p50'])}/{_money(o['p90'])} ({o['wins']:.1f} wins expected); actual "
             f"{_money(o['actual'])} ({o['actual_wins']} wins), PIT {o['pit']:.2f}; at the "
             f"quarter's shock {o['shock']:+.2f}: P50 {_money(o['p50_at_shock'])}, PIT "
             f"{o['pit_at_shock']:.2f}; engine/truth {ratio('engine_over_truth')}"
-            + ("" if "model_over_truth" not in o else f", model/truth {ratio('model_over_truth')}"))
+            + ("" if "model_over_truth" not in o else f", model/truth {ratio('model_over_truth')}")
+            + extra)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -144,6 +144,12 @@ def test_result_fields_shock_and_the_engine_with_true_parameters(bench, messy):
     assert o["actual"] == pytest.approx(float(deals.loc[deals["won"], "weight"].sum()))
     assert sum(s["won"] for s in o["by_stage"].values()) == o["actual_wins"]
     assert o["wins"] == pytest.approx(sum(s["truth"] for s in o["by_stage"].values()))
+    # The quarter's new deals add up with the open pipeline, draw by draw.
+    n, t = o["new"], o["total"]
+    assert n["created"] > 0 and n["expected_created"] > 0 and n["created_arr"] > n["actual"]
+    assert t["mean"] == pytest.approx(o["mean"] + n["mean"])
+    assert t["actual"] == pytest.approx(o["actual"] + n["actual"])
+    assert t["p10"] <= t["p50"] <= t["p90"] and 0.0 <= t["pit"] <= 1.0
     # The engine with the true parameters and latent covariates reproduces the walk.
     assert o["engine_over_truth"] == pytest.approx(1.0, abs=0.06)
     again, _ = bench.open_pipeline_truth(export, truth, q, settings, draws=1000, seed=2)
@@ -157,6 +163,31 @@ def test_result_fields_shock_and_the_engine_with_true_parameters(bench, messy):
     assert (high >= low).all() and high.sum() > low.sum()
 
 
+def test_new_deals_truth_predicts_what_they_realised_and_wrong_rates_fail(bench, messy):
+    """Deals created in each of five quarters, walked from creation at the quarter's shock, win
+    as many deals as the export holds; with stays 40% shorter they do not."""
+    export, truth, settings = messy
+    lat = bench.regenerate_from(truth)
+    wrong = lat._replace(paths=dataclasses.replace(lat.paths, time_mu=lat.paths.time_mu - 0.5))
+    expected = too_high = 0.0
+    realised = 0
+    for label in ("2024Q2", *QUARTERS):
+        q = Quarter.parse(label)
+        shock = truth["conv_shock"][label]
+        n = bench.new_pipeline_truth(export, lat, q, settings, draws=600, seed=1, shock=shock)
+        expected += n["wins"]
+        realised += n["actual_wins"]
+        too_high += bench.new_pipeline_truth(export, wrong, q, settings, draws=600, seed=1,
+                                             shock=shock)["wins"]
+        # The new deals are the export's: created inside the quarter.
+        created = export.opportunities["created_on"]
+        inside = (created >= q.start) & (created < (q + 1).start)
+        assert n["created"] == int(inside.sum())
+    assert realised >= 10
+    assert abs(realised - expected) < 3.0 * np.sqrt(expected)
+    assert too_high - realised > 3.0 * np.sqrt(too_high)
+
+
 def test_compare_model_adds_the_models_view(bench, messy):
     export, truth, settings = messy
     o, deals = bench.open_pipeline_truth(export, truth, Quarter.parse("2025Q1"), settings,
@@ -168,6 +199,9 @@ def test_compare_model_adds_the_models_view(bench, messy):
     assert half["model_over_truth"] == pytest.approx(0.5)
     assert half["by_stage"]["negotiation"]["model"] == pytest.approx(
         same["by_stage"]["negotiation"]["model"] / 2)
+    assert half["model_new"] is None
+    assert bench.compare_model(o, deals, probs, 1e6)["model_new"] == pytest.approx(
+        1e6 - same["model_open"])
     # A deal the model does not list counts 0.
     assert bench.compare_model(o, deals, probs.iloc[:0])["model_open"] == 0.0
     assert "model/truth 0.50" in bench.truth_line(half)
@@ -178,8 +212,10 @@ def test_compare_model_adds_the_models_view(bench, messy):
                                                        "2025Q1": probs.to_numpy() / 2}),
                       deals=pd.DataFrame(), baselines=pd.DataFrame(), view_digest="")
     calibration = _load("calibration")
-    record = calibration.with_model_view({"truth_open": o}, fold, deals, bench)
+    record = calibration.with_model_view({"truth_open": o, "mean": {"model": 1e6}}, fold, deals,
+                                         bench)
     assert record["truth_open"]["model_over_truth"] == pytest.approx(0.5)
+    assert record["truth_open"]["model_new"] == pytest.approx(1e6 - half["model_open"])
 
 
 def test_unknown_profiles_are_refused(bench, tmp_path):
@@ -313,7 +349,12 @@ def test_benchmark_prints_and_summarises_the_truth_check():
          "actual_wins": 38, "open_deals": 300, "pit": 0.09, "shock": -0.16,
          "p50_at_shock": 700e3, "wins_at_shock": 36.0, "pit_at_shock": 0.2,
          "realised_over_truth": 550 / 810, "engine_mean": 805e3, "engine_over_truth": 805 / 810,
-         "model_open": 891e3, "model_over_truth": 1.1, "by_stage": {}}
+         "model_open": 891e3, "model_over_truth": 1.1, "by_stage": {},
+         "new": {"created": 120, "expected_created": 131.4, "created_arr": 2e6, "mean": 60e3,
+                 "wins": 4.0, "actual": 40e3, "actual_wins": 3},
+         "model_new": 90e3,
+         "total": {"p10": 560e3, "p50": 860e3, "p90": 1.2e6, "mean": 870e3, "actual": 590e3,
+                   "pit": 0.08}}
     base = {"profile": "heavy_tails", "replicate": 0, "seed": 1, "partners": 40, "quarters": 8,
             "quarter": "2025Q4", "actual": 560e3,
             "model": {"p10": 860e3, "p50": 1.18e6, "p90": 1.55e6, "mean": 1.2e6, "crps": 480e3,
@@ -321,15 +362,23 @@ def test_benchmark_prints_and_summarises_the_truth_check():
             "crps": {"model": 480e3}, "mean": {"model": 1.2e6}, "cohort_point_abs_error": None,
             "diagnostics_ok": True, "warnings": [], "seconds": 60.0}
     records = [base | {"truth_open": o},
-               base | {"replicate": 1, "truth_open": o | {"actual": 1.2e6, "model_over_truth": 0.9}},
+               base | {"replicate": 1, "truth_open": o | {
+                   "actual": 1.2e6, "model_over_truth": 0.9,
+                   "total": o["total"] | {"actual": 1.3e6, "pit": 0.96}}},
                base | {"replicate": 2}]
     line = bench.replicate_line(records[0])
     assert "truth, open pipeline: P50 800.0k (actual 550.0k, PIT 0.09" in line
     assert "model/truth 1.10, engine/truth 0.99" in line
+    assert ("new deals: 120 created (truth expected 131), truth 60.0k won from them (actual "
+            "40.0k), model 90.0k; truth total P10/P50/P90 560.0k/860.0k/1.20M, PIT 0.08") in line
     s = bench.profile_summary(records)["truth_open"]
     assert s["replicates"] == 2 and s["covered"] == 1
     assert s["p50_mean_relative_error"] == pytest.approx((800 / 550 - 1 + 800 / 1200 - 1) / 2)
     assert s["model_over_truth_mean"] == pytest.approx(1.0)
+    assert s["new_model_over_truth_mean"] == pytest.approx(1.5)
+    assert s["total"] == {"replicates": 2, "covered": 1, "pit_mean": pytest.approx(0.52)}
     text = "\n".join(bench.summary_lines("heavy_tails", bench.profile_summary(records)))
     assert "truth check (open pipeline, true parameters) over 2 replicate(s)" in text
     assert "model/truth 1.00" in text
+    assert "new pipeline model/truth 1.50" in text
+    assert "actual inside the truth's P10-P90 1/2" in text
