@@ -27,8 +27,11 @@ Printed per profile, and written as JSON with ``--output``:
   model can remove on that replicate (quarter shock, which deals happened to win): a replicate
   whose realised open pipeline lies in the truth's own tail (PIT near 0 or 1) is luck, not a
   model defect. Beside it, the model's expected open-pipeline ARR over the truth's (its own
-  bias) and the engine run with the true parameters over the truth (the simulation path).
-  Printed per replicate and summarised per profile.
+  bias) and the engine run with the true parameters over the truth (the simulation path);
+  then the deals created in the quarter (their number beside the truth's expectation, what
+  the truth expected them to win beside the actual and the model's expected total less its
+  open pipeline) and the truth's P10/P50/P90 of the whole quarter with the PIT of the actual
+  (given the quarter's realised new deals). Printed per replicate and summarised per profile.
 
 It runs for a long time (each replicate is a full fit): a line is printed as each replicate
 finishes, and each finished replicate is appended to a JSON-lines log (``--log``, default
@@ -227,6 +230,9 @@ def profile_summary(records: Sequence[dict[str, Any]], wall_seconds: float | Non
     truths = [r["truth_open"] for r in records
               if r.get("truth_open") and r["truth_open"].get("actual")]
     truth_rel = [(o["p50"] - o["actual"]) / o["actual"] for o in truths]
+    new_ratio = [o["model_new"] / o["new"]["mean"] for o in truths
+                 if o.get("model_new") is not None and (o.get("new") or {}).get("mean")]
+    totals = [o["total"] for o in truths if o.get("total")]
     return {
         "replicates": len(records),
         "coverage": cov,
@@ -245,7 +251,11 @@ def profile_summary(records: Sequence[dict[str, Any]], wall_seconds: float | Non
                        "covered": sum(o["p10"] <= o["actual"] <= o["p90"] for o in truths),
                        **{f"{k}_mean": _mean(o.get(k) for o in truths)
                           for k in ("pit", "model_over_truth", "engine_over_truth",
-                                    "realised_over_truth")}},
+                                    "realised_over_truth")},
+                       "new_model_over_truth_mean": _mean(new_ratio),
+                       "total": {"replicates": len(totals),
+                                 "covered": sum(t["p10"] <= t["actual"] <= t["p90"] for t in totals),
+                                 "pit_mean": _mean(t["pit"] for t in totals)}},
         "fit_seconds_total": sum(r["seconds"] or 0.0 for r in records),
         "wall_seconds": wall_seconds,
         "targets": {"coverage": cov["target_met"],
@@ -290,13 +300,27 @@ def replicate_line(r: dict[str, Any], done: int | None = None, total: int | None
                   f"  | truth, open pipeline: P50 {_money(o['p50'])} (actual {_money(o['actual'])}, "
                   f"PIT {o['pit']:.2f}; at the quarter's shock {o['shock']:+.2f}: PIT "
                   f"{o['pit_at_shock']:.2f}); model/truth {_ratio(o.get('model_over_truth'))}, "
-                  f"engine/truth {_ratio(o.get('engine_over_truth'))}")
+                  f"engine/truth {_ratio(o.get('engine_over_truth'))}" + _new_part(o))
     return (f"[{r['profile']} r{r['replicate']:02d} seed {r['seed']}] {r['quarter']} actual "
             f"{_money(r['actual'])}{check}  P10/P50/P90 {_money(m['p10'])}/{_money(m['p50'])}/"
             f"{_money(m['p90'])}  PIT {m['pit']:.2f} {'in' if m['covered'] else 'OUT'}  "
             f"CRPS model {_money(m['crps'])} | {base}  diagnostics "
             f"{'ok' if r['diagnostics_ok'] else 'FAILED'}  {r['seconds'] or 0:.0f} s{progress}"
             + truth_part)
+
+
+def _new_part(o: dict[str, Any]) -> str:
+    """The new-pipeline part of a replicate's truth line (empty without it)."""
+    n, t = o.get("new"), o.get("total")
+    if not n or not t:
+        return ""
+    expected = n.get("expected_created")
+    return (f"; new deals: {n['created']} created"
+            + ("" if expected is None else f" (truth expected {expected:.0f})")
+            + f", truth {_money(n['mean'])} won from them (actual {_money(n['actual'])})"
+            + ("" if o.get("model_new") is None else f", model {_money(o['model_new'])}")
+            + f"; truth total P10/P50/P90 {_money(t['p10'])}/{_money(t['p50'])}/"
+              f"{_money(t['p90'])}, PIT {t['pit']:.2f}")
 
 
 def summary_lines(profile: str, s: dict[str, Any]) -> list[str]:
@@ -330,7 +354,13 @@ def summary_lines(profile: str, s: dict[str, Any]) -> list[str]:
                      f"mean PIT {_ratio(o['pit_mean'])}, model/truth "
                      f"{_ratio(o['model_over_truth_mean'])}, engine/truth "
                      f"{_ratio(o['engine_over_truth_mean'])}, realised/truth "
-                     f"{_ratio(o['realised_over_truth_mean'])}")
+                     f"{_ratio(o['realised_over_truth_mean'])}"
+                     + ("" if o.get("new_model_over_truth_mean") is None else
+                        f"; new pipeline model/truth {_ratio(o['new_model_over_truth_mean'])}")
+                     + ("" if not (o.get("total") or {}).get("replicates") else
+                        f"; with the new deals, actual inside the truth's P10-P90 "
+                        f"{o['total']['covered']}/{o['total']['replicates']}, mean PIT "
+                        f"{_ratio(o['total']['pit_mean'])}"))
     share = s["diagnostics_failing_share"]
     lines.append("  fits with failing diagnostics " + ("n/a" if share is None else f"{share:.0%}"))
     wall = s["wall_seconds"]
@@ -380,10 +410,11 @@ def with_model_view(record: dict[str, Any], out: Any, deals: Any, check: Any) ->
     ``out`` is the replicate's :class:`~partner_forecast.evaluate.backtest.FoldOutput`, ``deals``
     the deals the truth check walked and ``check`` the truth-check module
     (:func:`truth_check_module`); adds ``model_open`` and ``model_over_truth`` to the record's
-    ``truth_open``.
+    ``truth_open``, and ``model_new`` (the model's expected total less its open pipeline).
     """
     probs = out.deal_probabilities.set_index("opportunity_id")[out.quarters[0]]
-    return record | {"truth_open": check.compare_model(record["truth_open"], deals, probs)}
+    total = (record.get("mean") or {}).get("model")
+    return record | {"truth_open": check.compare_model(record["truth_open"], deals, probs, total)}
 
 
 def run_profile(profile: str, args: argparse.Namespace, settings: Any, supported: bool,
