@@ -153,7 +153,10 @@ def test_lingering_deals_win_less_and_match_quadrature():
                                 adv_duration=-1.0, quarters=quarters, n_draws=400)
     result = simulate(inputs, seed=10)
     p = result.deal_win_probability.sum(axis=1)  # won within the 8 quarters
-    assert result.drivers["open_still_open"][:, -1].max() == 0  # all decided
+    # Nearly all decided within the 8 quarters (~730 days): a deal 400 days into a stage of
+    # median 20 days (sd 0.6 in logs) stays open past day 1,130 with probability
+    # sf(6.72) / sf(4.99) = 3e-5, about one of its 40,000 deal-draws.
+    assert result.drivers["open_still_open"][:, -1].sum() <= 5
     by_age = {a: p[np.repeat(ages, 50) == a].mean() for a in (0.0, 90.0, 400.0)}
     assert by_age[0.0] > by_age[90.0] > by_age[400.0]
     for age, sim in by_age.items():

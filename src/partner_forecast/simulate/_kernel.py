@@ -30,14 +30,14 @@ from partner_forecast.simulate._rng import (
     TAG_SHOCK,
     binomial_count,
     ndtri,
-    norm_sf,
     poisson_count,
+    stage_units,
     std_gamma,
     student_t,
     subkey,
     unit,
 )
-from partner_forecast.simulate._vmath import FASTMATH, vexp, vndtri, vsf
+from partner_forecast.simulate._vmath import F32, FASTMATH, vexpf, vndtrif, vsff
 
 # -- accumulator layout ------------------------------------------------------------------------
 # acc[draw, quarter, segment, m]
@@ -50,10 +50,10 @@ DRV_OPEN_WON, DRV_OPEN_LOST, DRV_OPEN_WON_ARR = 4, 5, 6
 N_DRV = 7
 
 OPEN, WON, LOST, ADV = 0, 1, 2, 3  # ADV: advanced to a later open stage (internal)
-LOG30 = math.log(30.0)
-MIN_SIGMA = 1e-12
-MIN_PROB = 1e-300
-NO_AGE_LOG = -1e300  # log(days in stage) of a deal that has just entered its stage
+LOG30 = F32(math.log(30.0))
+MIN_SIGMA = F32(1e-12)
+MIN_PROB = F32(1e-37)  # float32 normals reach 1.2e-38
+NO_AGE_LOG = -1e30  # log(days in stage) of a deal that has just entered its stage
 SLOT_NEW_PATH = 16  # slots 16.. of a new opportunity's stream hold its stage path
 SLOT_ENTRY = 8  # slot of a new opportunity's stream that draws the stage it is created in
 BLOCK = 1024  # deals per block of the stage passes (fits in L1/L2 with all scratch arrays)
@@ -61,53 +61,53 @@ BLOCK = 1024  # deals per block of the stage passes (fits in L1/L2 with all scra
 
 # -- the reference walk (one deal, scalar) -------------------------------------------------------
 @nb.njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def walk_deal(key, slot0, stage0, age, t0, offset, typ, p, i, adv_logit, adv_duration, jump_cum,
-              time_mu, time_sigma, logodds, logtime, shocks, ends, out_offset):
-    """Walk one deal from ``stage0`` (``age`` days spent there) starting at time ``t0``.
+def walk_deal(key, slot0, stage0, age, la, t0, offset, typ, p, i, adv_logit, adv_duration,
+              jump_cum, time_mu, time_sigma, logodds, logtime, shocks, ends, out_offset):
+    """Walk one deal from ``stage0`` (``age`` days spent there, ``la`` = log(age)) from ``t0``.
 
     Returns (outcome, time): WON / LOST with the close time, or OPEN (time >= horizon end).
-    Stage ``s`` uses slot ``slot0 + 2 s`` for its duration, ``slot0 + 2 s + 1`` for its
-    advance decision and ``slot0 + 2 S + s`` for the destination of an advance (the next
-    stage, a later one or won; ``jump_cum[i, typ, s, j]`` is the cumulative probability of
-    destinations ``s + 1 .. s + 1 + j``, the last one being won). The duration of the first
-    stage is drawn from the log-normal conditional on exceeding ``age`` (inverse CDF of the
-    upper tail). Levers ``logodds`` and ``logtime`` are (P, S, H): odds by the quarter of the
-    decision, durations by the quarter the stage is entered (quarters before the first
-    forecast quarter use the first).
+    Stage ``s`` takes the three uniforms of slot ``slot0 + s`` (:func:`._rng.stage_units`):
+    its duration, its advance decision and the destination of an advance (the next stage, a
+    later one or won; ``jump_cum[i, typ, s, j]`` is the cumulative probability of destinations
+    ``s + 1 .. s + 1 + j``, the last one being won). The duration of the first stage is drawn
+    from the log-normal conditional on exceeding ``age`` (inverse CDF of the upper tail).
+    Levers ``logodds`` and ``logtime`` are (P, S, H): odds by the quarter of the decision,
+    durations by the quarter the stage is entered (quarters before the first forecast quarter
+    use the first). Times, durations and the decision run in float32 (the
+    float32 helpers of :mod:`._vmath`), exactly as :func:`_walk_group` computes them.
     """
-    t = t0
-    horizon_end = ends[ends.shape[0] - 1]
+    t = F32(t0)
+    n_cal = ends.shape[0]
+    horizon_end = F32(ends[n_cal - 1])
     n_stages = adv_logit.shape[2]
     s = stage0
     first = True
     while s < n_stages:
         je = 0
-        while ends[je] <= t:
+        while je < n_cal - 1 and F32(ends[je]) <= t:
             je += 1
-        mu = time_mu[i, typ, s] + logtime[p, s, max(je - out_offset, 0)]
-        sd = max(time_sigma[i, typ, s], MIN_SIGMA)
-        u = unit(key, slot0 + 2 * s)
+        mu = F32(time_mu[i, typ, s]) + F32(logtime[p, s, max(je - out_offset, 0)])
+        sd = max(F32(time_sigma[i, typ, s]), MIN_SIGMA)
+        u, v, w = stage_units(key, slot0 + s)
         if first and age > 0.0:
-            a = max((math.log(age) - mu) / sd, -40.0)
-            u = max(u * norm_sf(a), MIN_PROB)
-        logd = mu - sd * ndtri(u)
-        t += max(math.exp(logd) - (age if first else 0.0), 0.0)
+            a = max((F32(la) - mu) / sd, F32(-40.0))
+            u = max(u * vsff(a), MIN_PROB)
+        logd = mu - sd * vndtrif(u)
+        t = t + max(vexpf(logd) - (F32(age) if first else F32(0.0)), F32(0.0))
         first = False
         if t >= horizon_end:
             return OPEN, t
         j = 0
-        while ends[j] <= t:
+        while F32(ends[j]) <= t:
             j += 1
-        x = (adv_logit[i, typ, s] + offset + adv_duration[i, s] * (logd - LOG30) + shocks[j]
-             + logodds[p, s, max(j - out_offset, 0)])
-        v = unit(key, slot0 + 2 * s + 1)
-        if v * (1.0 + math.exp(-x)) >= 1.0:  # v >= sigmoid(x): lost
+        x = (F32(adv_logit[i, typ, s]) + F32(offset) + F32(adv_duration[i, s]) * (logd - LOG30)
+             + F32(shocks[j]) + F32(logodds[p, s, max(j - out_offset, 0)]))
+        if v * (F32(1.0) + vexpf(-x)) >= F32(1.0):  # v >= sigmoid(x): lost
             return LOST, t
         dest = s + 1
         if n_stages - s > 1 and jump_cum[i, typ, s, 0] < 1.0:
-            w = unit(key, slot0 + 2 * n_stages + s)
             for d in range(n_stages - s - 1):
-                dest += w >= jump_cum[i, typ, s, d]
+                dest += w >= F32(jump_cum[i, typ, s, d])
         s = dest
     return WON, t
 
@@ -117,121 +117,141 @@ def walk_deal(key, slot0, stage0, age, t0, offset, typ, p, i, adv_logit, adv_dur
 def _walk_group(n_blk, keys, off, part, t0, la, age, stg, truncate, typ, slot0, i,
                 adv_logit, adv_duration, jump_cum, time_mu, time_sigma, logodds, logtime,
                 time_lever, odds_lever, shocks, ends, day_q, out_offset, res_code, res_time, res_j,
-                sc_f, sc_i, sc_k):
+                sc_f, sc_i):
     """Walk ``n_blk`` deals of one partner type, each starting in its stage ``stg[k]``.
 
     Writes outcome (OPEN / WON / LOST), close time and calendar quarter (-1 when still open)
     per deal. ``la`` is log(days already spent in the first stage) (``NO_AGE_LOG`` for none;
-    read only when ``truncate``). Pass ``s`` handles the live deals in stage ``s`` (deals
+    read only when ``truncate``). Pass ``s`` decides the live deals in stage ``s`` (deals
     that jumped ahead wait for their stage's pass), so the draw's parameters are scalars.
-    Every per-deal loop of a pass is an innermost loop without calls, inner loops or table
-    look-ups, so LLVM vectorises it (a nested loop, even one that never runs, or a gather
-    keeps a loop scalar: 5-7x slower). Lever look-ups (``time_lever`` / ``odds_lever``) and
-    the compaction of live deals between passes are the only scalar loops.
-    ``sc_f`` (9, BLOCK) float64, ``sc_i`` (6, BLOCK) int64 and ``sc_k`` (BLOCK,) uint64 are
-    scratch.
+
+    Deals stay in place: every pass computes all ``n_blk`` lanes and a select keeps the new
+    state only where the deal was live in stage ``s`` (``res_code`` is ``ADV`` while a deal
+    is live); the wasted lanes cost less than gathering live deals between passes (a scalar
+    loop with a store per field). Every per-deal loop is an innermost loop without calls,
+    inner loops, branches or table look-ups, in float32, so LLVM vectorises it 16 lanes
+    wide on AVX-512 (a nested loop or a gather keeps a loop scalar: 5-7x slower). Lever
+    look-ups (``time_lever`` / ``odds_lever``) are the only scalar loops. Passes stop when
+    no deal is live. ``sc_f`` (10, BLOCK) float32 and ``sc_i`` (5, BLOCK) int32 are scratch;
+    ``res_*`` are (BLOCK,) int32, float32 and int32.
     """
     n_stages = adv_logit.shape[2]
     n_cal = ends.shape[0]
-    hend = ends[n_cal - 1]
+    hend = F32(ends[n_cal - 1])
     last_day = float(day_q.shape[0] - 1)
-    l_off, l_t0, l_age, l_la, mu_, f_, t_, w_, sh_ = (
-        sc_f[0], sc_f[1], sc_f[2], sc_f[3], sc_f[4], sc_f[5], sc_f[6], sc_f[7], sc_f[8])
-    l_id, l_part, l_stage, j_, lost_, dest_ = sc_i[0], sc_i[1], sc_i[2], sc_i[3], sc_i[4], sc_i[5]
-    l_key = sc_k
+    w_t0, w_age, w_la, mu_, f_, t_, u_, v_, w_, sh_ = (
+        sc_f[0], sc_f[1], sc_f[2], sc_f[3], sc_f[4], sc_f[5], sc_f[6], sc_f[7], sc_f[8], sc_f[9])
+    w_stage, j_, lost_, dest_, at_ = sc_i[0], sc_i[1], sc_i[2], sc_i[3], sc_i[4]
     s = n_stages
     s_first = 0  # the last stage any deal starts in (later passes hold no first stays)
+    for k in range(n_blk):  # short loops vectorise best (see below)
+        w_t0[k] = F32(t0[k])
     for k in range(n_blk):
-        l_key[k] = keys[k]
-        l_off[k] = off[k]
-        l_t0[k] = t0[k]
-        l_age[k] = age[k]
-        l_la[k] = la[k] if truncate else NO_AGE_LOG
-        l_id[k] = k
-        l_part[k] = part[k]
-        l_stage[k] = stg[k]
+        w_age[k] = F32(age[k])
+    if truncate:
+        for k in range(n_blk):
+            w_la[k] = F32(la[k])
+    else:
+        for k in range(n_blk):
+            w_la[k] = F32(NO_AGE_LOG)
+    for k in range(n_blk):
+        w_stage[k] = stg[k]
+        res_code[k] = ADV
+        res_j[k] = -1
+    for k in range(n_blk):
+        res_time[k] = F32(0.0)
+    for k in range(n_blk):
         s = min(s, stg[k])
         s_first = max(s_first, stg[k])
     n_live = n_blk
     while n_live > 0 and s < n_stages:
-        mu = time_mu[i, typ, s]
-        sd = max(time_sigma[i, typ, s], MIN_SIGMA)
-        lg = adv_logit[i, typ, s]
-        dur = adv_duration[i, s]
-        slot = slot0 + 2 * s
+        mu = F32(time_mu[i, typ, s])
+        sd = max(F32(time_sigma[i, typ, s]), MIN_SIGMA)
+        lg = F32(adv_logit[i, typ, s])
+        dur = F32(adv_duration[i, s])
+        slot = slot0 + s
         n_dest = n_stages - s
         if time_lever:  # by partner, stage and the quarter the stage is entered (scalar loop)
-            for k in range(n_live):
-                t = l_t0[k]
-                je = day_q[int(min(t, last_day))]
-                je = min(je + (1 if t >= ends[je] else 0), n_cal - 1)
-                mu_[k] = mu + logtime[l_part[k], s, max(je - out_offset, 0)]
+            for k in range(n_blk):
+                t = w_t0[k]
+                je = day_q[int(min(max(t, F32(0.0)), last_day))]
+                je = min(je + (1 if t >= F32(ends[je]) else 0), n_cal - 1)
+                mu_[k] = mu + F32(logtime[part[k], s, max(je - out_offset, 0)])
         else:
-            for k in range(n_live):
+            for k in range(n_blk):
                 mu_[k] = mu
+        for k in range(n_blk):  # the stage's three uniforms (one hash)
+            u, v, w = stage_units(keys[k], slot)
+            u_[k] = u
+            v_[k] = v
+            w_[k] = w
+        # One transcendental per loop: LLVM vectorises a long body poorly (register spills),
+        # measured 3x slower than these short loops.
         if truncate and s <= s_first:  # first stays: condition on the days already spent
-            for k in range(n_live):  # durations (upper tail beyond the age) and exit times
-                m_k = mu_[k]
-                f = vsf(max((l_la[k] - m_k) / sd, -40.0))  # exactly 1 without an age
-                logd = m_k - sd * vndtri(max(unit(l_key[k], slot) * f, MIN_PROB))
-                mu_[k] = logd
-                t_[k] = l_t0[k] + max(vexp(logd) - l_age[k], 0.0)
+            for k in range(n_blk):  # upper tail beyond the age (exactly 1 without an age)
+                u_[k] = max(u_[k] * vsff(max((w_la[k] - mu_[k]) / sd, F32(-40.0))), MIN_PROB)
+        for k in range(n_blk):  # log durations
+            mu_[k] = mu_[k] - sd * vndtrif(u_[k])
+        if truncate and s <= s_first:  # exit times (less the days already spent)
+            for k in range(n_blk):
+                t_[k] = w_t0[k] + max(vexpf(mu_[k]) - w_age[k], F32(0.0))
         else:
-            for k in range(n_live):  # durations and exit times
-                logd = mu_[k] - sd * vndtri(unit(l_key[k], slot))
-                mu_[k] = logd
-                t_[k] = l_t0[k] + vexp(logd)
-        for k in range(n_live):  # calendar quarter of exit and its shock
+            for k in range(n_blk):
+                t_[k] = w_t0[k] + vexpf(mu_[k])
+        for k in range(n_blk):  # calendar quarter of exit and its shock
             j_[k] = 0
-            sh_[k] = shocks[0]
+            sh_[k] = F32(shocks[0])
         for q in range(n_cal - 1):  # compares, not table look-ups: gathers stop vectorising
-            e = ends[q]
-            nxt = shocks[q + 1]
-            for k in range(n_live):
+            e = F32(ends[q])
+            nxt = F32(shocks[q + 1])
+            for k in range(n_blk):
                 past = t_[k] >= e
                 j_[k] += past
                 sh_[k] = nxt if past else sh_[k]
         if odds_lever:  # by partner, stage and the quarter of the decision (scalar loop)
-            for k in range(n_live):
-                f_[k] = logodds[l_part[k], s, max(j_[k] - out_offset, 0)]
+            for k in range(n_blk):
+                f_[k] = F32(logodds[part[k], s, max(j_[k] - out_offset, 0)])
         else:
-            for k in range(n_live):
-                f_[k] = 0.0
-        for k in range(n_live):  # advance decisions
-            x = lg + l_off[k] + dur * (mu_[k] - LOG30) + sh_[k] + f_[k]
-            lost_[k] = unit(l_key[k], slot + 1) * (1.0 + vexp(-x)) >= 1.0  # v >= sigmoid(x)
-        for k in range(n_live):
+            for k in range(n_blk):
+                f_[k] = F32(0.0)
+        for k in range(n_blk):  # advance decisions
+            x = lg + F32(off[k]) + dur * (mu_[k] - LOG30) + sh_[k] + f_[k]
+            lost_[k] = v_[k] * (F32(1.0) + vexpf(-x)) >= F32(1.0)  # v >= sigmoid(x)
+        for k in range(n_blk):
             dest_[k] = s + 1
         if n_dest > 1 and jump_cum[i, typ, s, 0] < 1.0:  # skips: destination by one uniform
-            slot_w = slot0 + 2 * n_stages + s
-            for k in range(n_live):
-                w_[k] = unit(l_key[k], slot_w)
             for d in range(n_dest - 1):
-                c_d = jump_cum[i, typ, s, d]
-                for k in range(n_live):
+                c_d = F32(jump_cum[i, typ, s, d])
+                for k in range(n_blk):
                     dest_[k] += w_[k] >= c_d
-        m = 0
-        for k in range(n_live):  # record outcomes (the last write is final), keep live deals
-            d = l_id[k]
-            st = l_stage[k]
-            t = t_[k]
-            at = st == s
-            c = OPEN if t >= hend else (LOST if lost_[k] else (
-                WON if dest_[k] >= n_stages else ADV))
-            c = c if at else ADV
-            res_code[d] = c
-            res_time[d] = t
-            res_j[d] = j_[k] if c in (WON, LOST) else -1
-            l_id[m] = d
-            l_key[m] = l_key[k]
-            l_off[m] = l_off[k]
-            l_part[m] = l_part[k]
-            l_stage[m] = dest_[k] if at else st
-            l_t0[m] = t if at else l_t0[k]
-            l_age[m] = 0.0 if at else l_age[k]
-            l_la[m] = NO_AGE_LOG if at else l_la[k]
-            m += c == ADV
-        n_live = m
+        one = np.int32(1)
+        for k in range(n_blk):  # outcome of the stay: OPEN (0), LOST, WON or ADV (selects)
+            o = np.int32(t_[k] >= hend)
+            lo = lost_[k]
+            wo = np.int32(dest_[k] >= n_stages)
+            lost_[k] = (one - o) * (lo * LOST + (one - lo) * (wo * WON + (one - wo) * ADV))
+            j_[k] = (one - o) * (lo | wo) * (j_[k] + one) - one  # calendar quarter if closed
+        for k in range(n_blk):  # live in stage s: 1, else 0 (kept in w_stage's place below)
+            at_[k] = (res_code[k] == ADV) & (w_stage[k] == s)
+        # keep the new state where the deal was live in stage s (one array per loop)
+        for k in range(n_blk):
+            res_code[k] = lost_[k] if at_[k] else res_code[k]
+        for k in range(n_blk):
+            res_j[k] = j_[k] if at_[k] else res_j[k]
+        for k in range(n_blk):
+            res_time[k] = t_[k] if at_[k] else res_time[k]
+        for k in range(n_blk):
+            w_stage[k] = dest_[k] if at_[k] else w_stage[k]
+        for k in range(n_blk):
+            w_t0[k] = t_[k] if at_[k] else w_t0[k]
+        if truncate and s <= s_first:
+            for k in range(n_blk):
+                w_age[k] = F32(0.0) if at_[k] else w_age[k]
+            for k in range(n_blk):
+                w_la[k] = F32(NO_AGE_LOG) if at_[k] else w_la[k]
+        n_live = 0
+        for k in range(n_blk):
+            n_live += res_code[k] == ADV
         s += 1
 
 
@@ -251,9 +271,10 @@ def _won_list(res_code, n_blk, won_idx):
 
 @nb.njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _scratch():
-    """Scratch arrays of one :func:`_walk_group` call (see there)."""
-    return (np.empty((9, BLOCK)), np.empty((6, BLOCK), dtype=np.int64),
-            np.empty(BLOCK, dtype=np.uint64))
+    """Scratch arrays of one :func:`_walk_group` call (see there) and its results."""
+    return (np.empty((10, BLOCK), dtype=np.float32), np.empty((5, BLOCK), dtype=np.int32),
+            np.empty(BLOCK, dtype=np.int32), np.empty(BLOCK, dtype=np.float32),
+            np.empty(BLOCK, dtype=np.int32))
 
 
 @nb.njit(cache=True, parallel=True, error_model="numpy", fastmath=FASTMATH)
@@ -297,10 +318,7 @@ def simulate_chunk(key, d0,
         ks = kd ^ TAG_SHOCK
         for j in range(n_cal):
             shocks[j] = shock_sigma[i] * ndtri(unit(ks, j))
-        sc_f, sc_i, sc_k = _scratch()
-        res_code = np.empty(BLOCK, dtype=np.int64)
-        res_j = np.empty(BLOCK, dtype=np.int64)
-        res_time = np.empty(BLOCK)
+        sc_f, sc_i, res_code, res_time, res_j = _scratch()
         won_idx = np.empty(BLOCK, dtype=np.int64)
 
         # ---- open pipeline, by (type, stage) group and block ----------------------------
@@ -330,7 +348,7 @@ def simulate_chunk(key, d0,
                     _walk_group(nb_, b_keys, b_off, o_partner[n0:], b_t0, o_la[n0:], o_age[n0:],
                                 o_stage[n0:], True, typ, 0, i, adv_logit, adv_duration, jump_cum,
                                 time_mu, time_sigma, lv_logodds, lv_logtime, time_lever, odds_lever,
-                                shocks, ends, day_q, out_offset, res_code, res_time, res_j, sc_f, sc_i, sc_k)
+                                shocks, ends, day_q, out_offset, res_code, res_time, res_j, sc_f, sc_i)
                     for j in range(n_cal):  # lost deals by quarter (vectorised counts)
                         n_lost = 0
                         for k in range(nb_):
@@ -444,7 +462,7 @@ def simulate_chunk(key, d0,
                             zeros, nw_stage[n0:], False, typ, SLOT_NEW_PATH, i, adv_logit,
                             adv_duration, jump_cum, time_mu, time_sigma, lv_logodds, lv_logtime,
                             time_lever, odds_lever, shocks, ends, day_q, out_offset, res_code,
-                            res_time, res_j, sc_f, sc_i, sc_k)
+                            res_time, res_j, sc_f, sc_i)
                 n_won = _won_list(res_code, nb_, won_idx)
                 for w in range(n_won):
                     k = won_idx[w]
@@ -484,16 +502,13 @@ def walk_groups_and_reference(keys, typ, part, off, stage0, t0, age, slot0, i, a
     """
     n = keys.shape[0]
     code_g = np.empty(n, dtype=np.int64)
-    time_g = np.empty(n)
+    time_g = np.empty(n, dtype=np.float32)
     code_r = np.empty(n, dtype=np.int64)
-    time_r = np.empty(n)
+    time_r = np.empty(n, dtype=np.float32)
     la = np.empty(n)
     for d in range(n):
         la[d] = math.log(age[d]) if age[d] > 0.0 else NO_AGE_LOG
-    sc_f, sc_i, sc_k = _scratch()
-    res_code = np.empty(BLOCK, dtype=np.int64)
-    res_j = np.empty(BLOCK, dtype=np.int64)
-    res_time = np.empty(BLOCK)
+    sc_f, sc_i, res_code, res_time, res_j = _scratch()
     time_lever = np.any(logtime != 0.0)
     odds_lever = np.any(logodds != 0.0)
     g0 = 0
@@ -506,13 +521,13 @@ def walk_groups_and_reference(keys, typ, part, off, stage0, t0, age, slot0, i, a
             _walk_group(nb_, keys[n0:], off[n0:], part[n0:], t0[n0:], la[n0:], age[n0:],
                         stage0[n0:], True, typ[g0], slot0, i, adv_logit, adv_duration, jump_cum,
                         time_mu, time_sigma, logodds, logtime, time_lever, odds_lever, shocks,
-                        ends, day_q, out_offset, res_code, res_time, res_j, sc_f, sc_i, sc_k)
+                        ends, day_q, out_offset, res_code, res_time, res_j, sc_f, sc_i)
             for k in range(nb_):
                 code_g[n0 + k] = res_code[k]
                 time_g[n0 + k] = res_time[k]
         g0 = g1
     for d in range(n):
-        c, t = walk_deal(keys[d], slot0, stage0[d], age[d], t0[d], off[d], typ[d], part[d], i,
+        c, t = walk_deal(keys[d], slot0, stage0[d], age[d], la[d], t0[d], off[d], typ[d], part[d], i,
                          adv_logit, adv_duration, jump_cum, time_mu, time_sigma, logodds, logtime,
                          shocks, ends, out_offset)
         code_r[d] = c

@@ -62,6 +62,29 @@ def unit(key: np.uint64, slot: int) -> float:
     return (float(np.int64(z >> _S11)) + 0.5) * _INV53  # signed: one cvtsi2sd
 
 
+_S40 = np.uint64(40)
+_S20 = np.uint64(20)
+_LOW20 = np.uint64(0xFFFFF)
+_INV24 = np.float32(2.0 ** -24)
+_INV20 = np.float32(2.0 ** -20)
+
+
+@nb.njit(cache=True, inline="always", fastmath=_FM)
+def stage_units(key: np.uint64, slot: int) -> tuple[np.float32, np.float32, np.float32]:
+    """Three float32 uniforms on (0, 1) from one output of the stream (a deal's stage).
+
+    The top 24 bits give the duration's uniform (float32's full resolution: normal
+    quantiles reach 5.3 sd, beyond any stage duration that matters), the next 20 bits the
+    advance decision's and the low 20 bits the destination of an advance (resolution 1e-6
+    on a probability). One hash instead of three: the walk is the engine's hot loop.
+    """
+    z = mix64(key + (np.uint64(slot) + _ONE) * _GOLDEN)
+    u = (np.float32(np.int32(z >> _S40)) + np.float32(0.5)) * _INV24
+    v = (np.float32(np.int32((z >> _S20) & _LOW20)) + np.float32(0.5)) * _INV20
+    w = (np.float32(np.int32(z & _LOW20)) + np.float32(0.5)) * _INV20
+    return u, v, w
+
+
 @nb.njit(cache=True, fastmath=_FM)
 def ndtri(p: float) -> float:
     """Standard normal quantile of ``p`` in (0, 1) (Acklam's approximation, rel. err. < 1.2e-9)."""

@@ -40,20 +40,19 @@ the number of threads, and scenario runs (:class:`~partner_forecast.simulate.lev
 share the baseline's numbers decision by decision. Results are bit-identical run to run on
 a machine; on another CPU (e.g. without fused multiply-add) rounding may differ in the last bit
 and flip a rare borderline decision. The only numerical approximations are
-Acklam's normal quantile (relative error < 1.2e-9), a survival function with relative error
-< 1.2e-7 (for the truncation of the current stage), and the ``max_deal_ratio`` cap on a
+the float32 walk (normal quantile < 1e-6 relative, survival function for the truncation of
+the current stage < 3e-5 relative, 24-bit duration uniforms), and the ``max_deal_ratio`` cap on a
 single drawn deal size; nothing is aggregated into cells, every deal of every draw is walked.
 
-Cost (``benchmarks/simulate.py``): about 40 ns of CPU per open deal and draw and about 50-90 ns
-per new opportunity (more when it is won: its size is drawn); 4,000 draws x 50,000 open deals +
-~15,000 sellers at 300 partners take ~11 CPU-seconds for a one-quarter horizon and ~23 for four
-(measured on a shared machine; about two thirds of the earlier kernel's),
-with a few hundred MB of memory. Nearly all of it is the numba kernel, and within it the stage
-passes of :func:`._kernel._walk_group` (normal quantile, survival function, two exponentials
-and three uniforms per deal and stage); float32 arithmetic was measured only 10% faster on
-that work (the counter-based hashing is 64-bit either way) and is not used. A scenario run
+Cost (``benchmarks/simulate.py``): 4,000 draws x 50,000 open deals + ~15,000 sellers at 300
+partners take ~9 CPU-seconds for a one-quarter horizon (~10.5 before the float32 walk; measured
+on a loaded shared machine), with a few hundred MB of memory. Nearly all of it is the numba
+kernel: the stage passes of :func:`._kernel._walk_group` run in float32 (16 lanes on AVX-512;
+times in days carry ~1e-7 relative rounding, the normal quantile ~2e-7, uniforms 24 or 20 bits,
+far below Monte Carlo error), in short loops with one transcendental each. A scenario run
 given its baseline (``reuse``) skips the open pipeline when it is unchanged. The first call
-compiles the numba kernel (~30 CPU-seconds), cached on disk afterwards.
+compiles the numba kernel (~30 CPU-seconds), cached on disk afterwards; after editing
+``_rng.py`` or ``_vmath.py`` delete ``__pycache__`` (numba checks only the kernel file's date).
 """
 
 from __future__ import annotations
