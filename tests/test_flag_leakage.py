@@ -110,3 +110,35 @@ def test_validate_prints_the_audit_and_warns_per_leaking_flag(tmp_path) -> None:
                for x in lines)
     assert any(x.startswith("leakage:") and "executive_sponsor" in x and "ok" in x for x in lines)
     assert "1 leaking flag(s): technical_validation" in r.output
+
+
+@pytest.mark.parametrize("cut", ["2025-01-01", "2025-10-01"])
+def test_an_as_of_view_keeps_the_whole_exports_verdict(cut: str) -> None:
+    """A backtest or calibration fold fits on a view: the leaking flag must stay out there too.
+
+    The view's flags are latest values, so its open deals carry flags filled in after the cut
+    and the view's own audit passes the progress-filled flag (what let it into the conversion
+    model of every fold, coefficient 3.3 where the process had 0.5).
+    """
+    from partner_forecast.config import load_settings
+    from partner_forecast.models import aggregate
+    from partner_forecast.models.conversion import ConversionModel
+
+    whole = simulated(0)
+    view = whole.as_of(cut)
+    own = flag_leakage(view).set_index("flag")
+    assert not own.loc["technical_validation", "leaks"]  # the view alone hides the leak
+    assert usable_flags(whole) == ("executive_sponsor",)
+    assert usable_flags(view) == ("executive_sponsor",)
+    assert usable_flags(view.as_of("2024-10-01")) == ("executive_sponsor",)  # cut again
+    assert usable_flags(view, FLAGS) == ("executive_sponsor", "marketplace")
+    # what the models read: the flag is 0 on every deal and every stay, and reported left out
+    opps = view.opportunities
+    assert opps["technical_validation"].fillna(False).astype(bool).any()
+    flags = aggregate.flags_at(view, opps["opportunity_id"].to_numpy(dtype=object),
+                               opps["created_on"].to_numpy())
+    assert (flags["technical_validation"] == 0).all()
+    assert flags["executive_sponsor"].sum() > 0
+    meta = ConversionModel.build_spec(view, load_settings()).meta
+    assert meta["flags_used"] == "executive_sponsor"
+    assert meta["flags_left_out"] == "technical_validation"

@@ -68,6 +68,14 @@ class Export:
     source_fingerprint: str = ""
     as_of_date: pd.Timestamp | None = None
     warnings: tuple[Problem, ...] = field(default_factory=tuple)
+    flag_audit: pd.DataFrame | None = None
+    """In a view: the leakage audit of the *whole* export it was cut from
+    (:func:`.flag_leakage.flag_leakage`), which :func:`.flag_leakage.usable_flags` reads
+    instead of auditing the view (None: not a view). The view's flags are the export's latest
+    values, so its open deals carry flags filled in after the cut and the view's own audit
+    passes a progress-filled flag; the whole export's verdict is the one the forecast made on
+    it would use. It is the one thing a view takes from after its cut, and only as a yes/no per
+    flag, while the flag values it guards are already latest values."""
 
     # -- identity -----------------------------------------------------------------------------
     @property
@@ -137,7 +145,9 @@ class Export:
           (history kept for a limited time): then the field is blank too.
 
         Fields without history are the export's latest values, kept as they are: a flag filled in
-        as a deal progresses leaks its outcome (see :mod:`.flag_leakage`).
+        as a deal progresses leaks its outcome (see :mod:`.flag_leakage`). The view carries the
+        whole export's leakage audit (:attr:`flag_audit`), so that such a flag stays out of
+        models fitted on the view.
 
         Cutting is idempotent, and cutting twice equals cutting once at the earlier date. A view
         cannot be cut at a date later than its own cut (``ValueError``).
@@ -193,13 +203,19 @@ class Export:
         if len(company):
             ends = company["quarter"].map(lambda q: Quarter.parse(q).end)
             company = company[ends <= cut]
+        audit = self.flag_audit
+        if audit is None:  # audit the whole export, not the view (it hides the leak)
+            from partner_forecast.data.flag_leakage import flag_leakage
+
+            audit = flag_leakage(self)
         return replace(self, partners=partners.reset_index(drop=True),
                        sellers=sellers.reset_index(drop=True),
                        activities=acts.reset_index(drop=True),
                        opportunities=opps.reset_index(drop=True),
                        stage_history=history.reset_index(drop=True),
                        field_history=fields.reset_index(drop=True),
-                       company=company.reset_index(drop=True), as_of_date=cut)
+                       company=company.reset_index(drop=True), as_of_date=cut,
+                       flag_audit=audit)
 
 
 def stale_as_of(export: Export, cut: pd.Timestamp) -> tuple[Problem, ...]:

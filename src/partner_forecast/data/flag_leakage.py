@@ -29,7 +29,9 @@ deals with a known value, or that never varies, is *untested*: it is not proven 
 :func:`usable_flags` leaves it out.
 
 Audit the whole export rather than an as-of view: in a view, deals open at the cut carry the
-flags filled in after it, which hides the leak.
+flags filled in after it, which hides the leak. A view therefore carries the audit of the export
+it was cut from (:attr:`~partner_forecast.data.export.Export.flag_audit`), and
+:func:`usable_flags` of a view reads that verdict.
 """
 
 from __future__ import annotations
@@ -246,8 +248,17 @@ def usable_flags(export: Export, flags: Sequence[str] = DEFAULT_FLAGS) -> tuple[
 
     A flag with ``field_history`` always (read it as of each stage entry with
     :func:`.field_history.value_at`); without, only when :func:`flag_leakage` tested it and
-    found no leak (an untested flag is not proven safe).
+    found no leak (an untested flag is not proven safe). For an as-of view the verdict is that of
+    the whole export it was cut from (``export.flag_audit``), not of the view, whose open deals
+    carry flags filled in after its cut and so hide the leak (a flag that audit did not cover,
+    outside :data:`DEFAULT_FLAGS`, is audited on the view).
     """
-    table = flag_leakage(export, flags)
+    audit = export.flag_audit
+    known = [] if audit is None else [f for f in flags if f in set(audit["flag"])]
+    rest = [f for f in flags if f not in known]
+    parts = ([audit.set_index("flag").loc[known].reset_index()] if known else []) + (
+        [flag_leakage(export, rest)] if rest else [])
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=list(LEAKAGE_COLUMNS))
     ok = (table["source"] == "field_history") | (table["tested"] & ~table["leaks"])
     return tuple(table.loc[ok, "flag"])
