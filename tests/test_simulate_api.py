@@ -237,3 +237,18 @@ def test_random_helpers_have_the_right_moments():
     assert all(_rng.binomial_count(k, n, p) <= _rng.binomial_count(k, n + 3, p + 0.1)
                for n in range(0, 60, 7) for p in (0.05, 0.3, 0.6))
     assert all(_rng.poisson_count(k, lam) <= _rng.poisson_count(k, lam * 1.3) for lam in (0.5, 40.0, 900.0))
+
+
+def test_kernel_names_the_helper_modules_it_was_compiled_with():
+    """An edit of _rng.py or _vmath.py must change _kernel.py (numba's cache keys on that file)."""
+    import hashlib
+    from pathlib import Path
+
+    from partner_forecast.simulate import _kernel
+
+    here = Path(_kernel.__file__).parent
+    digest = hashlib.sha256((here / "_rng.py").read_bytes()
+                            + (here / "_vmath.py").read_bytes()).hexdigest()[:16]
+    assert digest == _kernel.HELPERS_DIGEST, (
+        f"_rng.py/_vmath.py changed: set HELPERS_DIGEST = {digest!r} in simulate/_kernel.py so "
+        "that numba recompiles the kernel instead of using its stale disk cache")

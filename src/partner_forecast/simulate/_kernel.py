@@ -57,6 +57,13 @@ NO_AGE_LOG = -1e30  # log(days in stage) of a deal that has just entered its sta
 SLOT_NEW_PATH = 16  # slots 16.. of a new opportunity's stream hold its stage path
 SLOT_ENTRY = 8  # slot of a new opportunity's stream that draws the stage it is created in
 BLOCK = 1024  # deals per block of the stage passes (fits in L1/L2 with all scratch arrays)
+HELPERS_DIGEST = "e48cc84051e7a138"
+"""sha256 (first 16 hex digits) of ``_rng.py`` + ``_vmath.py``, whose functions are inlined here.
+
+numba's disk cache checks only the date and size of the file a cached function is defined in,
+so an edit of a helper module alone would leave stale compiled kernels in use.
+``tests/test_simulate_api.py`` fails until this digest is updated, and updating it changes this
+file, which invalidates the cached kernels."""
 
 
 # -- the reference walk (one deal, scalar) -------------------------------------------------------

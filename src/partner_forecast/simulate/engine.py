@@ -52,7 +52,8 @@ times in days carry ~1e-7 relative rounding, the normal quantile ~2e-7, uniforms
 far below Monte Carlo error), in short loops with one transcendental each. A scenario run
 given its baseline (``reuse``) skips the open pipeline when it is unchanged. The first call
 compiles the numba kernel (~30 CPU-seconds), cached on disk afterwards; after editing
-``_rng.py`` or ``_vmath.py`` delete ``__pycache__`` (numba checks only the kernel file's date).
+``_rng.py`` or ``_vmath.py`` update ``_kernel.HELPERS_DIGEST`` (a test says so), which makes
+numba recompile the kernel (its cache checks only the kernel file's date and size).
 """
 
 from __future__ import annotations
