@@ -12,6 +12,7 @@ latest date in the data, so the default view is the whole export.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import warnings
 from dataclasses import dataclass, field, replace
@@ -76,6 +77,20 @@ class Export:
     passes a progress-filled flag; the whole export's verdict is the one the forecast made on
     it would use. It is the one thing a view takes from after its cut, and only as a yes/no per
     flag, while the flag values it guards are already latest values."""
+
+    @functools.cached_property
+    def leakage_audit(self) -> pd.DataFrame:
+        """The flag-leakage audit that decides which flags models may use (computed once).
+
+        A view's is :attr:`flag_audit`, the whole export's; an export's own is
+        :func:`.flag_leakage.flag_leakage` of itself, kept so that every cut of it (backtest
+        folds, the report's forecasts) and every model built on it share one audit.
+        """
+        if self.flag_audit is not None:
+            return self.flag_audit
+        from partner_forecast.data.flag_leakage import flag_leakage
+
+        return flag_leakage(self)
 
     # -- identity -----------------------------------------------------------------------------
     @property
@@ -203,11 +218,6 @@ class Export:
         if len(company):
             ends = company["quarter"].map(lambda q: Quarter.parse(q).end)
             company = company[ends <= cut]
-        audit = self.flag_audit
-        if audit is None:  # audit the whole export, not the view (it hides the leak)
-            from partner_forecast.data.flag_leakage import flag_leakage
-
-            audit = flag_leakage(self)
         return replace(self, partners=partners.reset_index(drop=True),
                        sellers=sellers.reset_index(drop=True),
                        activities=acts.reset_index(drop=True),
@@ -215,7 +225,7 @@ class Export:
                        stage_history=history.reset_index(drop=True),
                        field_history=fields.reset_index(drop=True),
                        company=company.reset_index(drop=True), as_of_date=cut,
-                       flag_audit=audit)
+                       flag_audit=self.leakage_audit)  # the whole export's: a view hides leaks
 
 
 def stale_as_of(export: Export, cut: pd.Timestamp) -> tuple[Problem, ...]:

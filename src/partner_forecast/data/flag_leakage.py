@@ -248,13 +248,14 @@ def usable_flags(export: Export, flags: Sequence[str] = DEFAULT_FLAGS) -> tuple[
 
     A flag with ``field_history`` always (read it as of each stage entry with
     :func:`.field_history.value_at`); without, only when :func:`flag_leakage` tested it and
-    found no leak (an untested flag is not proven safe). For an as-of view the verdict is that of
-    the whole export it was cut from (``export.flag_audit``), not of the view, whose open deals
+    found no leak (an untested flag is not proven safe). The verdict is the export's
+    :attr:`~partner_forecast.data.export.Export.leakage_audit`, computed once per export; for an
+    as-of view it is that of the whole export it was cut from, not of the view, whose open deals
     carry flags filled in after its cut and so hide the leak (a flag that audit did not cover,
-    outside :data:`DEFAULT_FLAGS`, is audited on the view).
+    outside :data:`DEFAULT_FLAGS`, is audited on the export given).
     """
-    audit = export.flag_audit
-    known = [] if audit is None else [f for f in flags if f in set(audit["flag"])]
+    audit = export.leakage_audit
+    known = [f for f in flags if f in set(audit["flag"])]
     rest = [f for f in flags if f not in known]
     parts = ([audit.set_index("flag").loc[known].reset_index()] if known else []) + (
         [flag_leakage(export, rest)] if rest else [])
