@@ -43,6 +43,7 @@ from partner_forecast.models.effects import (
     binomial_spread,
     fixed_label_effect,
     group_effect,
+    suggested_scale,
 )
 from partner_forecast.models.priors import prior_scale
 from partner_forecast.models.spec import ModelSpec
@@ -140,8 +141,7 @@ class ActivationModel(PartnerModel):
         # value and an eighth of it), not the prior's alone: a small spread with rich partners
         # is the centred funnel.
         labels = d["partner_type_idx"] * s.size("tier") + d["partner_tier_idx"]
-        pscale = float(np.clip(binomial_spread(d["pool"], d["active"], part, P, labels),
-                               gscale / 8, gscale))
+        pscale = suggested_scale(binomial_spread(d["pool"], d["active"], part, P, labels), gscale)
         mode = self.parametrisation
         coords = {k: list(v) for k, v in s.coords.items()}
         # The ramp regressor enters centred (at its mean over cells) so that the intercept does

@@ -46,6 +46,7 @@ from partner_forecast.models.effects import (
     fixed_label_effect,
     group_effect,
     label_effect,
+    suggested_scale,
 )
 from partner_forecast.models.priors import prior_scale, with_dims
 from partner_forecast.models.spec import ModelSpec
@@ -142,8 +143,8 @@ class ConversionModel(PartnerModel):
         info_p = binomial_information(d["n"], d["k"], part, P)
         gscale = prior_scale(cfg["group_sigma"])
         # Partners parametrised by the spread the data suggest (see the activation model).
-        pscale = float(np.clip(binomial_spread(d["n"], d["k"], part, P, d["partner_type_idx"],
-                                               cell_groups=stage), gscale / 8, gscale))
+        pscale = suggested_scale(binomial_spread(d["n"], d["k"], part, P, d["partner_type_idx"],
+                                                 cell_groups=stage), gscale)
         mode = self.parametrisation
         # Covariates and log-durations enter centred at their exit-weighted means per stage, so
         # that the stage logits do not trade off against their slopes; the contract's adv_logit

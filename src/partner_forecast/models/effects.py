@@ -223,21 +223,18 @@ def binomial_spread(n: np.ndarray, k: np.ndarray, groups: np.ndarray, size: int,
     a group's logit is then measured against the rate its mix of cells would have at their
     pooled rates.
     """
+    g = np.asarray(groups, dtype=np.int64)
+    nn, kk = np.asarray(n, dtype=float), np.asarray(k, dtype=float)
+    n_g = np.bincount(g, weights=nn, minlength=size)
+    k_g = np.bincount(g, weights=kk, minlength=size)
     if cell_groups is not None:
         cg = np.asarray(cell_groups, dtype=np.int64)
-        nn, kk = np.asarray(n, dtype=float), np.asarray(k, dtype=float)
         rate = np.bincount(cg, weights=kk) / np.maximum(np.bincount(cg, weights=nn), 1.0)
-        expected = np.bincount(np.asarray(groups, dtype=np.int64), weights=nn * rate[cg],
-                               minlength=size)
-        total = np.bincount(np.asarray(groups, dtype=np.int64), weights=nn, minlength=size)
-        p_exp = np.clip(expected / np.maximum(total, 1.0), 1e-3, 1 - 1e-3)
+        expected = np.bincount(g, weights=nn * rate[cg], minlength=size)
+        p_exp = np.clip(expected / np.maximum(n_g, 1.0), 1e-3, 1 - 1e-3)
         offset = np.log(p_exp / (1 - p_exp))
     else:
         offset = np.zeros(size)
-    n_g = np.bincount(np.asarray(groups, dtype=np.int64), weights=np.asarray(n, dtype=float),
-                      minlength=size)
-    k_g = np.bincount(np.asarray(groups, dtype=np.int64), weights=np.asarray(k, dtype=float),
-                      minlength=size)
     seen = n_g > 0
     if seen.sum() < 3:
         return 0.0
@@ -248,6 +245,20 @@ def binomial_spread(n: np.ndarray, k: np.ndarray, groups: np.ndarray, size: int,
         means = np.bincount(lab, weights=y) / np.maximum(np.bincount(lab), 1)
         y = y - means[lab]
     return float(np.sqrt(max(np.var(y) - v.mean(), 0.0)))
+
+
+SPREAD_FLOOR = 1.0 / 8.0
+"""Lowest share of the prior's typical spread a data-suggested spread is taken at."""
+
+
+def suggested_scale(spread: float, prior_typical: float) -> float:
+    """The scale to choose partners' parametrisation with: the data's spread, within bounds.
+
+    ``spread`` (:func:`binomial_spread`) is clipped to ``[prior_typical * SPREAD_FLOOR,
+    prior_typical]``: a moment estimate near 0 is noise, and one above the prior's typical
+    value would centre members the prior says are thin.
+    """
+    return float(np.clip(spread, prior_typical * SPREAD_FLOOR, prior_typical))
 
 
 def count_information(counts: np.ndarray, groups: np.ndarray, size: int, alpha: float
@@ -270,4 +281,5 @@ def normal_information(groups: np.ndarray, size: int, sd: float,
 
 __all__ = ["PARAMETRISATIONS", "FEW_MEMBERS_SCALE", "centred_members", "few_members_mode",
            "few_members_scale", "fixed_label_effect", "group_effect", "label_effect",
-           "binomial_information", "binomial_spread", "count_information", "normal_information"]
+           "binomial_information", "binomial_spread", "suggested_scale", "SPREAD_FLOOR",
+           "count_information", "normal_information"]
