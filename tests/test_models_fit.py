@@ -93,3 +93,20 @@ def test_an_rhat_failure_retries_then_restarts_on_the_compiled_model(
     assert (d.chains, d.draws) in ((2, 100), (6, 100), (2, 300))
     assert model.compile_log == ["auto"]
     assert np.all(np.isfinite(model.time_mu()))
+
+
+def test_every_model_says_there_is_nothing_to_fit_before_any_history(tmp_path, models_settings):
+    """An as-of before the export's first record: a clear NotEnoughDataError from each model
+    (the stage-stay views of an empty history once lost their columns: KeyError 'y' in timing,
+    'opportunity_id' in conversion)."""
+    from partner_forecast.data.export import load_export
+    from partner_forecast.models import MODEL_CLASSES
+    from partner_forecast.models.base import NotEnoughDataError
+    from partner_forecast.testing.exports import write_tiny_export
+
+    export = load_export(write_tiny_export(tmp_path / "tiny"), as_of="2020-01-01")
+    for cls in MODEL_CLASSES:
+        model = cls.from_export(export, models_settings)
+        assert model.cells == 0
+        with pytest.raises(NotEnoughDataError, match=f"nothing to fit the {cls.name} model"):
+            model.fit()

@@ -195,8 +195,13 @@ def stage_stays(export: Export) -> pd.DataFrame:
     cols = ["opportunity_id", "partner_id", "stage", "entered_on", "left_on", "days", "open",
             "advanced", "next_stage"]
     h = export.stage_history[["opportunity_id", "stage", "entered_on"]].dropna()
-    if h.empty:
-        return pd.DataFrame(columns=cols)
+    if h.empty:  # typed, so that boolean masks on "open" stay masks (no history before as-of)
+        return pd.DataFrame({
+            "opportunity_id": pd.Series(dtype=object), "partner_id": pd.Series(dtype=object),
+            "stage": pd.Series(dtype=object), "entered_on": pd.Series(dtype="datetime64[ns]"),
+            "left_on": pd.Series(dtype="datetime64[ns]"), "days": pd.Series(dtype=float),
+            "open": pd.Series(dtype=bool), "advanced": pd.Series(dtype=bool),
+            "next_stage": pd.Series(dtype=object)})[cols]
     h = h.assign(_order=h["stage"].map(STAGE_ORDER)).sort_values(
         ["opportunity_id", "entered_on", "_order"], kind="stable")
     same = (h["opportunity_id"].eq(h["opportunity_id"].shift())
