@@ -214,7 +214,8 @@ def _walk_group(n_blk, keys, off, part, t0, la, age, stg, truncate, typ, slot0, 
             for k in range(n_blk):
                 past = t_[k] >= e
                 j_[k] += past
-                sh_[k] = nxt if past else sh_[k]
+                old = sh_[k]
+                sh_[k] = nxt if past else old
         if odds_lever:  # by partner, stage and the quarter of the decision (scalar loop)
             for k in range(n_blk):
                 f_[k] = F32(logodds[part[k], s, max(j_[k] - out_offset, 0)])
@@ -240,22 +241,31 @@ def _walk_group(n_blk, keys, off, part, t0, la, age, stg, truncate, typ, slot0, 
             j_[k] = (one - o) * (lo | wo) * (j_[k] + one) - one  # calendar quarter if closed
         for k in range(n_blk):  # live in stage s: 1, else 0 (kept in w_stage's place below)
             at_[k] = (res_code[k] == ADV) & (w_stage[k] == s)
-        # keep the new state where the deal was live in stage s (one array per loop)
+        # Keep the new state where the deal was live in stage s (one array per loop). Both
+        # values are loaded before the select: ``a[k] = b[k] if c else a[k]`` is a
+        # conditional load, which LLVM does not vectorise (measured 7x slower a lane).
         for k in range(n_blk):
-            res_code[k] = lost_[k] if at_[k] else res_code[k]
+            a, new, old = at_[k] != 0, lost_[k], res_code[k]
+            res_code[k] = new if a else old
         for k in range(n_blk):
-            res_j[k] = j_[k] if at_[k] else res_j[k]
+            a, new, old = at_[k] != 0, j_[k], res_j[k]
+            res_j[k] = new if a else old
         for k in range(n_blk):
-            res_time[k] = t_[k] if at_[k] else res_time[k]
+            a, new, old = at_[k] != 0, t_[k], res_time[k]
+            res_time[k] = new if a else old
         for k in range(n_blk):
-            w_stage[k] = dest_[k] if at_[k] else w_stage[k]
+            a, new, old = at_[k] != 0, dest_[k], w_stage[k]
+            w_stage[k] = new if a else old
         for k in range(n_blk):
-            w_t0[k] = t_[k] if at_[k] else w_t0[k]
+            a, new, old = at_[k] != 0, t_[k], w_t0[k]
+            w_t0[k] = new if a else old
         if truncate and s <= s_first:
             for k in range(n_blk):
-                w_age[k] = F32(0.0) if at_[k] else w_age[k]
+                a, old = at_[k] != 0, w_age[k]
+                w_age[k] = F32(0.0) if a else old
             for k in range(n_blk):
-                w_la[k] = F32(NO_AGE_LOG) if at_[k] else w_la[k]
+                a, old = at_[k] != 0, w_la[k]
+                w_la[k] = F32(NO_AGE_LOG) if a else old
         n_live = 0
         for k in range(n_blk):
             n_live += res_code[k] == ADV
