@@ -147,7 +147,6 @@ def simulate(inputs: SimulationInputs, *, seed: int | np.random.Generator,
     if not max_deal_ratio > 1.0:
         raise ValueError("max_deal_ratio must be > 1")
     ends, starts, out_offset = _calendar(inputs)
-    day_q = _day_to_quarter(ends)
 
     static = _static_arrays(inputs, attribution)
     jump_cum = _cumulative(inputs.stage_jumps(), axis=-1)
@@ -202,7 +201,7 @@ def simulate(inputs: SimulationInputs, *, seed: int | np.random.Generator,
             sorted_deals["o_stage"], sorted_deals["o_age"], o_la, sorted_deals["o_arr"],
             sorted_deals["o_attr"], np.ascontiguousarray(sorted_deals["o_cov"].T), sorted_deals["o_market"],
             sorted_deals["o_expan"], sorted_deals["o_commit"], o_seg, o_groups,
-            np.ascontiguousarray(segments.new_codes), ends, starts, day_q, out_offset,
+            np.ascontiguousarray(segments.new_codes), ends, starts, out_offset,
             float(np.log(max_deal_ratio)),
             lv.asr_multiplier, lv.asr_add, lv.productivity_multiplier, lv.log_win_odds,
             lv.log_time_in_stage, lv.deal_size_multiplier, lv.pool_add, do_open, True,
@@ -321,7 +320,11 @@ def _full_levers(lv: ResolvedLevers, P: int, S: int, H: int) -> ResolvedLevers:
 
 
 def _day_to_quarter(ends: np.ndarray) -> np.ndarray:
-    """(ceil(last end) + 1,) calendar quarter containing the start of each whole day."""
+    """(ceil(last end) + 1,) calendar quarter containing the start of each whole day.
+
+    The kernel finds quarters by compares with ``ends``; the tests pass this table to
+    :func:`._kernel.walk_groups_and_reference`, whose signature keeps it.
+    """
     days = np.arange(int(np.ceil(ends[-1])) + 1, dtype=np.float64)
     return np.minimum(np.searchsorted(ends, days, side="right"), len(ends) - 1).astype(np.int64)
 
