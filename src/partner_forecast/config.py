@@ -154,6 +154,8 @@ class SamplerSettings(_Strict):
     min_ess: float = Field(ge=0)
     max_divergences: int = Field(ge=0)
     retries: int = Field(default=2, ge=0, le=4)
+    fit_workers: int = Field(default=0, ge=0, le=64)
+    """Models fitted side by side, each in its own process (0: automatic, see ``fit_pool``)."""
 
 
 class SimulationSettings(_Strict):

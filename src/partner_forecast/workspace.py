@@ -26,6 +26,7 @@ from pathlib import Path
 
 from partner_forecast.config import Settings
 from partner_forecast.data.export import Export
+from partner_forecast.fit_pool import FitJob, fit_in_workers, fit_workers, fitted_message
 from partner_forecast.models import MODEL_CLASSES, PartnerModel, code_version
 from partner_forecast.models.base import POSTERIOR_SUFFIX, ModelMismatchError
 from partner_forecast.models.base import export_fingerprint as data_fingerprint
@@ -63,11 +64,15 @@ class Workspace:
 
 
 def _stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    """A line on stderr that leaves live progress bars intact (tqdm clears and redraws them)."""
+    from tqdm.auto import tqdm
+
+    tqdm.write(message, file=sys.stderr)
 
 
 def fit_all(export: Export, settings: Settings, workspace: Workspace | str | Path | None = None,
-            progress: bool | Callable[[str], None] = True, refit: bool = False) -> FittedModels:
+            progress: bool | Callable[[str], None] = True, refit: bool = False,
+            workers: int | None = None) -> FittedModels:
     """Fit the five models on ``export``, or load them from the workspace when cached.
 
     Parameters
@@ -83,6 +88,10 @@ def fit_all(export: Export, settings: Settings, workspace: Workspace | str | Pat
         each message instead; ``False`` is silent (failed diagnostics still warn on stderr).
     refit : bool
         Ignore the cache and fit again (the new posteriors replace the cached ones).
+    workers : int, optional
+        Models fitted side by side in worker processes (default ``[sampler] fit_workers``;
+        0 = automatic, 1 = one after another here; see :mod:`partner_forecast.fit_pool`).
+        The posteriors are the same either way.
 
     Returns
     -------
@@ -95,29 +104,42 @@ def fit_all(export: Export, settings: Settings, workspace: Workspace | str | Pat
     thresholds = settings.sampler.model_dump()
     fp = data_fingerprint(export)
     fitted: dict[str, PartnerModel] = {}
-    new_fits = []
+    to_fit: list[type[PartnerModel]] = []
     for cls in MODEL_CLASSES:
         path = ws.path(cls, fp, settings)
-        model = None
         if path.exists() and not refit:
             t0 = time.perf_counter()
             try:
-                model = cls.load(path, data_fingerprint=fp,
-                                 config_hash=cls.config_hash_from(settings))
+                fitted[cls.name] = cls.load(path, data_fingerprint=fp,
+                                            config_hash=cls.config_hash_from(settings))
                 say(f"{cls.name}: loaded from {path} ({time.perf_counter() - t0:.2f} s)")
+                continue
             except ModelMismatchError as exc:
                 say(f"{cls.name}: cached posterior not usable, refitting ({exc})")
-        if model is None:
+        to_fit.append(cls)
+    n_workers = fit_workers(settings.sampler.fit_workers if workers is None else workers,
+                            len(to_fit))
+    new_fits = []
+    if n_workers > 1:
+        jobs = [FitJob(cls.name, ws.path(cls, fp, settings)) for cls in to_fit]
+        fit_in_workers(jobs, export, settings, fp, thresholds, n_workers, say)
+        for cls, job in zip(to_fit, jobs, strict=True):
+            model = cls.load(job.path, data_fingerprint=fp,
+                             config_hash=cls.config_hash_from(settings))
+            fitted[cls.name] = model
+            new_fits.append(model)
+    else:
+        for cls in to_fit:
+            path = ws.path(cls, fp, settings)
             model = cls.from_export(export, settings, data_fingerprint=fp)
             model.fit(progress=say, thresholds=thresholds)
             model.save(path)
+            fitted[cls.name] = model
             new_fits.append(model)
-            d = model.diagnostics
-            say(f"{cls.name}: fitted in {d.compile_seconds + d.sample_seconds:.1f} s "
-                f"(compile {d.compile_seconds:.1f} s, sampling {d.sample_seconds:.1f} s); "
-                f"saved {path}")
+            say(fitted_message(cls.name, model.diagnostics, path))
+    fitted = {cls.name: fitted[cls.name] for cls in MODEL_CLASSES}
+    for model in fitted.values():
         model.recheck(thresholds)
-        fitted[cls.name] = model
     fits = FittedModels(**fitted).check_consistent()  # type: ignore[arg-type]
     if new_fits:
         say("sampler diagnostics:\n" + format_table([m.diagnostics for m in new_fits]))

@@ -185,6 +185,10 @@ class PartnerModel(ABC):
         self._built: dict[str, pm.Model] = {}
         self.compile_log: list[str] = []
         """Parametrisations compiled by :meth:`fit`, in order (one per compile)."""
+        self.sampling_bar: Callable[[str, int], Any] | None = None
+        """Makes the live bar shown while nutpie samples: ``(label, total draws) -> callback``
+        with a ``close()`` (default: :class:`~.progress.SamplingBar` where someone can watch
+        it). A worker process fitting for a parent sets one that relays to the parent."""
 
     # -- configuration ------------------------------------------------------------------------
     @property
@@ -468,7 +472,10 @@ class PartnerModel(ABC):
                     self._build(parametrisation))
             self.compile_log.append(parametrisation)
         chains, draws, tune = int(cfg["chains"]), int(cfg["draws"]), int(cfg["tune"])
-        bar = SamplingBar(self.name, chains * (draws + tune)) if bars_wanted() else None
+        if self.sampling_bar is not None:
+            bar = self.sampling_bar(self.name, chains * (draws + tune))
+        else:
+            bar = SamplingBar(self.name, chains * (draws + tune)) if bars_wanted() else None
         t0 = time.perf_counter()
         try:
             with warnings.catch_warnings():
