@@ -28,13 +28,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from partner_forecast.config import Settings
 from partner_forecast.data.export import Export
+from partner_forecast.spawn_pool import run_spawned
 
 FIT_ORDER: tuple[str, ...] = ("conversion", "activation", "productivity", "timing", "deal_size")
 """Models by their usual cost, most expensive first (fits of the sample, compile + sampling:
@@ -205,24 +205,10 @@ def fit_in_workers(jobs: Sequence[FitJob], export: Export, settings: Settings, f
     say(f"fitting {len(ordered)} models, {workers} at a time in worker processes "
         f"({', '.join(j.name for j in ordered)})")
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                 initializer=_init_worker,
-                                 initargs=(messages, export, settings, fingerprint, thresholds,
-                                           bars)) as pool:
-            futures = {pool.submit(_fit_job, job): job for job in ordered}
-            pending = set(futures)
-            try:
-                while pending:
-                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in finished:
-                        exc = fut.exception()
-                        if exc is not None:
-                            exc.add_note(f"(fitting the {futures[fut].name} model in a worker "
-                                         "process)")
-                            raise exc
-            except BaseException:
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
+        run_spawned(_fit_job, ordered, workers,
+                    describe=lambda job: f"(fitting the {job.name} model in a worker process)",
+                    initializer=_init_worker,
+                    initargs=(messages, export, settings, fingerprint, thresholds, bars))
     finally:
         relay.stop()
 

@@ -290,38 +290,24 @@ def _with_note(fn: Callable[..., FoldOutput], task: FoldTask, *args: Any) -> Fol
     try:
         return fn(task, *args)
     except BaseException as exc:
-        exc.add_note(f"(in backtest fold {task.quarters[0]}, as of {task.origin.date()})")
+        exc.add_note(_fold_note(task))
         raise
 
 
 def _run_in_processes(tasks: Sequence[FoldTask], workers: int,
                       worker_init: Callable[[], None] | None,
                       finished: Callable[[FoldOutput], None]) -> None:
-    import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from partner_forecast.spawn_pool import run_spawned
 
     n = min(workers, len(tasks))
     threads = max(1, (os.cpu_count() or 1) // n)
-    # spawn, not fork: the parent may already run numba / OpenMP threads, which fork can deadlock.
-    context = mp.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=n, mp_context=context, initializer=_init_worker,
-                             initargs=(threads, worker_init)) as pool:
-        futures = {pool.submit(run_fold, task): task for task in tasks}
-        pending = set(futures)
-        try:
-            while pending:
-                completed, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in completed:
-                    exc = fut.exception()
-                    if exc is not None:
-                        task = futures[fut]
-                        exc.add_note(f"(in backtest fold {task.quarters[0]}, as of "
-                                     f"{task.origin.date()})")
-                        raise exc
-                    finished(fut.result())
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+    run_spawned(run_fold, tasks, n, describe=_fold_note, initializer=_init_worker,
+                initargs=(threads, worker_init), on_result=finished)
+
+
+def _fold_note(task: FoldTask) -> str:
+    """What a fold's error is noted with: ``(in backtest fold 2026Q1, as of 2026-01-01)``."""
+    return f"(in backtest fold {task.quarters[0]}, as of {task.origin.date()})"
 
 
 def _run_on_dask(tasks: Sequence[FoldTask], scheduler: str, workers: int,
