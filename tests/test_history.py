@@ -273,3 +273,32 @@ def test_cli_json_and_csv_parse_back(forecast_ledger, tmp_path):
     assert len(drivers) == 2 * (len(DRIVERS) + 1)
     r = _invoke(data, "--quarter", "2025Q2", "--workspace", ws)
     assert r.exit_code == 0 and "== drivers ==" in r.stdout and "slipped" in r.stdout
+
+
+def test_report_chart_draws_the_band_and_the_actual_at_both_widths(forecast_ledger):
+    from matplotlib.text import Text
+
+    from partner_forecast.reports.charts import LAYOUTS, history_band_chart
+    from partner_forecast.reports.executive import history_reading
+
+    data, ws, ids = forecast_ledger
+    result = forecast_history(data, "2025Q2", workspace=ws)
+    actual = result.meta["actual_total"]
+    reading = history_reading(result.runs, "2025Q2", actual)
+    first, last = result.runs.iloc[0], result.runs.iloc[-1]
+    assert reading.startswith(f"2025Q2: P50 moved from ${first['p50'] / 1000:,.1f}k (as of 2025-03-15)")
+    where = ("below the P10" if actual < last["p10"] else "above the P90" if actual > last["p90"]
+             else "inside the P10-P90")
+    assert f"{where} of the last one" in reading
+    for layout in LAYOUTS:
+        fig = history_band_chart(result.runs, actual, 112_000.0, layout=layout)
+        ax = fig.axes[0]
+        flat = [line for line in ax.get_lines() if len(set(line.get_ydata())) == 1]
+        assert sorted(float(line.get_ydata()[0]) for line in flat) == pytest.approx(
+            sorted([actual, 112_000.0]))
+        p50 = next(line for line in ax.get_lines() if line.get_label() == "P50 of each run")
+        assert list(p50.get_ydata()) == pytest.approx(result.runs["p50"].tolist())
+        sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+        assert min(sizes) >= layout.text
+    one = history_band_chart(result.runs.iloc[:1], None, None)  # one run: a whisker, no band
+    assert len(one.axes[0].collections) == 1
