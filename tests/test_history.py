@@ -106,6 +106,8 @@ def test_runs_in_as_of_order_with_targets_refits_and_no_actual_yet(hand_ledger):
     assert runs["target_source"].iloc[1] == "from recorded percentiles"
     assert np.isnan(runs["p_at_least_target"].iloc[2]) and runs["arr_target"].iloc[2] == 150_000.0
     assert list(runs["refit"]) == ["first run", "yes (data)", "yes (data, config)"]
+    assert list(result.moves["what_changed"]) == ["data", "data, config"]
+    assert result.moves["refit"].all()
     # 2026Q3 is not closed in the tiny export (as of 2026-09-29): no actual, and it says so.
     assert runs["actual"].isna().all() and not result.meta["quarter_closed"]
     assert any("not closed" in w for w in result.meta["warnings"])
@@ -160,6 +162,10 @@ def test_between_compares_any_two_runs(hand_ledger):
     assert d.loc["won", "value"] == pytest.approx((1 - P_A["O04"]) * VALUE["O04"])
     assert d.loc["new deals", "deals"] == 2  # O09, O12
     assert d["value"].iloc[:-1].sum() == pytest.approx(_mean("C", P_C) - _mean("A", P_A), abs=1e-9)
+    swapped = forecast_history(data, "2026Q3", workspace=ws, between=(ids["C"], ids["A"]))
+    assert swapped.moves["from_run"].iloc[0] == ids["A"]  # from the earlier run, said so
+    assert swapped.drivers["value"].tolist() == pytest.approx(result.drivers["value"].tolist())
+    assert any("is the earlier of the two" in w for w in swapped.meta["warnings"])
     with pytest.raises(PartnerForecastError, match="--between: run .* is a scenario run"):
         forecast_history(data, "2026Q3", workspace=ws, between=(ids["A"], ids["scenario"]))
     with pytest.raises(PartnerForecastError, match="does not forecast 2026Q3"):

@@ -30,8 +30,8 @@ _DRIVERS_TEXT = ["move", "driver", "deals", "value", "top_deals"]
                    "containing the data's as-of date).")
 @by_option
 @click.option("--between", nargs=2, metavar="RUN_A RUN_B", default=None,
-              help="Explain the move from ledger run RUN_A to RUN_B only (default: each "
-                   "consecutive pair of runs).")
+              help="Explain the move between these two ledger runs only, from the earlier "
+                   "to the later (default: each consecutive pair of runs).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True),
               help="TOML config merged over the defaults (calendar, attribution weights).")
 @workspace_option

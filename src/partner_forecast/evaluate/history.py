@@ -10,7 +10,8 @@ is now, and gives
   model was refit since the run before, and, once the quarter is closed in the export, the actual
   with its percentile under the run's forecast (as ``variance`` computes them);
 - **moves**: for each consecutive pair of runs (or one chosen pair), the change of the mean and
-  of P10/P50/P90, and which inputs of the model changed (data, config, code);
+  of P10/P50/P90, and which inputs of the model changed (data, config, code: a refit) or of
+  the simulation (seed, draws);
 - **drivers**: what moved the *expected* (mean) attributed ARR between the two runs, from the
   ledger's per-deal win probabilities and the export (deal ``i`` with win-in-quarter probability
   ``p`` and attributed value ``v`` -- ARR x attribution weight, as the export records them as of
@@ -42,7 +43,6 @@ ARR is partner-attributed, currency per year; probabilities in [0, 1]; percentil
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,7 +87,6 @@ TOTAL_DRIVER = "change in expected ARR"
 """The last row of each move's drivers: later run's mean minus earlier run's (their sum)."""
 TOP_DEALS = 3
 """Deals named per driver row (largest contributions first)."""
-FINGERPRINT_CHARS = 8
 
 
 @dataclass(frozen=True)
@@ -106,7 +105,7 @@ class HistoryResult:
     moves : pandas.DataFrame
         One row per compared pair: from_run, to_run, from_as_of, to_as_of, mean_from, mean_to,
         mean_change, p10_change, p50_change, p90_change (quantile changes: not additive),
-        refit, what_changed.
+        refit (data, config or code changed), what_changed (those, and seed or draws).
     drivers : pandas.DataFrame
         from_run, to_run, move (``<earlier as-of> -> <later as-of>``), driver, deals, value,
         top_deals (the largest contributions), description; per pair the
@@ -145,9 +144,8 @@ class RunSide:
         Recorded means of total attributed ARR, of ARR won in the quarter before the as-of, and
         of attributed ARR from deals not yet created (currency per year).
     deals : pandas.DataFrame
-        opportunity_id, p_won (win in the quarter), value (attributed ARR as of the run's
-        as-of), stage (as of the as-of), status (:data:`~.variance.OPEN_STATUSES` at the
-        later run's as-of; filled by :func:`what_moved`), closed_on, created_on, expected_close_on.
+        The run's open deals: opportunity_id, p_won (win in the quarter), value (attributed ARR
+        as of the run's as-of date, 0 for a deal no longer in the export) and stage (then).
     """
 
     run_id: str
@@ -331,13 +329,19 @@ def _target_columns(record: Mapping[str, Any], label: str, segment: str,
     return target, p_at_least(target, levels, values), "from recorded percentiles"
 
 
-def _what_changed(prev: Mapping[str, Any] | None, cur: Mapping[str, Any]) -> str:
-    """Which model inputs changed since ``prev``: ``data, config, code`` (``""`` for none)."""
+def _what_changed(prev: Mapping[str, Any] | None, cur: Mapping[str, Any],
+                  simulation: bool = False) -> str:
+    """What changed since ``prev``, e.g. ``"data, config"`` (``""``: nothing).
+
+    The model's inputs ``data, config, code`` (a change means a refit), and with
+    ``simulation`` also the Monte Carlo settings ``seed, draws``.
+    """
     if prev is None:
         return ""
-    parts = [name for name, key in (("data", "data_fingerprint"), ("config", "config_fingerprint"),
-                                    ("code", "version")) if str(prev[key]) != str(cur[key])]
-    return ", ".join(parts)
+    keys = [("data", "data_fingerprint"), ("config", "config_fingerprint"), ("code", "version")]
+    if simulation:
+        keys += [("seed", "seed"), ("draws", "draws")]
+    return ", ".join(name for name, key in keys if str(prev[key]) != str(cur[key]))
 
 
 def _refit_text(changed: str) -> str:
@@ -365,8 +369,8 @@ def forecast_history(data: str | Path | Export, quarter: str | Quarter | None = 
         Show each run's segments of this dimension (only runs segmented by it are listed);
         the drivers are of the total.
     between : pair of run ids, optional
-        Compare these two runs (the change is the second's minus the first's) instead of
-        each consecutive pair.
+        Compare these two runs instead of each consecutive pair: the move runs from the
+        earlier of the two (by as-of date) to the later.
     workspace : path, optional
         Workspace holding ``ledger.sqlite`` (default ``.partner_forecast``).
     config : path or Settings, optional
@@ -399,12 +403,12 @@ def forecast_history(data: str | Path | Export, quarter: str | Quarter | None = 
     label = str(q)
     runs = ledger.forecasts_of(label, q.end)
     every = ledger.runs()
-    every = every[every["kind"] == "forecast"]
-    if every.empty:
+    if (every["kind"] == "forecast").sum() == 0:
         raise PartnerForecastError(f"the ledger at {ledger.path} holds no forecast runs: run "
                                    "`partner-forecast forecast` first (--workspace)")
     if runs.empty:
-        known = sorted({x for s in every["quarters"] for x in str(s).split(",") if x},
+        forecasts = every[every["kind"] == "forecast"]
+        known = sorted({x for s in forecasts["quarters"] for x in str(s).split(",") if x},
                        key=lambda s: Quarter.parse(s, fym).index)
         raise PartnerForecastError(f"no forecast run of {label} in the ledger at {ledger.path} "
                                    f"(--quarter): it holds forecasts of {', '.join(known)}")
@@ -420,7 +424,7 @@ def forecast_history(data: str | Path | Export, quarter: str | Quarter | None = 
             notes.append(f"{len(other)} run(s) of {label} segmented otherwise are not listed "
                          f"(without --by every run is, with its total)")
     records = {str(r): ledger.run(str(r)) for r in runs["run_id"]}
-    pairs = _pairs(runs, between, ledger, label, records)
+    pairs = _pairs(runs, between, ledger, label, records, every, notes)
 
     closed = q.end <= as_of
     won_now = realised(export, settings, q, by=by, until=None if closed else as_of)
@@ -486,30 +490,37 @@ def forecast_history(data: str | Path | Export, quarter: str | Quarter | None = 
 
 
 def _pairs(runs: pd.DataFrame, between: Sequence[str] | None, ledger: Any, label: str,
-           records: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
-    """The (earlier, later) run pairs to compare: consecutive ones, or ``between``."""
+           records: dict[str, dict[str, Any]], every: pd.DataFrame,
+           notes: list[str]) -> list[tuple[str, str]]:
+    """The (earlier, later) run pairs to compare: consecutive ones, or ``between`` (ordered)."""
     if between is None:
         ids = [str(r) for r in runs["run_id"]]
         return list(zip(ids[:-1], ids[1:], strict=True))
     if len(between) != 2:
         raise PartnerForecastError(f"--between takes two run ids, got {len(between)}")
+    listed = every.set_index("run_id")
     for run_id in between:
         if run_id in records:
             continue
-        with ledger._connect() as con:
-            row = con.execute("SELECT kind, quarters FROM runs WHERE run_id = ?",
-                              (run_id,)).fetchone()
-        if row is None:
+        if run_id not in listed.index:
             raise PartnerForecastError(f"--between: no run {run_id!r} in the ledger at "
                                        f"{ledger.path} (`partner-forecast ledger` lists them)")
-        kind, quarters = row
-        if kind != "forecast":
-            raise PartnerForecastError(f"--between: run {run_id} is a {kind} run, not a forecast")
-        if label not in str(quarters):
+        row = listed.loc[run_id]
+        if row["kind"] != "forecast":
+            raise PartnerForecastError(f"--between: run {run_id} is a {row['kind']} run, not a "
+                                       "forecast")
+        if label not in str(row["quarters"]).split(","):
             raise PartnerForecastError(f"--between: run {run_id} does not forecast {label} (it "
-                                       f"covers {', '.join(json.loads(quarters))})")
+                                       f"covers {row['quarters']})")
         records[run_id] = ledger.run(run_id)
-    return [(str(between[0]), str(between[1]))]
+    first, second = (str(r) for r in between)
+    order = {r: i for i, r in enumerate(every["run_id"])}  # recorded order breaks as-of ties
+    key = {r: (pd.Timestamp(records[r]["as_of"]), order.get(r, 0)) for r in (first, second)}
+    if key[second] < key[first]:
+        notes.append(f"--between: run {second} is the earlier of the two: the move is from it "
+                     f"to {first}")
+        first, second = second, first
+    return [(first, second)]
 
 
 def _views(records: Mapping[str, Mapping[str, Any]], export: Export) -> dict[str, Export]:
@@ -557,7 +568,7 @@ def _moves(pairs: list[tuple[str, str]], records: Mapping[str, Mapping[str, Any]
                       "mean_from": a.mean, "mean_to": b.mean, "mean_change": b.mean - a.mean,
                       "p10_change": qb["p10"] - qa["p10"], "p50_change": qb["p50"] - qa["p50"],
                       "p90_change": qb["p90"] - qa["p90"], "refit": bool(changed),
-                      "what_changed": changed or "nothing"})
+                      "what_changed": _what_changed(ra, rb, simulation=True) or "nothing"})
     return pd.DataFrame(moves, columns=move_cols), pd.concat(drivers, ignore_index=True)[driver_cols]
 
 
