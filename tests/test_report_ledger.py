@@ -33,6 +33,10 @@ def test_variance_block_reuses_the_ledgers_forecast(setup):
     assert f"Forecast: ledger run {run.run_id} as of 2025-04-01 (recorded " in waterfall.note
     keys = [c.key for c in report.charts()]
     assert {"committed", "quality"} <= set(keys)
+    # The forecast history of 2025Q2 (read from the ledger): the run above, with the actual.
+    history = next(c for c in report.charts() if c.key == "history_2025Q2")
+    assert "with the actual" in history.title and "as of 2025-04-01" in history.reading
+    assert "history_2025Q3" not in keys  # the current quarter: not from one run date
     committed = next(c for c in report.charts() if c.key == "committed")
     assert "committed $" in committed.reading and "upside $" in committed.reading
     assert "attributed" in committed.title.lower()

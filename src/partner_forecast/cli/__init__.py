@@ -11,6 +11,7 @@ from partner_forecast.cli import (
     data_commands,  # noqa: F401  (registers commands)
     evaluate_commands,  # noqa: F401
     forecast_commands,  # noqa: F401
+    history_command,  # noqa: F401
     metrics_commands,  # noqa: F401
     model_commands,  # noqa: F401
     report_command,  # noqa: F401

@@ -488,6 +488,53 @@ def waterfall_chart(start_label: str, start: float, steps: Sequence[tuple[str, f
     return fig
 
 
+def history_band_chart(runs: pd.DataFrame, actual: float | None = None,
+                       target: float | None = None, layout: Layout = WIDE) -> Figure:
+    """One quarter's forecasts over their run dates: the P10-P90 band and P50, with the actual.
+
+    Parameters
+    ----------
+    runs : pandas.DataFrame
+        as_of (ISO date), p10, p50, p90 of total attributed ARR, one row per ledger run, in
+        as-of order (:attr:`partner_forecast.evaluate.history.HistoryResult.runs`).
+    actual : float, optional
+        The quarter's actual attributed ARR (a horizontal line), once it is closed.
+    target : float, optional
+        The quarter's ARR target (a dotted line).
+    layout : Layout
+        Wide (desktop) or narrow (phone).
+    """
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    fig, axes = new_figure(layout, layout.size(3.2, 3.0))
+    ax = axes[0, 0]
+    x = pd.to_datetime(runs["as_of"]).to_numpy()
+    p10, p50, p90 = (runs[c].to_numpy(dtype=float) for c in ("p10", "p50", "p90"))
+    if len(x) > 1:
+        ax.fill_between(x, p10, p90, color=BAND, alpha=0.5, linewidth=0, label="P10-P90")
+    # Each run's own P10-P90 as a whisker at its date (the band only joins them).
+    ax.vlines(x, p10, p90, color=FORECAST, linewidth=1.2,
+              label=None if len(x) > 1 else "P10-P90")
+    ax.plot(x, p50, color=FORECAST, linewidth=1.8, linestyle="--", marker="o", markersize=4,
+            label="P50 of each run")
+    if actual is not None and np.isfinite(actual):
+        ax.axhline(actual, color=ACTUAL, linewidth=1.6, label=f"actual {tex_safe(money(actual))}")
+    if target is not None and np.isfinite(target):
+        ax.axhline(target, color=BAD, linewidth=1.2, linestyle=":", label="target")
+    locator = AutoDateLocator(minticks=2, maxticks=4 if layout.narrow else 8)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    if len(x) == 1:  # one run: a little room either side of its date
+        day = np.timedelta64(7, "D")
+        ax.set_xlim(x[0] - day, x[0] + day)
+    ax.set_ylim(bottom=0)
+    money_axis(ax, layout=layout)
+    axis_label(ax, "run date (as-of)", layout, "x")
+    axis_label(ax, "attributed ARR", layout)
+    legend_above(fig, ax, layout, ncols=2 if layout.narrow else 4)
+    return fig
+
+
 def backtest_chart(per_quarter: pd.DataFrame, pits: np.ndarray, coverage: pd.DataFrame,
                    coverage_target: float = 0.8, layout: Layout = WIDE) -> Figure:
     """Backtest calibration: forecast vs actual per fold, PIT histogram, P10-P90 coverage.

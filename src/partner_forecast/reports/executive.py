@@ -12,9 +12,12 @@
    (:func:`~partner_forecast.metrics.coverage.pipeline_coverage`) and the pipeline mix and growth
    (:func:`~partner_forecast.metrics.pipeline.pipeline_trend`).
 3. **Forecast accuracy**: the variance waterfall of the last closed quarter
-   (:func:`~partner_forecast.evaluate.variance.variance_review`), backtest calibration when asked
-   for (:func:`~partner_forecast.evaluate.backtest.backtest`), learned conversion curves vs the
-   seed table.
+   (:func:`~partner_forecast.evaluate.variance.variance_review`), the P10-P90 band of its
+   ledger forecasts over their run dates with the actual
+   (:func:`~partner_forecast.evaluate.history.forecast_history`; and the current quarter's from
+   two runs), backtest calibration when asked for
+   (:func:`~partner_forecast.evaluate.backtest.backtest`), learned conversion curves vs the seed
+   table.
 4. **Partner productivity**: ASR per partner with intervals (paper partnerships marked), top 10
    partners by pipeline, win rate, deal size and ARR per active partner/seller by type.
 5. **Ecosystem growth**: partners with their first pipeline, engaged sellers, marketplace and
@@ -854,8 +857,9 @@ def _pipeline_block(inp: _Inputs, quarter: Quarter) -> Block:
 def _accuracy_block(inp: _Inputs, context: Any, backtest_quarters: int, variance: bool) -> Block:
     block = Block("accuracy", "3. Forecast accuracy",
                   "Forecast vs actual for the last closed quarter and where it missed (variance "
-                  "review), calibration over past quarters (backtest), conversion by partner type: "
-                  "model vs the seed table. Attributed ARR throughout.")
+                  "review), how its forecast moved over the ledger's runs (history), calibration "
+                  "over past quarters (backtest), conversion by partner type: model vs the seed "
+                  "table. Attributed ARR throughout.")
     if variance:
         _variance_items(inp, block)
     else:
@@ -864,6 +868,7 @@ def _accuracy_block(inp: _Inputs, context: Any, backtest_quarters: int, variance
                                 "Run the report without --no-variance to include it, or review "
                                 "the quarter alone with: partner-forecast variance DATA --quarter "
                                 f"{inp.last_closed}."))
+    _history_items(inp, block)
     if backtest_quarters > 0:
         _backtest_items(inp, block, backtest_quarters)
     else:
@@ -920,6 +925,54 @@ def _variance_items(inp: _Inputs, block: Block) -> None:
         {"p_won": "pct", "value": "money", "contribution": "signed_money"},
         labels={"p_won": "P(won)", "value": "ARR", "contribution": "Effect on the miss",
                 "missing_fields": "Missing audit fields"}))
+
+
+def history_reading(runs: pd.DataFrame, quarter: str, actual: float | None) -> str:
+    """One sentence on how a quarter's forecast moved over its ledger runs (and the actual)."""
+    first, last = runs.iloc[0], runs.iloc[-1]
+    if len(runs) == 1:
+        text = (f"{quarter}: one forecast in the ledger, as of {first['as_of']}: P50 "
+                f"{money(first['p50'])} (P10-P90 {money(first['p10'])}-{money(first['p90'])})")
+    else:
+        text = (f"{quarter}: P50 moved from {money(first['p50'])} (as of {first['as_of']}) to "
+                f"{money(last['p50'])} (as of {last['as_of']}) over {len(runs)} forecasts")
+    if actual is not None:
+        where = ("below the P10" if actual < last["p10"] else
+                 "above the P90" if actual > last["p90"] else "inside the P10-P90")
+        text += f"; actual {money(actual)}, {where} of the last one"
+    return text + "."
+
+
+def _history_items(inp: _Inputs, block: Block) -> None:
+    """Forecast-history charts: the last closed quarter's, and the current one's from two runs.
+
+    Read from the ledger only (no fit): the last closed quarter with its actual, the current
+    quarter when the ledger holds forecasts of it as of two dates or more.
+    """
+    from partner_forecast.evaluate.history import forecast_history
+
+    for quarter, least in ((inp.last_closed, 1), (inp.current, 2)):
+        try:
+            hist = forecast_history(inp.export, quarter, workspace=inp.workspace,
+                                    config=inp.settings)
+        except PartnerForecastError:
+            if least == 1:
+                block.items.append(Note(f"No forecast history of {quarter}: the ledger at "
+                                        f"{inp.workspace} holds no forecast of it."))
+            continue
+        runs = hist.runs[hist.runs["segment"] == "total"]
+        if runs["as_of"].nunique() < least:  # the current quarter: from two run dates on
+            continue
+        actual = hist.meta.get("actual_total")
+        target = runs["arr_target"].dropna()
+        block.items.append(Chart(
+            f"history_{quarter}", f"{quarter}: the forecast over its run dates, P10-P90 and P50 "
+            "(attributed ARR)" + (" with the actual" if actual is not None else ""),
+            history_reading(runs, str(quarter), actual),
+            partial(charts.history_band_chart, runs, actual,
+                    float(target.iloc[-1]) if len(target) else None),
+            "Every forecast of the quarter in the ledger (scenarios left out), at its as-of date; "
+            f"what moved between runs: partner-forecast history DATA --quarter {quarter}."))
 
 
 def _backtest_items(inp: _Inputs, block: Block, k: int) -> None:
