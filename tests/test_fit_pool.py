@@ -5,7 +5,11 @@ sampler settings), no module swapped."""
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import queue
+import subprocess
+import sys
+import time
 from concurrent.futures import ProcessPoolExecutor
 from types import SimpleNamespace
 
@@ -135,3 +139,70 @@ def test_fit_all_in_workers_gives_the_fits_of_one_after_another(models_export, m
     for a, b in zip(side_by_side, in_turn, strict=True):
         _posteriors_equal(a, b)
         assert a.diagnostics.failures == b.diagnostics.failures
+
+
+_ORPHAN_SCRIPT = """
+import os, sys, time
+from partner_forecast.spawn_pool import run_spawned
+
+def report_pid(_task):
+    return os.getpid()
+
+def linger(_task):
+    time.sleep(120)
+
+if __name__ == "__main__":
+    out = sys.argv[1]
+    run_spawned(report_pid, [0, 1], 2, describe=str,
+                on_result=lambda pid: open(out, "a").write(f"{pid}\\n"))
+    run_spawned(linger, [0, 1], 2, describe=str)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_workers_end_when_the_command_is_killed(tmp_path):
+    """A command killed mid-run (SIGKILL) leaves no worker process behind."""
+    script = tmp_path / "orphans.py"
+    script.write_text(_ORPHAN_SCRIPT, "utf-8")
+    pids = tmp_path / "pids.txt"
+    proc = subprocess.Popen([sys.executable, str(script), str(pids)])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(_read_pids(pids)) < 2:
+        time.sleep(0.2)
+    time.sleep(3)  # the second pool's workers are sleeping now
+    children = _children(proc.pid)
+    assert children, "the command started no workers"
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(_alive(pid) for pid in children):
+        time.sleep(0.2)
+    assert not [pid for pid in children if _alive(pid)]
+
+
+def _read_pids(path) -> list[int]:
+    return [int(x) for x in path.read_text().split()] if path.exists() else []
+
+
+def _children(pid: int) -> list[int]:
+    """Direct children of ``pid`` (from /proc)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(entry))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

@@ -3,15 +3,39 @@
 Shared by the backtest's folds (:mod:`partner_forecast.evaluate.backtest`) and the models fitted
 side by side (:mod:`partner_forecast.fit_pool`). Spawn, not fork: the parent may already run
 numba or OpenMP threads, which fork can deadlock. On an error the tasks not yet started are
-cancelled and the parent does not wait for the running ones.
+cancelled and the parent does not wait for the running ones. On Linux each worker asks the
+kernel to end it when its parent dies (``PR_SET_PDEATHSIG``): a command killed mid-run (SIGTERM,
+SIGKILL) does not leave workers behind, which ProcessPoolExecutor's workers otherwise are.
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing as mp
+import signal
+import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def end_with_parent() -> None:
+    """Ask Linux to send this process SIGTERM when its parent dies (elsewhere: nothing)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+
+
+def _start_worker(initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
+    end_with_parent()
+    if initializer is not None:
+        initializer(*initargs)
 
 
 def run_spawned[T, R](fn: Callable[[T], R], tasks: Iterable[T], workers: int, *,
@@ -37,7 +61,7 @@ def run_spawned[T, R](fn: Callable[[T], R], tasks: Iterable[T], workers: int, *,
         Called in the parent with each result, in completion order.
     """
     with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                             initializer=initializer, initargs=initargs) as pool:
+                             initializer=_start_worker, initargs=(initializer, initargs)) as pool:
         futures = {pool.submit(fn, task): task for task in tasks}
         pending = set(futures)
         try:
