@@ -58,7 +58,7 @@ from partner_forecast.data.export import Export
 from partner_forecast.errors import PartnerForecastError
 from partner_forecast.evaluate.record import percentile_of
 from partner_forecast.evaluate.variance import _forecast_table
-from partner_forecast.metrics.attribution import attribution_weight
+from partner_forecast.metrics.attribution import attributed_arr
 from partner_forecast.metrics.pipeline import stage_on
 from partner_forecast.outcomes import realised
 from partner_forecast.reports.formatting import money
@@ -258,9 +258,8 @@ def _top(contrib: pd.Series | None, n: int = TOP_DEALS) -> str:
 def deal_values(view: Export, settings: Settings) -> pd.Series:
     """Attributed value (ARR x attribution weight, currency per year) of each deal in ``view``."""
     o = view.opportunities
-    weight = attribution_weight(o["partner_role"], o["influence_pct"], settings.attribution)
-    return pd.Series((o["arr"].astype(float) * weight).to_numpy(dtype=float),
-                     index=o["opportunity_id"].astype(str).to_numpy())
+    value = attributed_arr(o["arr"], o["partner_role"], o["influence_pct"], settings.attribution)
+    return pd.Series(value.to_numpy(dtype=float), index=o["opportunity_id"].astype(str).to_numpy())
 
 
 def _measure_mean(q: pd.DataFrame, label: str, measure: str) -> float:
