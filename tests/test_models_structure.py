@@ -161,7 +161,8 @@ def test_deal_covariates_engagement(tiny_export):
 
 
 def test_timing_stats_are_sufficient(tiny_export):
-    completed, censored = agg.timing_stats(tiny_export)
+    completed, censored, windowed = agg.timing_stats(tiny_export)
+    assert windowed.empty  # no quarter-end reading asked for
     stays = agg.stage_stays(tiny_export)
     assert completed["n"].sum() == (~stays["open"]).sum()
     assert censored["w"].sum() == stays["open"].sum()

@@ -13,7 +13,7 @@ import json
 import tomllib
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -142,6 +142,16 @@ class AuditSettings(_Strict):
     required_fields: list[str]
 
 
+class TimingSettings(_Strict):
+    """How the time-in-stage model reads closes bunched at quarter end (see ``[timing]``)."""
+
+    quarter_end: Literal["auto", "on", "off"] = "auto"
+    quarter_end_window_days: int = Field(default=21, ge=1, le=45)
+    """Last days of a fiscal quarter in which closes count as bunched."""
+    quarter_end_pull_days: int = Field(default=21, ge=0, le=60)
+    """How far after its date a close in the window may have been due (pulled in)."""
+
+
 class SamplerSettings(_Strict):
     """MCMC sampler settings and the diagnostics a fit must pass."""
 
@@ -178,6 +188,7 @@ class Settings(_Strict):
     confidence: ConfidenceSettings
     activation: ActivationSettings
     audit: AuditSettings
+    timing: TimingSettings = TimingSettings()
     sampler: SamplerSettings
     simulation: SimulationSettings
     priors: dict[str, dict[str, Any]]

@@ -329,6 +329,8 @@ def run(context: ForecastContext, *, levers=None, record: bool = True, progress:
         "diagnostics": diagnostics.to_dict(orient="records"),
         "warnings": warnings,
     }
+    if ctx.inputs.notes:  # what the fits chose from the data (e.g. quarter-end closes)
+        meta["fit_notes"] = " | ".join(ctx.inputs.notes)
     meta["drivers"] = sim.driver_means().to_dict(orient="records")
     meta["headline"] = headline(quantiles, targets, ctx.report[0])
     if name is not None:

@@ -68,6 +68,7 @@ def validate(data: str, as_of: pd.Timestamp | None, config_path: str | None) -> 
     from partner_forecast.data.audit import audit_export
     from partner_forecast.data.export import load_export
     from partner_forecast.data.flag_leakage import flag_leakage
+    from partner_forecast.data.quarter_end import quarter_end_reading
     from partner_forecast.data.read import find_file
 
     settings = load_settings(config_path)
@@ -82,6 +83,9 @@ def validate(data: str, as_of: pd.Timestamp | None, config_path: str | None) -> 
         click.echo(f"audit: {line}", err=True)
     for w in audit.warnings:
         click.echo(f"warning: {w}", err=True)
+    reading = quarter_end_reading(export, settings.timing,
+                                  settings.calendar.fiscal_year_start_month)[1]
+    click.echo(f"quarter-end: {reading}", err=True)
     leakage = flag_leakage(export)
     click.echo("leakage: deal flags as conversion covariates (latest values in the export)",
                err=True)

@@ -58,6 +58,8 @@ def fit(data: Path, as_of, workspace: Path, config_path: str | None, refit: bool
     fits = fit_all(export, settings, workspace, progress=True, refit=refit)
     meta = base_meta(export, settings, workspace=str(workspace), diagnostics_ok=fits.ok,
                      warnings=list(fits.warnings))
+    if fits.notes:
+        meta["fit_notes"] = " | ".join(fits.notes)
     emit({"diagnostics": fits.diagnostics_table()}, meta, fmt, output)  # alert + exit 1 on failure
 
 

@@ -38,6 +38,7 @@ from partner_forecast.calendar import Quarter, quarter_from_index, quarter_index
 from partner_forecast.data.export import Export
 from partner_forecast.data.field_history import has_history, value_at
 from partner_forecast.data.flag_leakage import usable_flags
+from partner_forecast.data.quarter_end import in_quarter_end_window, quarter_start_of
 from partner_forecast.data.schema import (
     ENGAGEMENT_ACTIVITIES,
     OPEN_STAGES,
@@ -397,17 +398,29 @@ def entry_counts(export: Export) -> np.ndarray:
     return out
 
 
-def timing_stats(export: Export) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Sufficient statistics of log days in stage, completed and right-censored.
+def timing_stats(export: Export, quarter_end: tuple[int, int] | None = None,
+                 fiscal_year_start_month: int = 1
+                 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Sufficient statistics of log days in stage: completed, right- and interval-censored.
+
+    With ``quarter_end = (window_days, pull_days)`` a stay that ended in a close (won or lost)
+    dated in the last ``window_days`` of its fiscal quarter is not an exact stay: the close may
+    have been moved there from earlier in the quarter or pulled in from up to ``pull_days``
+    later (:mod:`partner_forecast.data.quarter_end`). Its true length lies between the days
+    from stage entry to the quarter's start (at least :data:`DAY_FLOOR`) and its recorded days
+    plus ``pull_days``.
 
     Returns
     -------
     completed : pandas.DataFrame
-        type_idx, stage_idx, n, sum_y, sum_y2 over completed stays (``y = log days``), one row
-        per (type, stage) with at least one stay.
+        type_idx, stage_idx, n, sum_y, sum_y2 over exact completed stays (``y = log days``), one
+        row per (type, stage) with at least one stay.
     censored : pandas.DataFrame
         type_idx, stage_idx, y (log of the days spent so far), w (number of open stays with
         that age) for the stays still open at as-of.
+    windowed : pandas.DataFrame
+        type_idx, stage_idx, lo, hi (log days bounding the stay), w (number of stays with those
+        bounds): the interval-censored closes; empty without ``quarter_end``.
     """
     stays = stage_stays(export)
     pf = partner_frame(export).set_index("partner_id")
@@ -415,14 +428,36 @@ def timing_stats(export: Export) -> tuple[pd.DataFrame, pd.DataFrame]:
         type_idx=stays["partner_id"].map(pf["type_idx"]).to_numpy(dtype=np.int64),
         stage_idx=stays["stage"].map({s: i for i, s in enumerate(OPEN_STAGES)}).to_numpy(dtype=np.int64),
         y=np.log(stays["days"].to_numpy(dtype=float)))
-    done = stays[~stays["open"]].assign(y2=lambda d: d["y"] ** 2)
+    windowed = pd.DataFrame({"type_idx": pd.Series(dtype=np.int64),
+                             "stage_idx": pd.Series(dtype=np.int64),
+                             "lo": pd.Series(dtype=float), "hi": pd.Series(dtype=float),
+                             "w": pd.Series(dtype=np.int64)})
+    in_window = np.zeros(len(stays), dtype=bool)
+    if quarter_end is not None and len(stays):
+        window_days, pull_days = quarter_end
+        closing = (~stays["open"] & stays["next_stage"].isin(["won", "lost"])).to_numpy()
+        in_window = closing & in_quarter_end_window(stays["left_on"], window_days,
+                                                    fiscal_year_start_month)
+        if in_window.any():
+            w = stays[in_window]
+            q_start = quarter_start_of(w["left_on"], fiscal_year_start_month)
+            before = (q_start - w["entered_on"].to_numpy()).astype("timedelta64[D]").astype(float)
+            lo = np.log(np.maximum(before, DAY_FLOOR))
+            hi = np.log(w["days"].to_numpy(dtype=float) + pull_days + 0.5)
+            windowed = (pd.DataFrame({"type_idx": w["type_idx"].to_numpy(dtype=np.int64),
+                                      "stage_idx": w["stage_idx"].to_numpy(dtype=np.int64),
+                                      "lo": lo, "hi": np.maximum(hi, lo + 0.01)})
+                        .groupby(["type_idx", "stage_idx", "lo", "hi"]).size()
+                        .rename("w").reset_index())
+            windowed["w"] = windowed["w"].astype(np.int64)
+    done = stays[~stays["open"].to_numpy() & ~in_window].assign(y2=lambda d: d["y"] ** 2)
     completed = (done.groupby(["type_idx", "stage_idx"])
                  .agg(n=("y", "size"), sum_y=("y", "sum"), sum_y2=("y2", "sum")).reset_index())
     censored = (stays[stays["open"]].groupby(["type_idx", "stage_idx", "y"]).size()
                 .rename("w").reset_index())
     completed["n"] = completed["n"].astype(np.int64)
     censored["w"] = censored["w"].astype(np.int64)
-    return completed, censored
+    return completed, censored, windowed
 
 
 def won_deals(export: Export) -> pd.DataFrame:

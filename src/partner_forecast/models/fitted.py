@@ -47,6 +47,15 @@ class FittedModels:
         return tuple(msg for d in self.diagnostics for msg in d.failures)
 
     @property
+    def notes(self) -> tuple[str, ...]:
+        """Choices the fits made from the data that a reader of a forecast should know.
+
+        Today one: closes bunched at quarter end read as interval-censored by the timing model.
+        """
+        reading = self.timing.quarter_end_reading
+        return (f"timing: {reading}",) if reading else ()
+
+    @property
     def ok(self) -> bool:
         """Whether every fit passed its thresholds."""
         return not self.warnings

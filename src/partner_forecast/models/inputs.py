@@ -235,7 +235,7 @@ def simulation_inputs(fits: FittedModels, export: Export, settings: Settings,
         size_mu=take(size, size.size_mu()), size_role=take(size, size.samples("role_effect")),
         size_sigma=take(size, size.samples("sigma")), size_nu=take(size, size.samples("nu")),
         jump_probs=take(conv, conv.samples("jump_probs")), entry_probs=entry_mix(export, types),
-        open_deals=deals, warnings=fits.warnings, **mix)
+        open_deals=deals, warnings=fits.warnings, notes=fits.notes, **mix)
     return inputs.check()
 
 

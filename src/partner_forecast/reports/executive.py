@@ -538,7 +538,7 @@ def build_report(data: str | Path | Export, *, as_of: str | pd.Timestamp | None 
                             "config_fingerprint": settings.fingerprint, "version": __version__}
     diagnostics = pd.DataFrame()
     if result is not None:
-        for key in ("quarters", "draws", "seed", "run_id", "diagnostics_ok"):
+        for key in ("quarters", "draws", "seed", "run_id", "diagnostics_ok", "fit_notes"):
             if key in result.meta:
                 meta[key] = result.meta[key]
         diagnostics = pd.DataFrame(result.meta.get("diagnostics", []))

@@ -99,6 +99,7 @@ class SimulationInputs:
     entry_probs: np.ndarray | None = None  # (T, S)
     # -- bookkeeping ---------------------------------------------------------------------------
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    notes: tuple[str, ...] = field(default_factory=tuple)  # what the fits chose from the data
 
     @property
     def n_draws(self) -> int:
