@@ -79,6 +79,25 @@ def test_the_relay_passes_every_line_in_order_and_ends_after_the_last():
     assert not relay.is_alive()
 
 
+def test_the_relay_gives_each_sampling_model_its_own_line(capsys):
+    """Bars of models sampling at once take the first free line; a closed bar frees its line."""
+    q: queue.Queue = queue.Queue()
+    relay = _Relay(q, lambda _m: None, bars=True)
+    relay.start()
+    q.put(("bar", "conversion", 0, 400, "compiled"))
+    q.put(("bar", "timing", 0, 100, "compiled"))
+    q.put(("bar", "conversion", 220, 400, "tuning, 1 divergent"))
+    q.put(("bar", "conversion", 200, 400, "draws, 1 divergent"))  # a late message: not back
+    q.put(("close", "conversion"))
+    q.put(("bar", "deal_size", 0, 300, "compiled"))
+    q.put(("say", "sync"))
+    relay.stop()
+    assert not relay.is_alive()
+    err = capsys.readouterr().err
+    assert "conversion: sampling" in err and "timing: sampling" in err
+    assert "deal_size: sampling" in err
+
+
 def _posteriors_equal(a: PartnerModel, b: PartnerModel) -> None:
     pa, pb = a.idata["posterior"].to_dataset(), b.idata["posterior"].to_dataset()
     assert set(pa.data_vars) == set(pb.data_vars)

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -65,6 +64,23 @@ def fit_workers(setting: int, models: int) -> int:
     if setting <= 0:
         return auto_workers(models)
     return max(1, min(setting, models))
+
+
+def fit_and_save(cls: Any, export: Export, settings: Settings, fingerprint: str, path: Path,
+                 thresholds: dict[str, Any], say: Callable[[str], None],
+                 sampling_bar: Callable[[str, int], Any] | None = None) -> Any:
+    """Fit one model class on ``export``, save it at ``path`` and say so; returns the model.
+
+    The one way a model is fitted for the workspace, here in turn or in a worker process
+    (``sampling_bar`` there relays the live bar to the parent).
+    """
+    model = cls.from_export(export, settings, data_fingerprint=fingerprint)
+    if sampling_bar is not None:
+        model.sampling_bar = sampling_bar
+    model.fit(progress=say, thresholds=thresholds)
+    model.save(path)
+    say(fitted_message(model.name, model.diagnostics, path))
+    return model
 
 
 def fitted_message(name: str, diagnostics: Any, path: Path) -> str:
@@ -110,11 +126,10 @@ class RelayBar:
             if now - self._sent < BAR_INTERVAL_SECONDS:
                 return
             self._sent = now
-        done = sum(int(c.finished_draws) for c in chains)
-        divergences = sum(len(c.divergent_draws) for c in chains)
-        tuning = any(bool(c.tuning) for c in chains if c.started)
-        self._messages.put(("bar", self._label, done, self._total,
-                            f"{'tuning' if tuning else 'draws'}, {divergences} divergent"))
+        from partner_forecast.models.progress import chain_progress
+
+        done, postfix = chain_progress(chains)
+        self._messages.put(("bar", self._label, done, self._total, postfix))
 
     def close(self) -> None:
         """Remove the parent's bar for this model."""
@@ -130,14 +145,11 @@ def _fit_job(job: FitJob) -> str:
     def say(message: str) -> None:
         messages.put(("say", message))
 
-    cls = PartnerModel.registry[job.name]
-    model = cls.from_export(_WORKER["export"], _WORKER["settings"],
-                            data_fingerprint=_WORKER["fingerprint"])
     bars = _WORKER["bars"]
-    model.sampling_bar = lambda label, total: RelayBar(messages, label, total) if bars else None
-    model.fit(progress=say, thresholds=_WORKER["thresholds"])
-    model.save(job.path)
-    say(fitted_message(model.name, model.diagnostics, job.path))
+    fit_and_save(PartnerModel.registry[job.name], _WORKER["export"], _WORKER["settings"],
+                 _WORKER["fingerprint"], job.path, _WORKER["thresholds"], say,
+                 # a worker never draws a bar of its own: relayed to the parent, or none
+                 sampling_bar=lambda label, total: RelayBar(messages, label, total) if bars else None)
     return job.name
 
 
@@ -166,19 +178,14 @@ class _Relay(threading.Thread):
             bar.close()
 
     def _update(self, label: str, done: int, total: int, postfix: str) -> None:
-        from tqdm.auto import tqdm
+        from partner_forecast.models.progress import SamplingBar
 
         bar = self._open.get(label)
-        if bar is None:
-            taken = {b.pos for b in self._open.values()}
+        if bar is None:  # the first free line: bars of models still sampling keep theirs
+            taken = {b.position for b in self._open.values()}
             position = next(i for i in range(len(self._open) + 1) if i not in taken)
-            bar = tqdm(total=total, desc=f"{label}: sampling", unit="draw", file=sys.stderr,
-                       leave=False, dynamic_ncols=True, position=position, mininterval=0.5)
-            bar.pos = position
-            self._open[label] = bar
-        if done > bar.n:
-            bar.update(done - bar.n)
-        bar.set_postfix_str(postfix, refresh=True)
+            bar = self._open[label] = SamplingBar(label, total, position=position)
+        bar.show(done, postfix, refresh=True)
 
     def stop(self) -> None:
         """Handle every message already sent, then end."""

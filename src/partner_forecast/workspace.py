@@ -26,7 +26,7 @@ from pathlib import Path
 
 from partner_forecast.config import Settings
 from partner_forecast.data.export import Export
-from partner_forecast.fit_pool import FitJob, fit_in_workers, fit_workers, fitted_message
+from partner_forecast.fit_pool import FitJob, fit_and_save, fit_in_workers, fit_workers
 from partner_forecast.models import MODEL_CLASSES, PartnerModel, code_version
 from partner_forecast.models.base import POSTERIOR_SUFFIX, ModelMismatchError
 from partner_forecast.models.base import export_fingerprint as data_fingerprint
@@ -120,23 +120,20 @@ def fit_all(export: Export, settings: Settings, workspace: Workspace | str | Pat
     n_workers = fit_workers(settings.sampler.fit_workers if workers is None else workers,
                             len(to_fit))
     new_fits = []
+    paths = {cls.name: ws.path(cls, fp, settings) for cls in to_fit}
     if n_workers > 1:
-        jobs = [FitJob(cls.name, ws.path(cls, fp, settings)) for cls in to_fit]
+        jobs = [FitJob(cls.name, paths[cls.name]) for cls in to_fit]
         fit_in_workers(jobs, export, settings, fp, thresholds, n_workers, say)
-        for cls, job in zip(to_fit, jobs, strict=True):
-            model = cls.load(job.path, data_fingerprint=fp,
+        for cls in to_fit:
+            model = cls.load(paths[cls.name], data_fingerprint=fp,
                              config_hash=cls.config_hash_from(settings))
             fitted[cls.name] = model
             new_fits.append(model)
     else:
         for cls in to_fit:
-            path = ws.path(cls, fp, settings)
-            model = cls.from_export(export, settings, data_fingerprint=fp)
-            model.fit(progress=say, thresholds=thresholds)
-            model.save(path)
+            model = fit_and_save(cls, export, settings, fp, paths[cls.name], thresholds, say)
             fitted[cls.name] = model
             new_fits.append(model)
-            say(fitted_message(cls.name, model.diagnostics, path))
     fitted = {cls.name: fitted[cls.name] for cls in MODEL_CLASSES}
     for model in fitted.values():
         model.recheck(thresholds)

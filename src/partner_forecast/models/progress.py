@@ -28,6 +28,18 @@ def bars_wanted() -> bool:
     return bool(getattr(sys.stderr, "isatty", lambda: False)())
 
 
+def chain_progress(chains: Sequence[Any]) -> tuple[int, str]:
+    """Draws finished over all chains, and the bar's postfix: phase and divergences.
+
+    ``chains`` is nutpie's progress list (``ChainProgress``: finished_draws, divergent_draws,
+    tuning, started).
+    """
+    done = sum(int(c.finished_draws) for c in chains)
+    divergences = sum(len(c.divergent_draws) for c in chains)
+    tuning = any(bool(c.tuning) for c in chains if c.started)
+    return done, f"{'tuning' if tuning else 'draws'}, {divergences} divergent"
+
+
 class SamplingBar:
     """One tqdm bar over every chain's tuning and kept draws; a nutpie progress callback.
 
@@ -37,27 +49,30 @@ class SamplingBar:
         Shown before the bar (the model's name).
     total : int
         chains x (tune + draws): the iterations the bar counts to.
+    position : int, optional
+        The bar's line on the terminal when several models sample at once (0 = the first).
     """
 
-    def __init__(self, label: str, total: int):
+    def __init__(self, label: str, total: int, position: int | None = None):
         from tqdm.auto import tqdm
 
         self._lock = threading.Lock()
         self._done = 0
+        self.position = position
         self._bar = tqdm(total=total, desc=f"{label}: sampling", unit="draw", file=sys.stderr,
-                         leave=False, dynamic_ncols=True, mininterval=0.5)
+                         leave=False, dynamic_ncols=True, mininterval=0.5, position=position)
 
     def __call__(self, chains: Sequence[Any]) -> None:
         """Advance the bar to the draws finished over all chains (nutpie's progress callback)."""
+        self.show(*chain_progress(chains))
+
+    def show(self, done: int, postfix: str, refresh: bool = False) -> None:
+        """Advance the bar to ``done`` draws (never back) and show ``postfix`` after it."""
         with self._lock:
-            done = sum(int(c.finished_draws) for c in chains)
-            divergences = sum(len(c.divergent_draws) for c in chains)
-            tuning = any(bool(c.tuning) for c in chains if c.started)
             if done > self._done:
                 self._bar.update(done - self._done)
                 self._done = done
-            self._bar.set_postfix_str(
-                f"{'tuning' if tuning else 'draws'}, {divergences} divergent", refresh=False)
+            self._bar.set_postfix_str(postfix, refresh=refresh)
 
     def close(self) -> None:
         """Remove the bar (the caller prints the one-line summary)."""
@@ -65,4 +80,4 @@ class SamplingBar:
             self._bar.close()
 
 
-__all__ = ["PROGRESS_ENV", "SamplingBar", "bars_wanted"]
+__all__ = ["PROGRESS_ENV", "SamplingBar", "bars_wanted", "chain_progress"]
