@@ -26,7 +26,12 @@ from partner_forecast.metrics.arr import core_arr_metrics
 from partner_forecast.metrics.asr import partner_quarter_activation
 from partner_forecast.metrics.attribution import attribute_deals, by_category
 from partner_forecast.metrics.cache import cached_metrics
-from partner_forecast.metrics.coverage import pipeline_coverage, quarter_targets, snapshot_date
+from partner_forecast.metrics.coverage import (
+    pipeline_coverage,
+    quarter_targets,
+    segment_targets,
+    snapshot_date,
+)
 from partner_forecast.metrics.kpis import ADOPTION_KPIS, SELLER_KPIS, adoption_kpis, seller_kpis
 from partner_forecast.metrics.periods import last_data_quarter, resolve_quarter
 from partner_forecast.metrics.pipeline import open_pipeline, pipeline_trend
@@ -115,6 +120,11 @@ def test_coverage_against_targets(export):
     has no estimate and counts in no quarter.
     """
     assert quarter_targets(export, Q3) == {"all": 400_000, "reseller": 150_000}
+    # The forecast's segments: total alone, or with each type's own target.
+    assert segment_targets(export, Q3) == {"total": 400_000}
+    assert segment_targets(export, str(Q3), "partner_type") == {"total": 400_000,
+                                                               "reseller": 150_000}
+    assert segment_targets(export, Q3 + 4) == {}
     cov = pipeline_coverage(export, S, Q3).set_index("partner_type")
     assert cov.loc["all", "deals"] == 3 and cov.loc["all", "estimated_close_deals"] == 3
     assert cov.loc["all", "pipeline_arr"] == 115_000  # O3 + O5 + O9, all sourced

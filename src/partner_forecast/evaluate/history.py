@@ -59,6 +59,7 @@ from partner_forecast.errors import PartnerForecastError
 from partner_forecast.evaluate.record import percentile_of
 from partner_forecast.evaluate.variance import _forecast_table
 from partner_forecast.metrics.attribution import attributed_arr
+from partner_forecast.metrics.coverage import segment_targets
 from partner_forecast.metrics.pipeline import stage_on
 from partner_forecast.outcomes import realised
 from partner_forecast.reports.formatting import money
@@ -289,22 +290,6 @@ def run_side(record: Mapping[str, Any], label: str, view: Export, settings: Sett
                    new=_measure_mean(q, label, "attributed_new"), deals=deals)
 
 
-def _segment_targets(export: Export, label: str, by: str | None) -> dict[str, float]:
-    """The export's ARR targets of the quarter: ``total`` (blank partner type) and, by type, each."""
-    t = export.targets
-    if t.empty:
-        return {}
-    t = t[t["quarter"] == label]
-    out = {}
-    overall = t[t["partner_type"].isna()]
-    if len(overall):
-        out["total"] = float(overall["arr_target"].sum())
-    if by == "partner_type":
-        for ptype, g in t[t["partner_type"].notna()].groupby("partner_type"):
-            out[str(ptype)] = float(g["arr_target"].sum())
-    return out
-
-
 def _target_columns(record: Mapping[str, Any], label: str, segment: str,
                     targets: Mapping[str, float]) -> tuple[float, float, str]:
     """(arr_target, p_at_least_target, target_source) of one run and segment."""
@@ -432,7 +417,7 @@ def forecast_history(data: str | Path | Export, quarter: str | Quarter | None = 
     if not closed:
         notes.append(f"{label} is not closed in the data (as of {as_of.date()}): no actual yet; "
                      f"won so far {money(actual.get('total', 0.0))}")
-    targets = _segment_targets(export, label, by)
+    targets = segment_targets(export, label, by)
     rows = []
     previous = None
     for run_id in runs["run_id"]:

@@ -85,6 +85,28 @@ def quarter_targets(export: Export, quarter: Quarter) -> dict[str, float]:
     return out
 
 
+def segment_targets(export: Export, quarter: Quarter | str,
+                    segment_by: str | None = None) -> dict[str, float]:
+    """ARR targets of ``quarter`` by forecast segment: ``total`` and, by partner type, each.
+
+    ``total`` sums the rows without a partner type (the overall target); with ``segment_by``
+    ``"partner_type"`` each type's rows are summed too. The segments of a forecast table
+    (``total`` / type), where :func:`quarter_targets` keys the coverage table's (``all``).
+    """
+    t = export.targets
+    if t.empty:
+        return {}
+    t = t[t["quarter"] == str(quarter)]
+    out: dict[str, float] = {}
+    overall = t[t["partner_type"].isna()]
+    if len(overall):
+        out["total"] = float(overall["arr_target"].sum())
+    if segment_by == "partner_type":
+        for ptype, rows in t[t["partner_type"].notna()].groupby("partner_type"):
+            out[str(ptype)] = float(rows["arr_target"].sum())
+    return out
+
+
 def quarter_pipeline(export: Export, settings: Settings, quarter: Quarter,
                      date: pd.Timestamp | None = None) -> pd.DataFrame:
     """The open pipeline on the snapshot date with each deal's expected close and quarter.

@@ -124,19 +124,14 @@ def target_lookup(export: Any, segment_by: str | None) -> dict[tuple[str, str], 
     The total from rows without a partner type, per type when segmenting by partner_type (as
     :func:`partner_forecast.forecast.target_table`).
     """
+    from partner_forecast.metrics.coverage import segment_targets
+
     targets = getattr(export, "targets", None)
     if targets is None or targets.empty:
         return {}
-    out: dict[tuple[str, str], float] = {}
-    for quarter, group in targets.groupby("quarter", sort=False):
-        overall = group[group["partner_type"].isna()]
-        if len(overall):
-            out[(str(quarter), "total")] = float(overall["arr_target"].sum())
-        if segment_by == "partner_type":
-            typed = group[group["partner_type"].notna()]
-            for ptype, rows in typed.groupby("partner_type"):
-                out[(str(quarter), str(ptype))] = float(rows["arr_target"].sum())
-    return out
+    return {(str(quarter), segment): value
+            for quarter in targets["quarter"].drop_duplicates()
+            for segment, value in segment_targets(export, str(quarter), segment_by).items()}
 
 
 def _quantiles(x: np.ndarray) -> np.ndarray:
