@@ -255,7 +255,8 @@ def usable_flags(export: Export, flags: Sequence[str] = DEFAULT_FLAGS) -> tuple[
     outside :data:`DEFAULT_FLAGS`, is audited on the export given).
     """
     audit = export.leakage_audit
-    known = [f for f in flags if f in set(audit["flag"])]
+    audited = set(audit["flag"])
+    known = [f for f in flags if f in audited]
     rest = [f for f in flags if f not in known]
     parts = ([audit.set_index("flag").loc[known].reset_index()] if known else []) + (
         [flag_leakage(export, rest)] if rest else [])
