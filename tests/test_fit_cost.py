@@ -22,6 +22,7 @@ from partner_forecast.evaluate.fit_cost import (
     estimate_fit,
     missing_fits,
     saved_fit_seconds,
+    side_by_side_seconds,
 )
 from partner_forecast.ledger import Ledger, LedgerRun
 from test_report_fakes import fake_fit_workspace, small_sample
@@ -78,6 +79,18 @@ def test_estimate_reads_the_saved_stamps_and_falls_back_to_the_default(sample, w
     only_timed = estimate_fit([first.name], root)
     assert only_timed.basis.startswith("compile + sampling time of the fits saved in")
     assert only_timed.describe() == f"likely about 40 s ({only_timed.basis})"
+    # Side by side, the fit pool's way: the longest first, each to the first free worker.
+    both = estimate_fit([first.name, second.name], root, workers=2)
+    assert both.seconds == pytest.approx(max(40.0, DEFAULT_MODEL_SECONDS))
+    assert both.describe().startswith("likely about 50 s, 2 models at a time (")
+    assert estimate_fit([first.name], root, workers=4).workers == 1  # one model: one worker
+
+
+@pytest.mark.parametrize(("seconds", "workers", "wall"), [
+    ([100, 60, 50, 40, 30], 1, 280), ([100, 60, 50, 40, 30], 2, 140),
+    ([100, 60, 50, 40, 30], 5, 100), ([30, 100], 3, 100), ([], 2, 0)])
+def test_side_by_side_is_the_longest_first_schedule(seconds, workers, wall):
+    assert side_by_side_seconds(seconds, workers) == pytest.approx(wall)
 
 
 def test_missing_fits_follow_the_cache_keys(sample, ws, tmp_path):

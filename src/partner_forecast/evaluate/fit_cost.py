@@ -49,22 +49,28 @@ class FitEstimate:
     models : tuple of str
         The models to fit.
     seconds : float
-        Estimated wall time of fitting them all, one after the other (seconds).
+        Estimated wall time of fitting them all (seconds): one after the other, or with
+        ``workers`` side by side.
     basis : str
         What the estimate stands on, in words.
+    workers : int
+        Models fitted at a time (``[sampler] fit_workers`` as :mod:`partner_forecast.fit_pool`
+        resolves it).
     """
 
     models: tuple[str, ...]
     seconds: float
     basis: str
+    workers: int = 1
 
     def times(self, n: int) -> FitEstimate:
         """The estimate for ``n`` such rounds of fits (e.g. backtest folds)."""
-        return FitEstimate(self.models, self.seconds * n, self.basis)
+        return FitEstimate(self.models, self.seconds * n, self.basis, self.workers)
 
     def describe(self) -> str:
-        """``likely about 4 min (<basis>)``."""
-        return f"likely {duration_text(self.seconds)} ({self.basis})"
+        """``likely about 4 min (<basis>)``, with ``, N models at a time`` when side by side."""
+        at_once = f", {self.workers} models at a time" if self.workers > 1 else ""
+        return f"likely {duration_text(self.seconds)}{at_once} ({self.basis})"
 
 
 def duration_text(seconds: float) -> str:
@@ -152,23 +158,28 @@ def _stamped_diagnostics(path: Path) -> dict | None:
     return diag if isinstance(diag, dict) else None
 
 
-def estimate_fit(models: Sequence[str], workspace: str | Path) -> FitEstimate:
-    """Likely wall time of fitting ``models`` (one after the other) in ``workspace``.
+def estimate_fit(models: Sequence[str], workspace: str | Path, workers: int = 1) -> FitEstimate:
+    """Likely wall time of fitting ``models`` in ``workspace``, ``workers`` at a time.
 
     Per model: the median compile + sampling seconds of its :data:`RECENT_FITS` most recent
-    fits saved in the workspace, else :data:`DEFAULT_MODEL_SECONDS`.
+    fits saved in the workspace, else :data:`DEFAULT_MODEL_SECONDS`. One at a time, the sum;
+    side by side, as the fit pool runs them (the longest first, each to the first free
+    worker), the time the last one ends (:func:`side_by_side_seconds`). The saved times were
+    measured one model per process, so on a machine too small for the workers this is low.
     """
     saved = saved_fit_seconds(workspace)
-    seconds = 0.0
+    each: list[float] = []
     known, guessed = 0, []
     for name in models:
         mine = saved.loc[saved["model"] == name, "seconds"].head(RECENT_FITS)
         if len(mine):
-            seconds += float(statistics.median(mine))
+            each.append(float(statistics.median(mine)))
             known += 1
         else:
-            seconds += DEFAULT_MODEL_SECONDS
+            each.append(DEFAULT_MODEL_SECONDS)
             guessed.append(name)
+    workers = max(1, min(int(workers), len(each) or 1))
+    seconds = side_by_side_seconds(each, workers)
     if not guessed:
         basis = f"compile + sampling time of the fits saved in {workspace}"
     elif known:
@@ -177,14 +188,28 @@ def estimate_fit(models: Sequence[str], workspace: str | Path) -> FitEstimate:
     else:
         basis = (f"a rough {DEFAULT_MODEL_SECONDS:.0f} s a model: no timed fit saved in "
                  f"{workspace} yet; longer on a large export")
-    return FitEstimate(models=tuple(models), seconds=seconds, basis=basis)
+    return FitEstimate(models=tuple(models), seconds=seconds, basis=basis, workers=workers)
 
 
-def describe_fit(models: Sequence[str], workspace: str | Path, cut: str | pd.Timestamp) -> str:
+def side_by_side_seconds(seconds: Sequence[float], workers: int) -> float:
+    """When the last of jobs of these durations ends, run longest first on ``workers`` lanes.
+
+    Each job goes to the lane that frees first (the fit pool's order: the most expensive model
+    first); one lane gives the sum.
+    """
+    lanes = [0.0] * max(1, int(workers))
+    for s in sorted(seconds, reverse=True):
+        i = lanes.index(min(lanes))
+        lanes[i] += float(s)
+    return max(lanes)
+
+
+def describe_fit(models: Sequence[str], workspace: str | Path, cut: str | pd.Timestamp,
+                 workers: int = 1) -> str:
     """``fitting 5 models (activation, ...) on the data as of 2026-04-01, likely about 4 min (...)``."""
     what = f"{len(models)} model{'s' if len(models) != 1 else ''} ({', '.join(models)})"
     return (f"fitting {what} on the data as of {pd.Timestamp(cut).date()}, "
-            f"{estimate_fit(models, workspace).describe()}")
+            f"{estimate_fit(models, workspace, workers).describe()}")
 
 
 def fit_announcement(export: Export, settings: Settings, workspace: str | Path,
@@ -193,9 +218,15 @@ def fit_announcement(export: Export, settings: Settings, workspace: str | Path,
 
     None when every fit for ``export`` as of ``cut`` is saved (or the models are not installed).
     """
+    from partner_forecast.fit_pool import fit_workers
+
     missing = missing_fits(export, settings, workspace, cut)
-    return describe_fit(missing, workspace, cut) if missing else None
+    if not missing:
+        return None
+    return describe_fit(missing, workspace, cut, fit_workers(settings.sampler.fit_workers,
+                                                             len(missing)))
 
 
 __all__ = ["DEFAULT_MODEL_SECONDS", "FitEstimate", "RECENT_FITS", "describe_fit", "duration_text",
-           "estimate_fit", "fit_announcement", "missing_fits", "saved_fit_seconds"]
+           "estimate_fit", "fit_announcement", "missing_fits", "saved_fit_seconds",
+           "side_by_side_seconds"]
