@@ -250,8 +250,7 @@ def _pace_slot(inputs: SimulationInputs, quarter: Quarter | None, starts: np.nda
     if str(quarter) not in labels:
         raise ValueError(f"pace_quarter {quarter} is not a forecast quarter ({', '.join(labels)})")
     h = labels.index(str(quarter))
-    days = int(round((quarter.end - quarter.start).total_seconds() / 86400.0))
-    return h, float(starts[h + out_offset]), days
+    return h, float(starts[h + out_offset]), quarter.days
 
 
 _ACC_OPEN = slice(K.ACC_ATTR_OPEN, K.ACC_EXPAN_OPEN + 1)  # the open pipeline's accumulators
