@@ -182,7 +182,8 @@ def test_won_by_day_counts_wins_before_each_day(tmp_path):
     cut = export.default_as_of
     won = won_by_day(export, settings, q, cut)
     day = (cut - q.start).days
-    for k in (0, day // 2, day):
+    assert (won[14], won[72]) == (18_000.0, 72_000.0)  # O04 won on day 13, O10 on day 71
+    for k in range(0, day + 1, 3):
         until = q.start + pd.Timedelta(days=k)
         expect = float(realised(export, settings, q, until=until)["attributed_arr"].iloc[-1]) \
             if k else 0.0
