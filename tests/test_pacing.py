@@ -241,6 +241,7 @@ def test_report_chart_draws_the_band_the_won_line_and_the_target(half_over):
         fig = pacing_chart(result.daily, 45, 112_000.0, layout=layout)
         ax = fig.axes[0]
         lines = {line.get_label(): line for line in ax.get_lines()}
+        assert "as of 2025-05-16" in lines
         assert list(lines["expected P50"].get_ydata()) == pytest.approx(result.daily["p50"].tolist())
         won = lines["won to date"].get_ydata()
         assert len(won) == 46 and won[-1] == pytest.approx(row["won_to_date"])

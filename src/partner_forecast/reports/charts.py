@@ -565,7 +565,8 @@ def pacing_chart(daily: pd.DataFrame, as_of_day: int, target: float | None = Non
     seen = np.isfinite(won)
     ax.step(x[seen], won[seen], where="post", color=ACTUAL, linewidth=2.0,
             label="won to date")
-    ax.axvline(x[as_of_day], color=MUTED, linewidth=1.0, linestyle="-")
+    ax.axvline(x[as_of_day], color=MUTED, linewidth=1.0, linestyle="-",
+               label=f"as of {tex_safe(daily['date'].iloc[as_of_day])}")
     if target is not None and np.isfinite(target):
         ax.axhline(target, color=BAD, linewidth=1.2, linestyle=":", label="target")
     locator = AutoDateLocator(minticks=2, maxticks=4 if layout.narrow else 7)
@@ -574,9 +575,9 @@ def pacing_chart(daily: pd.DataFrame, as_of_day: int, target: float | None = Non
     ax.set_xlim(x[0], x[-1])
     ax.set_ylim(bottom=0)
     money_axis(ax, layout=layout)
-    axis_label(ax, "day of the quarter", layout, "x")
+    axis_label(ax, "date in the quarter", layout, "x")
     axis_label(ax, "attributed ARR won (cumulative)", layout)
-    legend_above(fig, ax, layout, ncols=2 if layout.narrow else 4)
+    legend_above(fig, ax, layout, ncols=2 if layout.narrow else 5)
     return fig
 
 
