@@ -225,6 +225,27 @@ def test_cli_table_json_and_errors(half_over, tmp_path):
     assert "--as-of" in help_text and "P(>= target)" in help_text
 
 
+def test_a_start_forecast_from_failed_fits_makes_the_output_unreliable(half_over, tmp_path):
+    import shutil
+
+    from partner_forecast.ledger import LedgerRun
+
+    data, ws, result = half_over
+    copy = shutil.copytree(ws, tmp_path / "ws")
+    book = Ledger(copy)
+    base = book.run(result.meta["baseline_run"])
+    run = LedgerRun(kind="forecast", as_of=base["as_of"], quarters=base["quarters"],
+                    data_fingerprint=base["data_fingerprint"], config_fingerprint="failed-fit",
+                    version=base["version"], draws=base["draws"], seed=base["seed"],
+                    meta={**base["meta"], "diagnostics_ok": False})
+    failed_id, _ = book.record(run, base["quantiles"], base["deal_probabilities"])
+    again = pacing(data, "2025Q2", as_of=HALF, workspace=copy)
+    assert again.meta["baseline_run"] == failed_id and again.meta["diagnostics_ok"] is False
+    assert any(failed_id in w for w in again.meta["warnings"])
+    r = _invoke(data, "--quarter", "2025Q2", "--as-of", HALF, "--workspace", copy)
+    assert r.exit_code == 1 and "UNRELIABLE" in r.output
+
+
 # -- the report --------------------------------------------------------------------------------------
 def test_report_chart_draws_the_band_the_won_line_and_the_target(half_over):
     from matplotlib.text import Text

@@ -70,7 +70,8 @@ class PacingResult:
     daily : pandas.DataFrame
         The same for every day boundary 0 .. days (for charts).
     meta : dict
-        Quarter, as-of, the runs used, data and config fingerprints, notes.
+        Quarter, as-of, the runs used, ``diagnostics_ok`` (False when a forecast used stands on
+        fits that failed their sampler diagnostics), data and config fingerprints, notes.
     """
 
     quarter: str
@@ -228,9 +229,12 @@ def pacing(data: str | Path | Export, quarter: str | Quarter | None = None, *,
     view = export.as_of(cut) if export.as_of_date is None or cut < export.as_of_date else export
 
     # The expected path: the forecast made on or before the quarter's start.
+    failed: list[str] = []  # runs whose fits failed their sampler diagnostics
     found = _baseline(ledger, label, q.start)
     if found is not None:
         base_record, path = found
+        if base_record["meta"].get("diagnostics_ok") is False:
+            failed.append(str(base_record["run_id"]))
         base_run, base_as_of = str(base_record["run_id"]), str(base_record["as_of"])
         base_target = _headline_target(base_record, label)
         base_mean = _total_quantiles(base_record["quantiles"], label)["mean"]
@@ -241,6 +245,8 @@ def pacing(data: str | Path | Export, quarter: str | Quarter | None = None, *,
                         workspace=ws, record=True, progress=progress)
         # Through the ledger's rounding, so a later call reading this run gives the same figures.
         path = ExpectedPath.from_meta(expected_path(made.simulation, q.start, 0.0).to_meta())
+        if made.meta.get("diagnostics_ok") is False:
+            failed.append(str(made.run_id))
         base_run, base_as_of = str(made.run_id or ""), q.start.date().isoformat()
         head = made.meta.get("headline") or {}
         base_target = (float(head["arr_target"]) if head.get("arr_target") is not None else np.nan,
@@ -274,6 +280,8 @@ def pacing(data: str | Path | Export, quarter: str | Quarter | None = None, *,
         record = _run_now(ledger, label, cut, view.fingerprint)
         if record is not None:
             now_run = str(record["run_id"])
+            if record["meta"].get("diagnostics_ok") is False:
+                failed.append(now_run)
             now_q = _total_quantiles(record["quantiles"], label)
             target, p_now = _headline_target(record, label)
         elif forecast_missing:
@@ -282,6 +290,8 @@ def pacing(data: str | Path | Export, quarter: str | Quarter | None = None, *,
             made = forecast(view, as_of=cut, quarter=q, draws=draws, seed=seed, config=settings,
                             workspace=ws, record=True, progress=progress)
             now_run = str(made.run_id or "")
+            if made.meta.get("diagnostics_ok") is False:
+                failed.append(now_run)
             now_q = _total_quantiles(made.quantiles, label)
             head = made.meta.get("headline") or {}
             target = float(head["arr_target"]) if head.get("arr_target") is not None else np.nan
@@ -297,6 +307,9 @@ def pacing(data: str | Path | Export, quarter: str | Quarter | None = None, *,
             notes.append(f"no ARR target for {label} (targets file, blank partner_type): no "
                          "P(>= target)")
 
+    if failed:
+        notes.append(f"the fits behind forecast run(s) {', '.join(failed)} failed their sampler "
+                     "diagnostics: read these figures as indicative only")
     p10, p50, p90 = expected["p10"], expected["p50"], expected["p90"]
     summary = pd.DataFrame([{
         "quarter": label, "as_of": cut.date().isoformat(), "day": day, "days": q.days,
@@ -311,7 +324,8 @@ def pacing(data: str | Path | Export, quarter: str | Quarter | None = None, *,
     daily, weekly = path_tables(path, won, day)
     meta = {"quarter": label, "as_of": cut.date().isoformat(), "quarter_closed": closed,
             "baseline_run": base_run, "baseline_as_of": base_as_of, "path_draws": path.draws,
-            "now_run": now_run, "ledger": str(ledger.path), "data": export.source,
+            "now_run": now_run, "diagnostics_ok": not failed, "ledger": str(ledger.path),
+            "data": export.source,
             "data_fingerprint": view.fingerprint, "config": settings.source,
             "config_fingerprint": settings.fingerprint, "version": __version__,
             "p_at_least_target_from": "won to date + the rest of the quarter simulated from the "
