@@ -309,6 +309,7 @@ def run(context: ForecastContext, *, levers=None, record: bool = True, progress:
                        chunk_draws=ctx.settings.simulation.chunk_draws, levers=levers,
                        attribution=ctx.settings.attribution, keep_open=keep_open,
                        reuse=baseline.simulation if baseline is not None else None,
+                       pace_quarter=ctx.report[0] if kind == "forecast" else None,
                        progress=(lambda done, total: bar.update(done - bar.n)) if bar else None)
     finally:
         if bar is not None:
@@ -352,7 +353,7 @@ def run(context: ForecastContext, *, levers=None, record: bool = True, progress:
                       draws=ctx.n_draws, seed=ctx.seed, segment_by=ctx.segment_by, name=name,
                       content_hash=content_hash,
                       meta={**meta, "attributed_percentiles": attributed_percentiles(
-                          sim, ctx.report, ctx.won_to_date)}),
+                          sim, ctx.report, ctx.won_to_date), **_path_meta(sim, ctx)}),
             quantiles, long)
         meta["run_id"] = run_id
         if repeat:  # the same forecast again (e.g. for another format): not a new forecast
@@ -360,6 +361,18 @@ def run(context: ForecastContext, *, levers=None, record: bool = True, progress:
     return ForecastResult(run_id=run_id, quarters=tuple(ctx.report), segment_by=ctx.segment_by,
                           simulation=sim, won_to_date=ctx.won_to_date, quantiles=quantiles,
                           targets=targets, meta=meta)
+
+
+def _path_meta(sim: SimulationResult, ctx: ForecastContext) -> dict[str, Any]:
+    """``{"pacing_path": ...}``: the first reported quarter's expected path (for ``pacing``)."""
+    from partner_forecast.evaluate.pace_path import PATH_KEY, expected_path
+
+    if sim.pace is None:
+        return {}
+    won = ctx.won_to_date
+    before = float(won.loc[won["segment"] == "total", "attributed_arr"].sum()) \
+        if sim.pace_quarter == sim.quarters[0] and len(won) else 0.0
+    return {PATH_KEY: expected_path(sim, ctx.as_of, before).to_meta()}
 
 
 def failed_fit_alert(warnings: list[str]) -> dict[str, str]:

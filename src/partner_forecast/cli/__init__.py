@@ -14,6 +14,7 @@ from partner_forecast.cli import (
     history_command,  # noqa: F401
     metrics_commands,  # noqa: F401
     model_commands,  # noqa: F401
+    pacing_command,  # noqa: F401
     report_command,  # noqa: F401
     sample_command,  # noqa: F401
     scenario_commands,  # noqa: F401

@@ -535,6 +535,52 @@ def history_band_chart(runs: pd.DataFrame, actual: float | None = None,
     return fig
 
 
+def pacing_chart(daily: pd.DataFrame, as_of_day: int, target: float | None = None,
+                 layout: Layout = WIDE) -> Figure:
+    """In-quarter pacing: ARR won so far against the expected path and its P10-P90 band.
+
+    Parameters
+    ----------
+    daily : pandas.DataFrame
+        One row per day boundary of the quarter: date (ISO), won_to_date (NaN after the pacing
+        date), p10, p50, p90 of the expected cumulative attributed ARR
+        (:attr:`partner_forecast.evaluate.pacing.PacingResult.daily`).
+    as_of_day : int
+        The pacing date's row (a vertical line).
+    target : float, optional
+        The quarter's ARR target (a dotted line).
+    layout : Layout
+        Wide (desktop) or narrow (phone).
+    """
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    fig, axes = new_figure(layout, layout.size(3.2, 3.0))
+    ax = axes[0, 0]
+    x = pd.to_datetime(daily["date"]).to_numpy()
+    p10, p50, p90 = (daily[c].to_numpy(dtype=float) for c in ("p10", "p50", "p90"))
+    ax.fill_between(x, p10, p90, color=BAND, alpha=0.5, linewidth=0,
+                    label="expected P10-P90")
+    ax.plot(x, p50, color=FORECAST, linewidth=1.6, linestyle="--", label="expected P50")
+    won = daily["won_to_date"].to_numpy(dtype=float)
+    seen = np.isfinite(won)
+    ax.step(x[seen], won[seen], where="post", color=ACTUAL, linewidth=2.0,
+            label="won to date")
+    ax.axvline(x[as_of_day], color=MUTED, linewidth=1.0, linestyle="-",
+               label=f"as of {tex_safe(daily['date'].iloc[as_of_day])}")
+    if target is not None and np.isfinite(target):
+        ax.axhline(target, color=BAD, linewidth=1.2, linestyle=":", label="target")
+    locator = AutoDateLocator(minticks=2, maxticks=4 if layout.narrow else 7)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    ax.set_xlim(x[0], x[-1])
+    ax.set_ylim(bottom=0)
+    money_axis(ax, layout=layout)
+    axis_label(ax, "date in the quarter", layout, "x")
+    axis_label(ax, "attributed ARR won (cumulative)", layout)
+    legend_above(fig, ax, layout, ncols=2 if layout.narrow else 5)
+    return fig
+
+
 def backtest_chart(per_quarter: pd.DataFrame, pits: np.ndarray, coverage: pd.DataFrame,
                    coverage_target: float = 0.8, layout: Layout = WIDE) -> Figure:
     """Backtest calibration: forecast vs actual per fold, PIT histogram, P10-P90 coverage.

@@ -857,7 +857,9 @@ def _pipeline_block(inp: _Inputs, quarter: Quarter) -> Block:
 def _accuracy_block(inp: _Inputs, context: Any, backtest_quarters: int, variance: bool) -> Block:
     block = Block("accuracy", "3. Forecast accuracy",
                   "Forecast vs actual for the last closed quarter and where it missed (variance "
-                  "review), how its forecast moved over the ledger's runs (history), calibration "
+                  "review), how its forecast moved over the ledger's runs (history), the current "
+                  "quarter's ARR won so far against the path its forecast expected (pacing), "
+                  "calibration "
                   "over past quarters (backtest), conversion by partner type: model vs the seed "
                   "table. Attributed ARR throughout.")
     if variance:
@@ -869,6 +871,7 @@ def _accuracy_block(inp: _Inputs, context: Any, backtest_quarters: int, variance
                                 "the quarter alone with: partner-forecast variance DATA --quarter "
                                 f"{inp.last_closed}."))
     _history_items(inp, block)
+    _pacing_items(inp, block)
     if backtest_quarters > 0:
         _backtest_items(inp, block, backtest_quarters)
     else:
@@ -973,6 +976,47 @@ def _history_items(inp: _Inputs, block: Block) -> None:
                     float(target.iloc[-1]) if len(target) else None),
             "Every forecast of the quarter in the ledger (scenarios left out), at its as-of date; "
             f"what moved between runs: partner-forecast history DATA --quarter {quarter}."))
+
+
+def pacing_reading(summary: pd.Series) -> str:
+    """One sentence on a quarter's pace: won so far against the expected band, P(>= target)."""
+    text = (f"{summary['quarter']}, day {summary['day']} of {summary['days']}: "
+            f"{money(summary['won_to_date'])} won, the forecast expected P50 "
+            f"{money(summary['expected_p50'])} by now (P10-P90 {money(summary['expected_p10'])}"
+            f"-{money(summary['expected_p90'])}): {summary['position']}")
+    if np.isfinite(summary["p_at_least_target"]):
+        text += (f"; P(>= target {money(summary['arr_target'])}) given what is won "
+                 f"{pct(summary['p_at_least_target'])}")
+        if np.isfinite(summary["p_at_least_target_at_start"]):
+            text += f" ({pct(summary['p_at_least_target_at_start'])} at the quarter's start)"
+    return text + "."
+
+
+def _pacing_items(inp: _Inputs, block: Block) -> None:
+    """The current quarter's pacing chart, from the ledger only (no fit, no simulation)."""
+    from partner_forecast.evaluate.pacing import pacing
+
+    q = inp.current
+    if inp.as_of <= q.start:
+        return
+    try:
+        result = pacing(inp.export, q, as_of=inp.as_of, workspace=inp.workspace,
+                        config=inp.settings, forecast_missing=False)
+    except PartnerForecastError:
+        block.items.append(Note(f"No pacing of {q}: the ledger at {inp.workspace} holds no "
+                                f"forecast of it made on or before its start; run: "
+                                f"partner-forecast pacing DATA --quarter {q}."))
+        return
+    row = result.summary.iloc[0]
+    target = float(row["arr_target"]) if np.isfinite(row["arr_target"]) else None
+    block.items.append(Chart(
+        f"pacing_{q}", f"{q}: partner ARR won so far against the forecast's expected path "
+        "(attributed, cumulative)", pacing_reading(row),
+        partial(charts.pacing_chart, result.daily, int(row["day"]), target),
+        f"Expected path: forecast {row['baseline_run']} as of {row['baseline_as_of']} "
+        f"(every draw's simulated close dates); P(>= target): won to date plus the rest of "
+        f"the quarter from the forecast as of {row['as_of']}. Table: partner-forecast pacing "
+        f"DATA --quarter {q}."))
 
 
 def _backtest_items(inp: _Inputs, block: Block, k: int) -> None:

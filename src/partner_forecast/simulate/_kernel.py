@@ -288,6 +288,13 @@ def _won_list(res_code, n_blk, won_idx):
     return n_won
 
 
+@nb.njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
+def _pace_day(t, start, n_days):
+    """Day of the paced quarter (0 .. n_days - 1) of a win at ``t`` days from as-of."""
+    d = int(math.floor(np.float64(t) - start))
+    return min(max(d, 0), n_days - 1)
+
+
 @nb.njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _scratch():
     """Scratch arrays of one :func:`_walk_group` call (see there) and its results."""
@@ -305,7 +312,8 @@ def simulate_chunk(key, d0,
                    expan_rate, o_id, o_partner, o_stage, o_age, o_la, o_arr, o_attr, o_cov,
                    o_market, o_expan, o_commit, o_seg, o_groups, new_seg, ends, starts,
                    out_offset, max_log_ratio, lv_asr_mult, lv_asr_add, lv_prod, lv_logodds,
-                   lv_logtime, lv_size, lv_pool_add, do_open, do_new, acc, drv, deal_wins):
+                   lv_logtime, lv_size, lv_pool_add, do_open, do_new, acc, drv, deal_wins,
+                   pace_h, pace_start, pace):
     """Simulate draws ``d0 .. d0 + Dc - 1`` (parameter arrays are the chunk's rows).
 
     Open deals come sorted by (partner type, stage) with ``o_groups`` the start of each run
@@ -318,7 +326,10 @@ def simulate_chunk(key, d0,
     disjoint, so a run of one is exactly that part of a run of both). Outputs (zeroed by the
     caller): ``acc`` (Dc, H, G, N_ACC) ARR by win quarter and segment, ``drv`` (Dc, J,
     N_DRV) driver totals by calendar quarter, ``deal_wins`` (threads, N, H) draws in which
-    each open deal (sorted order) is won in each quarter.
+    each open deal (sorted order) is won in each quarter, and, when ``pace_h >= 0``, ``pace``
+    (Dc, days) attributed ARR won per day of forecast quarter ``pace_h`` (all segments; day
+    ``d`` is ``[pace_start + d, pace_start + d + 1)`` in days from as-of), the path pacing
+    compares with; ``pace_h = -1`` leaves it untouched.
     """
     n_draws = asr.shape[0]
     n_partners = asr.shape[1]
@@ -387,6 +398,8 @@ def simulate_chunk(key, d0,
                         g = o_seg[n]
                         wa = arr * o_attr[n]
                         acc[i, h, g, ACC_ATTR_OPEN] += wa
+                        if h == pace_h:
+                            pace[i, _pace_day(res_time[k], pace_start, pace.shape[1])] += wa
                         acc[i, h, g, ACC_GROSS_OPEN] += arr
                         acc[i, h, g, ACC_COMMITTED] += wa * o_commit[n]
                         # flags as 0 / 1 factors: random branches mispredict (adding 0.0
@@ -502,6 +515,8 @@ def simulate_chunk(key, d0,
                     g = new_seg[p, r]
                     wt = arr * role_weight[typ, r]
                     acc[i, h, g, ACC_ATTR_NEW] += wt
+                    if h == pace_h:
+                        pace[i, _pace_day(res_time[k], pace_start, pace.shape[1])] += wt
                     acc[i, h, g, ACC_GROSS_NEW] += arr
                     if unit(ko, 6) < market_rate[typ]:
                         acc[i, h, g, ACC_MARKET_NEW] += wt

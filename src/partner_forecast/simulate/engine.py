@@ -90,7 +90,8 @@ def simulate(inputs: SimulationInputs, *, seed: int | np.random.Generator,
              levers: Levers | None = None, attribution: AttributionSettings | None = None,
              max_deal_ratio: float = MAX_DEAL_RATIO,
              progress: Callable[[int, int], None] | None = None, keep_open: bool = False,
-             reuse: SimulationResult | None = None) -> SimulationResult:
+             reuse: SimulationResult | None = None,
+             pace_quarter: Quarter | None = None) -> SimulationResult:
     """Simulate partner ARR won per posterior draw, forecast quarter and segment.
 
     Parameters
@@ -126,6 +127,11 @@ def simulate(inputs: SimulationInputs, *, seed: int | np.random.Generator,
         the draws of the parameters it uses and the levers of its partners; compared by
         digest), its open pipeline is taken from there instead of walked again: exactly the
         arrays a full run gives, since the engine keeps the open and new pipelines apart.
+    pace_quarter : Quarter, optional
+        A forecast quarter whose wins to keep by day as well (``SimulationResult.pace``:
+        attributed ARR won per draw and day of the quarter, all segments), the path in-quarter
+        pacing compares with. Costs one compare per won deal and D x days x 8 bytes; the other
+        arrays are the same with or without it. Not kept when the open pipeline is reused.
 
     Returns
     -------
@@ -147,6 +153,7 @@ def simulate(inputs: SimulationInputs, *, seed: int | np.random.Generator,
     if not max_deal_ratio > 1.0:
         raise ValueError("max_deal_ratio must be > 1")
     ends, starts, out_offset = _calendar(inputs)
+    pace_h, pace_start, pace_days = _pace_slot(inputs, pace_quarter, starts, out_offset)
 
     static = _static_arrays(inputs, attribution)
     jump_cum = _cumulative(inputs.stage_jumps(), axis=-1)
@@ -180,6 +187,9 @@ def simulate(inputs: SimulationInputs, *, seed: int | np.random.Generator,
            ("attributed_open", "attributed_new", "gross_open", "gross_new", "committed", "upside",
             "marketplace", "expansion")}
     drivers = {name: np.zeros((D, H), dtype=np.float64) for name in DRIVERS}
+    if not do_open:  # the reused run's open pipeline wins are not known by day
+        pace_h = -1
+    pace = np.zeros((D, pace_days) if pace_h >= 0 else (0, 1), dtype=np.float64)
 
     for d0 in range(0, D, chunk_draws):
         d1 = min(D, d0 + chunk_draws)
@@ -189,6 +199,7 @@ def simulate(inputs: SimulationInputs, *, seed: int | np.random.Generator,
         params.append(np.ascontiguousarray(jump_cum[d0:d1]))
         acc = np.zeros((n, H, G, K.N_ACC), dtype=np.float64)
         drv = np.zeros((n, len(ends), K.N_DRV), dtype=np.float64)
+        pace_chunk = pace[d0:d1] if pace_h >= 0 else np.zeros((n, 1), dtype=np.float64)
         if not do_open:  # the open pipeline as the reused run had it
             acc[..., _ACC_OPEN] = part.acc[d0:d1]
             drv[..., _DRV_OPEN] = part.drv[d0:d1]
@@ -205,7 +216,7 @@ def simulate(inputs: SimulationInputs, *, seed: int | np.random.Generator,
             float(np.log(max_deal_ratio)),
             lv.asr_multiplier, lv.asr_add, lv.productivity_multiplier, lv.log_win_odds,
             lv.log_time_in_stage, lv.deal_size_multiplier, lv.pool_add, do_open, True,
-            acc, drv, deal_wins)
+            acc, drv, deal_wins, pace_h, pace_start, pace_chunk)
         _store_chunk(out, drivers, acc, drv, d0, d1, out_offset, N)
         if keep_open:
             kept.acc[d0:d1] = acc[..., _ACC_OPEN]
@@ -222,7 +233,24 @@ def simulate(inputs: SimulationInputs, *, seed: int | np.random.Generator,
         quarters=tuple(inputs.quarters), segment_key=segments.key, segments=tuple(segments.labels),
         deal_ids=inputs.open_deals["opportunity_id"].to_numpy(dtype=object).astype(str),
         deal_win_probability=win_prob, drivers=drivers, seed_key=int(key),
-        open_part=kept if keep_open else None, **out)
+        open_part=kept if keep_open else None,
+        pace_quarter=pace_quarter if pace_h >= 0 else None,
+        pace=pace if pace_h >= 0 else None, **out)
+
+
+def _pace_slot(inputs: SimulationInputs, quarter: Quarter | None, starts: np.ndarray,
+               out_offset: int) -> tuple[int, float, int]:
+    """(forecast quarter index, its start in days from as-of, its days) of ``pace_quarter``.
+
+    (-1, 0.0, 1) without one.
+    """
+    if quarter is None:
+        return -1, 0.0, 1
+    labels = [str(q) for q in inputs.quarters]
+    if str(quarter) not in labels:
+        raise ValueError(f"pace_quarter {quarter} is not a forecast quarter ({', '.join(labels)})")
+    h = labels.index(str(quarter))
+    return h, float(starts[h + out_offset]), quarter.days
 
 
 _ACC_OPEN = slice(K.ACC_ATTR_OPEN, K.ACC_EXPAN_OPEN + 1)  # the open pipeline's accumulators

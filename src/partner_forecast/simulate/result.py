@@ -97,6 +97,13 @@ class SimulationResult:
     open_part : OpenPipelinePart or None
         The open pipeline's accumulators, when the run was asked to keep them
         (``simulate(keep_open=True)``), for scenarios to reuse.
+    pace_quarter : Quarter or None
+        The quarter whose wins were also kept by day (``simulate(pace_quarter=...)``).
+    pace : numpy.ndarray or None
+        (D, days of ``pace_quarter``) float64 partner-attributed ARR won per draw and day of
+        that quarter, all segments, open + new pipeline (day 0 is the quarter's first day;
+        days before as-of hold 0). Summed over days it is ``attributed[:, h].sum(-1)`` of that
+        quarter (up to float32 rounding of the latter).
     """
 
     quarters: tuple[Quarter, ...]
@@ -115,6 +122,8 @@ class SimulationResult:
     drivers: dict[str, np.ndarray]
     seed_key: int
     open_part: OpenPipelinePart | None = field(default=None, repr=False)
+    pace_quarter: Quarter | None = None
+    pace: np.ndarray | None = field(default=None, repr=False)
 
     # -- shapes ------------------------------------------------------------------------------
     @property
