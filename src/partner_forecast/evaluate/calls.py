@@ -27,6 +27,7 @@ it) and ``when``: ``before`` the quarter, or ``month 1`` / ``month 2`` / ``month
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,7 @@ from partner_forecast.config import Settings
 from partner_forecast.data.export import Export
 from partner_forecast.evaluate import scores
 from partner_forecast.outcomes import realised
+from partner_forecast.reports.formatting import money
 
 INTERVAL_LEVELS: tuple[float, float] = (0.1, 0.9)
 """The quantile levels the commit and the best case are read at (an 80% central interval)."""
@@ -46,6 +48,11 @@ WHEN: tuple[str, ...] = ("before", "month 1", "month 2", "month 3")
 """When in the quarter a call was made, in order."""
 SCOPES: tuple[str, ...] = ("total", "partner_type", "partner")
 """What a call is of: the total, one partner type, one partner (the backtest's ``--by``)."""
+
+CALLS_CONVENTION = ("commit scored as a point (absolute error = its CRPS); [commit, best case] "
+                    "as the team's P10-P90 (pinball at 0.1 / 0.9, interval score); beside the "
+                    "model's lead-1 forecast (as of the quarter's start)")
+"""The scoring convention in one line, recorded in the outputs' metadata."""
 
 CALL_COLUMNS = ["quarter", "scope", "segment", "made_by", "made_on", "day", "when", "commit",
                 "best_case"]
@@ -267,6 +274,87 @@ def calls_reading(summary: pd.DataFrame) -> str:
     return f"Calls of the {scope.replace('_', ' ')}: " + "; ".join(parts) + "."
 
 
-__all__ = ["CALL_COLUMNS", "INTERVAL_LEVELS", "PER_CALL_COLUMNS", "SCOPES", "SUMMARY_COLUMNS",
-           "WHEN", "call_frame", "calls_reading", "interval_score", "latest_calls", "score_call",
-           "score_calls", "summarise_calls"]
+BESIDE_COLUMNS = ["scope", "segment", "made_by", "made_on", "day", "commit", "best_case", "p10",
+                  "p50", "p90", "commit_percentile", "p_reach_commit", "actual", "call_error",
+                  "model_error", "closer"]
+
+
+def beside_model(latest: pd.DataFrame, forecast: pd.DataFrame, by: str | None,
+                 percentile: Callable[[str, float], float] | None = None,
+                 actual: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """The calls set beside the model's forecast of their quarter, segment by segment.
+
+    Parameters
+    ----------
+    latest : pandas.DataFrame
+        :func:`latest_calls` (the calls known at the forecast's as-of).
+    forecast : pandas.DataFrame
+        The model's forecast of the quarter: segment, p10, p50, p90 (attributed ARR).
+    by : str, optional
+        The forecast's segment dimension: calls of the total, and of that scope, are shown;
+        calls of other scopes have no forecast to be set beside and are left out.
+    percentile : callable, optional
+        ``percentile(segment, value)``: where a value falls in the model's distribution
+        (0-100); its complement is the model's chance of reaching the commit. Default: read
+        from P10/P50/P90 (:func:`.record.percentile_of`).
+    actual : mapping, optional
+        Actual attributed ARR by segment, once the quarter is over (variance reviews).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`BESIDE_COLUMNS`: the call, the model's P10/P50/P90, the commit's percentile in
+        the model's distribution and the model's probability of reaching it, and, with
+        ``actual``, each side's error (commit - actual, P50 - actual) and which was ``closer``.
+    """
+    from partner_forecast.evaluate.record import percentile_of
+
+    model = forecast.set_index(forecast["segment"].astype(str))
+    keep = latest[latest["scope"].isin({"total", by}) & latest["segment"].astype(str).isin(
+        model.index)]
+    rows = []
+    for r in keep.itertuples(index=False):
+        seg = str(r.segment)
+        m = model.loc[seg]
+        p10, p50, p90 = float(m["p10"]), float(m["p50"]), float(m["p90"])
+        pct = (percentile(seg, r.commit) if percentile is not None
+               else percentile_of(r.commit, (10, 50, 90), (p10, p50, p90)))
+        row = {"scope": r.scope, "segment": seg, "made_by": r.made_by, "made_on": r.made_on,
+               "day": r.day, "commit": r.commit, "best_case": r.best_case, "p10": p10, "p50": p50,
+               "p90": p90, "commit_percentile": pct, "p_reach_commit": 1.0 - pct / 100.0}
+        if actual is not None:
+            y = float(actual.get(seg, 0.0))
+            row |= {"actual": y, "call_error": r.commit - y, "model_error": p50 - y,
+                    "closer": ("call" if abs(r.commit - y) < abs(p50 - y) else
+                               "model" if abs(p50 - y) < abs(r.commit - y) else "tie")}
+        rows.append(row)
+    out = pd.DataFrame(rows, columns=BESIDE_COLUMNS)
+    return out if actual is not None else out.drop(
+        columns=["actual", "call_error", "model_error", "closer"])
+
+
+def beside_reading(beside: pd.DataFrame, quarter: str) -> str:
+    """One sentence per caller of the total: the commit, where it sits, the chance of reaching it."""
+    rows = beside[beside["segment"] == "total"]
+    if rows.empty:
+        rows = beside
+    if rows.empty:
+        return f"No call of {quarter} known at the forecast's as-of date."
+    parts = []
+    for r in rows.itertuples(index=False):
+        who = r.made_by or "the team"
+        text = (f"{who}'s commit of {money(r.commit)} for {quarter}"
+                + ("" if r.segment == "total" else f" ({r.segment})")
+                + f", made {pd.Timestamp(r.made_on).date().isoformat()}, sits at the model's "
+                f"{r.commit_percentile:.0f}th percentile (P50 {money(r.p50)}): "
+                f"{r.p_reach_commit:.0%} chance of reaching it")
+        if "actual" in beside.columns and np.isfinite(getattr(r, "actual", np.nan)):
+            text += f"; actual {money(r.actual)}, the {r.closer} was closer"
+        parts.append(text)
+    return "; ".join(parts) + "."
+
+
+__all__ = ["BESIDE_COLUMNS", "CALLS_CONVENTION", "CALL_COLUMNS", "INTERVAL_LEVELS",
+           "PER_CALL_COLUMNS", "SCOPES", "SUMMARY_COLUMNS", "WHEN", "beside_model",
+           "beside_reading", "call_frame", "calls_reading", "interval_score", "latest_calls",
+           "score_call", "score_calls", "summarise_calls"]
