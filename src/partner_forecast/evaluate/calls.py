@@ -38,7 +38,7 @@ from partner_forecast.config import Settings
 from partner_forecast.data.export import Export
 from partner_forecast.evaluate import scores
 from partner_forecast.outcomes import realised
-from partner_forecast.reports.formatting import money
+from partner_forecast.reports.formatting import money, ordinal
 
 INTERVAL_LEVELS: tuple[float, float] = (0.1, 0.9)
 """The quantile levels the commit and the best case are read at (an 80% central interval)."""
@@ -346,8 +346,9 @@ def beside_reading(beside: pd.DataFrame, quarter: str) -> str:
         text = (f"{who}'s commit of {money(r.commit)} for {quarter}"
                 + ("" if r.segment == "total" else f" ({r.segment})")
                 + f", made {pd.Timestamp(r.made_on).date().isoformat()}, sits at the model's "
-                f"{r.commit_percentile:.0f}th percentile (P50 {money(r.p50)}): "
-                f"{r.p_reach_commit:.0%} chance of reaching it")
+                f"{ordinal(r.commit_percentile)} percentile (P50 {money(r.p50)}): "
+                + (f"{r.p_reach_commit:.0%} chance of reaching it"
+                   if np.isfinite(r.p_reach_commit) else "chance of reaching it unknown"))
         if "actual" in beside.columns and np.isfinite(getattr(r, "actual", np.nan)):
             text += f"; actual {money(r.actual)}, the {r.closer} was closer"
         parts.append(text)

@@ -119,7 +119,7 @@ def call_items(export: Export, settings: Settings, result: Any, as_of: pd.Timest
               beside_reading(beside, quarter), partial(call_chart, beside, quarter), note),
         Table("calls", f"{quarter}: the team's call and the model", table,
               {"commit": "money", "best_case": "money", "p10": "money", "p50": "money",
-               "p90": "money", "commit_percentile": "decimal", "p_reach_commit": "pct"},
+               "p90": "money", "commit_percentile": "count", "p_reach_commit": "pct"},
               labels={"made_by": "Caller", "made_on": "Made on", "commit": "Commit",
                       "best_case": "Best case", "p10": "Model P10", "p50": "Model P50",
                       "p90": "Model P90", "commit_percentile": "Commit's percentile",
