@@ -216,7 +216,7 @@ def test_the_sample_biased_caller_scores_worse_by_every_rule(sample):
 def fitted(tmp_path_factory, sample):
     ws = tmp_path_factory.mktemp("calls_ws")
     cuts = (Quarter.parse("2025Q3").start, Quarter.parse("2025Q4").start,
-            pd.Timestamp("2025-11-20"))
+            pd.Timestamp("2025-11-20"))  # backtest folds, variance of 2025Q4, the report
     fake_fit_workspace(sample, ws, cuts=cuts)
     return ws
 
@@ -262,7 +262,7 @@ def test_report_shows_the_call_beside_the_model(sample, fitted):
     from partner_forecast.reports.html import render_html
 
     report = build_report(sample, as_of="2025-11-20", draws=200, seed=2, horizon=1,
-                          workspace=fitted, record=False, variance=False)
+                          workspace=fitted, record=False, variance=True, notify=lambda m: None)
     try:
         revenue = report.blocks[0]
         items = [i for i in revenue.items if getattr(i, "key", "") == "calls"]
@@ -274,5 +274,9 @@ def test_report_shows_the_call_beside_the_model(sample, fitted):
         assert table["p_reach_commit"].between(0, 1).all()
         assert "Sales VP's commit" in items[0].reading
         assert 'id="chart-calls"' in render_html(report)
+        # The variance block reviews 2025Q3 (forecast as of 2025-07-01): the eve-of-quarter calls.
+        variance = report.tables()["variance_calls"]
+        assert set(variance["made_on"]) == {pd.Timestamp("2025-06-30")}
+        assert variance["closer"].isin({"call", "model", "tie"}).all()
     finally:
         report.close()

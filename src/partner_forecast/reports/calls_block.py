@@ -5,7 +5,9 @@ it; :func:`partner_forecast.evaluate.calls.latest_calls`), of the total and of t
 forecast has, set beside the model's P10/P50/P90, with where the commit falls in the simulated
 distribution and the model's chance of reaching it. A chart (the model's P10-P90 band and P50,
 each caller's commit and best case) and a table. Nothing is shown for an export without calls;
-a note when it has calls but none of the quarter known yet.
+a note when it has calls but none of the quarter known yet. The variance block gets the
+review's calls (:func:`variance_call_items`): the latest calls known at the reviewed run's
+as-of, against the actual.
 """
 
 from __future__ import annotations
@@ -127,5 +129,30 @@ def call_items(export: Export, settings: Settings, result: Any, as_of: pd.Timest
     ]
 
 
-__all__ = ["call_chart", "call_items"]
+def variance_call_items(review: Any) -> list[Any]:
+    """The variance block's call table: the latest calls known at the reviewed run's as-of.
+
+    ``review`` is a :class:`~partner_forecast.evaluate.variance.VarianceResult`; nothing when
+    it holds no call.
+    """
+    from partner_forecast.reports.executive import Table
+
+    calls = review.calls
+    if calls is None or calls.empty:
+        return []
+    table = calls[["segment", "made_by", "made_on", "commit", "best_case", "p10", "p50", "p90",
+                   "actual", "call_error", "model_error", "closer"]]
+    return [Table(
+        "variance_calls", f"{review.quarter}: the team's call and the model, against the actual "
+        "(attributed ARR)", table,
+        {"commit": "money", "best_case": "money", "p10": "money", "p50": "money", "p90": "money",
+         "actual": "money", "call_error": "signed_money", "model_error": "signed_money"},
+        reading=beside_reading(calls, review.quarter),
+        labels={"made_by": "Caller", "made_on": "Made on", "commit": "Commit",
+                "best_case": "Best case", "p10": "Model P10", "p50": "Model P50",
+                "p90": "Model P90", "call_error": "Commit - actual",
+                "model_error": "Model P50 - actual", "closer": "Closer"})]
+
+
+__all__ = ["call_chart", "call_items", "variance_call_items"]
 

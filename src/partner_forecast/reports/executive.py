@@ -52,7 +52,7 @@ from partner_forecast.data.schema import OPEN_STAGES
 from partner_forecast.errors import PartnerForecastError
 from partner_forecast.metrics.cache import cached_metrics
 from partner_forecast.reports import charts
-from partner_forecast.reports.calls_block import call_items
+from partner_forecast.reports.calls_block import call_items, variance_call_items
 from partner_forecast.reports.formatting import (
     change,
     count,
@@ -908,6 +908,7 @@ def _variance_items(inp: _Inputs, block: Block) -> None:
                 float(fva["actual"])),
         f"Forecast: {review.source}"
         + (" (by this report: the ledger had none)." if review.created else ".")))
+    block.items += variance_call_items(review)
     block.items.append(Table(
         "variance_drivers", f"{quarter}: drivers of actual minus forecast mean (attributed ARR)",
         review.drivers[["component", "driver", "description", "value"]], {"value": "signed_money"},
