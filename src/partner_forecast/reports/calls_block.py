@@ -124,8 +124,8 @@ def call_items(export: Export, settings: Settings, result: Any, as_of: pd.Timest
                "p90": "money", "commit_percentile": "count", "p_reach_commit": "pct"},
               labels={"made_by": "Caller", "made_on": "Made on", "commit": "Commit",
                       "best_case": "Best case", "p10": "Model P10", "p50": "Model P50",
-                      "p90": "Model P90", "commit_percentile": "Commit's percentile",
-                      "p_reach_commit": "Model's chance of reaching the commit"}),
+                      "p90": "Model P90", "commit_percentile": "Commit percentile",
+                      "p_reach_commit": "P(reach commit)"}),
     ]
 
 
@@ -150,8 +150,8 @@ def variance_call_items(review: Any) -> list[Any]:
         reading=beside_reading(calls, review.quarter),
         labels={"made_by": "Caller", "made_on": "Made on", "commit": "Commit",
                 "best_case": "Best case", "p10": "Model P10", "p50": "Model P50",
-                "p90": "Model P90", "call_error": "Commit - actual",
-                "model_error": "Model P50 - actual", "closer": "Closer"})]
+                "p90": "Model P90", "call_error": "Commit error",
+                "model_error": "P50 error", "closer": "Closer"})]
 
 
 __all__ = ["call_chart", "call_items", "variance_call_items"]
