@@ -46,7 +46,8 @@ def test_tiny_export_loads_with_zero_problems(tmp_path: Path) -> None:
     assert e.warnings == ()
     sizes = {name: len(frame) for name, frame in e.tables().items()}
     assert sizes == {"partners": 4, "sellers": 12, "activities": 46, "opportunities": 12,
-                     "stage_history": 40, "targets": 5, "company": 2, "field_history": 0}
+                     "stage_history": 40, "targets": 5, "company": 2, "field_history": 0,
+                     "calls": 0}
     assert set(e.partners["partner_type"]) == {"reseller", "msp", "gsi", "tech_alliance"}
     assert set(e.partners["tier"]) == {"strategic", "growth", "transactional"}
     assert e.sellers["left_on"].notna().sum() == 1

@@ -19,6 +19,8 @@ seed_option = click.option("--seed", type=SEED, default=None,
 by_option = click.option("--by", type=click.Choice(BACKTEST_SEGMENTS), default=None,
                          help="Also score / review each segment of this dimension.")
 
+_CALLS_TEXT = ["scope", "made_by", "when", "calls", "bias_pct", "abs_error", "model_crps",
+               "vs_model", "interval_score", "model_interval_score", "coverage"]
 _PER_QUARTER_TEXT = ["fold", "quarter", "segment", "method", "actual", "p10", "p50", "p90", "crps",
                      "covered", "pit"]
 _SUMMARY_TEXT = ["lead", "segment", "method", "folds", "crps", "crps_vs_model", "pinball_mean",
@@ -63,8 +65,12 @@ def backtest(data: Path, n_quarters: int, horizon: int, by: str | None, workers:
     quarter's actual and the same quarter last year. Deals open at each origin score the
     win-this-quarter probability (Brier, calibration error) against the stage table. The
     model's record (bias and interval width of its P10-P90) is saved to the workspace, for
-    `forecast --recalibrate`. Before the folds run, stderr says how many need a fit of the
-    models and how long that is likely to take (from the fits saved in the workspace).
+    `forecast --recalibrate`. With a calls table in the data, the team's calls of the same
+    quarters are scored by the same rules beside the model (the commit as a point: absolute
+    error = its CRPS; commit-best case as a P10-P90 interval: interval score), per caller and
+    month of the quarter (tables calls_summary and calls). Before the folds run, stderr says
+    how many need a fit of the models and how long that is likely to take (from the fits
+    saved in the workspace).
     """
     from partner_forecast.evaluate.backtest import backtest as run_backtest
     from partner_forecast.evaluate.recalibration import (
@@ -91,6 +97,8 @@ def backtest(data: Path, n_quarters: int, horizon: int, by: str | None, workers:
     if fmt == "table":
         tables = {"summary": tables["summary"][_SUMMARY_TEXT],
                   "deal_calibration": tables["deal_calibration"],
+                  **({"calls_summary": tables["calls_summary"][_CALLS_TEXT]}
+                     if "calls_summary" in tables else {}),
                   "per_quarter": tables["per_quarter"][_PER_QUARTER_TEXT],
                   "folds": tables["folds"].drop(columns=["warnings"])}
     emit(tables, meta, fmt, output)

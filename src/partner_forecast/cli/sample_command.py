@@ -54,7 +54,9 @@ def sample(out: Path, partners: int, quarters: int, seed: int, start: pd.Timesta
 
     Every contract file (partners, sellers, activities, opportunities, stage_history, targets,
     company) is generated from the same model forms the engine fits, so a fit on it can be
-    checked against the truth. The same seed (and profiles) gives byte-identical files.
+    checked against the truth. calls.csv holds the channel team's calls with a known bias per
+    caller (Channel chief unbiased, Sales VP +20%; under "calls" in truth.json), for scoring
+    calls against the model. The same seed (and profiles) gives byte-identical files.
     Progress and a summary go to stderr.
 
     Profiles (--profile a,b combines them):

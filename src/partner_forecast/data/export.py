@@ -25,7 +25,13 @@ import pandas as pd
 from partner_forecast.calendar import Quarter
 from partner_forecast.data.field_history import rebuild_fields
 from partner_forecast.data.read import ROW_COLUMN, empty_table, object_series
-from partner_forecast.data.schema import CLOSED_STAGES, OPEN_STAGES, STAGE_ORDER, TABLES
+from partner_forecast.data.schema import (
+    CLOSED_STAGES,
+    NOT_MODEL_INPUTS,
+    OPEN_STAGES,
+    STAGE_ORDER,
+    TABLES,
+)
 from partner_forecast.errors import DataWarning, ExportError, Problem
 
 if TYPE_CHECKING:
@@ -53,7 +59,8 @@ class Export:
     Dates are ``datetime64[ns]`` at midnight; labels are canonical (e.g. ``co_sell``);
     ARR is currency per year. ``field_history`` is optional in the contract: an export without
     it carries an empty frame with its columns (``value``/``old_value`` hold plain Python
-    values typed by the row's field: see :mod:`.field_history`).
+    values typed by the row's field: see :mod:`.field_history`). ``calls`` (optional, empty
+    without the file) holds the channel team's calls (:mod:`partner_forecast.evaluate.calls`).
     """
 
     partners: pd.DataFrame
@@ -65,6 +72,7 @@ class Export:
     company: pd.DataFrame
     field_history: pd.DataFrame = field(
         default_factory=lambda: empty_table(TABLES["field_history"]))
+    calls: pd.DataFrame = field(default_factory=lambda: empty_table(TABLES["calls"]))
     source: str = ""
     source_fingerprint: str = ""
     as_of_date: pd.Timestamp | None = None
@@ -108,10 +116,14 @@ class Export:
     def latest_date(self) -> pd.Timestamp:
         """The latest event date anywhere in the export.
 
-        Planned dates (``expected_close_on``) are excluded: see :data:`PLANNED_DATE_COLUMNS`.
+        Planned dates (``expected_close_on``) are excluded: see :data:`PLANNED_DATE_COLUMNS`;
+        so are the dates of tables no model reads (:data:`~.schema.NOT_MODEL_INPUTS`: a call
+        made after the CRM export does not make the export newer).
         """
         latest = pd.Timestamp("1900-01-01")
         for name, cols in DATE_COLUMNS.items():
+            if name in NOT_MODEL_INPUTS:
+                continue
             frame = getattr(self, name)
             for c in cols:
                 if (name, c) in PLANNED_DATE_COLUMNS:
@@ -148,7 +160,8 @@ class Export:
           holds its *last* value, which for a deal closed later is often the actual close
           date: keeping it would leak the outcome into a backtest);
         - stage history entries on/after are dropped;
-        - company figures for quarters not yet ended are dropped (targets are plans: kept).
+        - company figures for quarters not yet ended are dropped (targets are plans: kept);
+        - calls made on/after the date are dropped (a call is known from the day it is made).
 
         - with a ``field_history`` table, the fields it records (flags, ARR, role, influence %,
           ...: :data:`~.schema.HISTORY_FIELDS`) are rebuilt as they stood at the start of the
@@ -214,6 +227,7 @@ class Export:
         fields = self.field_history[before(self.field_history["changed_on"])
                                     & self.field_history["opportunity_id"].isin(
                                         opps["opportunity_id"])]
+        calls = self.calls[before(self.calls["made_on"])]
         company = self.company
         if len(company):
             ends = company["quarter"].map(lambda q: Quarter.parse(q).end)
@@ -224,6 +238,7 @@ class Export:
                        opportunities=opps.reset_index(drop=True),
                        stage_history=history.reset_index(drop=True),
                        field_history=fields.reset_index(drop=True),
+                       calls=calls.reset_index(drop=True),
                        company=company.reset_index(drop=True), as_of_date=cut,
                        flag_audit=self.leakage_audit)  # the whole export's: a view hides leaks
 
@@ -265,13 +280,31 @@ def first_stage(history: pd.DataFrame) -> pd.Series:
 
 
 def fingerprint_folder(folder: Path) -> str:
-    """Hash of the contract files' names and bytes in ``folder``."""
+    """Hash of the contract files' names and bytes in ``folder``.
+
+    Tables no model reads (:data:`~.schema.NOT_MODEL_INPUTS`: the team's ``calls``) are left
+    out: the fingerprint keys the fitted models, and a call added every week must not make
+    every fit stale. Outputs that read the calls record :func:`calls_fingerprint` as well.
+    """
     digest = hashlib.sha256()
-    for name in sorted(TABLES):
+    for name in sorted(set(TABLES) - NOT_MODEL_INPUTS):
         for p in sorted(folder.glob(f"{name}.*")):
             digest.update(p.name.encode())
             digest.update(p.read_bytes())
     return digest.hexdigest()
+
+
+def calls_fingerprint(export: Export) -> str:
+    """Hash of the ``calls`` an export (or view) holds ('' without calls).
+
+    Recorded by the outputs that read the calls (backtest, variance, report) beside the data
+    fingerprint, which leaves them out (:func:`fingerprint_folder`).
+    """
+    calls = export.calls.drop(columns=[ROW_COLUMN], errors="ignore")
+    if calls.empty:
+        return ""
+    hashed = pd.util.hash_pandas_object(calls.astype(str), index=False).to_numpy().tobytes()
+    return hashlib.sha256(hashed).hexdigest()[:16]
 
 
 def load_export(folder: str | Path, as_of: pd.Timestamp | str | None = None,
@@ -298,4 +331,4 @@ def load_export(folder: str | Path, as_of: pd.Timestamp | str | None = None,
     return export
 
 
-__all__ = ["Export", "load_export", "current_stage", "first_stage", "ROW_COLUMN"]
+__all__ = ["Export", "calls_fingerprint", "load_export", "current_stage", "first_stage", "ROW_COLUMN"]

@@ -9,6 +9,12 @@ Salesforce's OpportunityFieldHistory and HubSpot's property history export it: o
 change, the field's new value from ``changed_on`` on (and, optionally, the value before it).
 Its ``value``/``old_value`` cells are typed by the row's ``field`` (column kind
 ``"field_value"``): a flag's value is a boolean, ``arr`` a number, ``partner_role`` a label.
+
+``calls`` (optional) is the channel team's own forecast, the "call": per quarter and partner
+type, partner or the total (both blank), what was committed on ``made_on`` (partner-attributed
+ARR, currency per year), an optional best case and who made it. No model reads it: it is set
+beside the model (:mod:`partner_forecast.evaluate.calls`), so it is left out of the data
+fingerprint that keys fitted models (:data:`NOT_MODEL_INPUTS`).
 """
 
 from __future__ import annotations
@@ -219,6 +225,15 @@ TABLES: dict[str, Table] = {
             Column("partner_type", "label", labels="partner_type"),
             Column("arr_target", "number", True, min_value=0, max_value=MAX_TOTAL_ARR),
         ), optional=True),
+        Table("calls", (
+            Column("quarter", "quarter", True),
+            Column("partner_type", "label", labels="partner_type"),
+            Column("partner_id", "id"),
+            Column("made_on", "date", True),
+            Column("commit", "number", True, min_value=0, max_value=MAX_TOTAL_ARR),
+            Column("best_case", "number", min_value=0, max_value=MAX_TOTAL_ARR),
+            Column("made_by", "text"),
+        ), optional=True, references={"partner_id": "partners"}),
         Table("company", (
             Column("quarter", "quarter", True),
             Column("total_arr", "number", min_value=0, max_value=MAX_TOTAL_ARR),
@@ -227,6 +242,11 @@ TABLES: dict[str, Table] = {
         ), optional=True),
     )
 }
+
+#: Tables no model reads: their changes do not invalidate fitted models (they are left out of
+#: :func:`partner_forecast.data.export.fingerprint_folder`) and their dates do not move the
+#: export's default as-of date (a call made after the CRM export does not make it newer).
+NOT_MODEL_INPUTS: frozenset[str] = frozenset({"calls"})
 
 BOOL_TRUE = frozenset({"true", "t", "yes", "y", "1"})
 BOOL_FALSE = frozenset({"false", "f", "no", "n", "0"})

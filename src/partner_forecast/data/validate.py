@@ -6,7 +6,8 @@ names the file, the row as in the file (header = row 1), the column and the valu
 
 Errors (the export cannot be used):
 
-- duplicate ids (and duplicate target / company quarters);
+- duplicate ids (and duplicate target / company quarters, and duplicate calls: the same
+  quarter, scope, day and caller);
 - references to unknown partners, sellers or opportunities;
 - dates impossible in order: offboarded before onboarded, left before joined, closed before
   created, first vendor contact before the lead was submitted;
@@ -14,6 +15,8 @@ Errors (the export cannot be used):
   in 2026: a typo that would move the default as-of date; see :func:`far_future_dates`);
 - closed deals (won/lost) without ``closed_on``, open deals with one, ``closed_on`` differing
   from the date the history entered won/lost;
+- calls naming both a partner type and a partner (one scope per call), and a best case below
+  the commit;
 - stage history: deals without history, history not starting on ``created_on`` (the creation
   entry is part of the contract), a stage entered twice, history moving backwards or
   continuing after won/lost, a latest entry contradicting the deal's current stage.
@@ -150,7 +153,31 @@ def check_relations(tables: dict[str, pd.DataFrame], files: dict[str, str]) -> l
     if "field_history" in files and "opportunities" in files:
         problems += _check_field_history(tables["opportunities"], tables["field_history"],
                                          fname("opportunities"), fname("field_history"))
+    if "calls" in files:
+        problems += _check_calls(tables["calls"], fname("calls"))
     return problems
+
+
+def _check_calls(calls: pd.DataFrame, file: str) -> list[Problem]:
+    """Errors of the team's calls: two scopes at once, best case below commit, duplicates.
+
+    A call is of one scope: a partner type, a partner, or the total (both blank). Cell-level
+    errors (quarter labels, dates, negative ARR) and unknown partner ids are reported while
+    reading and by the reference check.
+    """
+    out = _problems(calls, calls["partner_type"].notna() & calls["partner_id"].notna(), file,
+                    "partner_id", "a call names both a partner_type and a partner_id: give one "
+                    "(or neither, for the total)")
+    out += _problems(calls, calls["best_case"] < calls["commit"], file, "best_case",
+                     "best case below the commit (the best case is the upside: at least the "
+                     "commit)")
+    keys = ["quarter", "partner_type", "partner_id", "made_on", "made_by"]
+    complete = calls["quarter"].notna() & calls["made_on"].notna()
+    dup = complete & calls[keys].astype(str).duplicated(keep="first")
+    out += _problems(calls, dup, file, "made_on",
+                     "duplicate call: same quarter, partner type/partner, day and caller as an "
+                     "earlier row")
+    return out
 
 
 MAX_ROWS_LISTED = 10  # rows named in one aggregated warning before "and N more"

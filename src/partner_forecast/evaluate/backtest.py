@@ -15,7 +15,9 @@ For each of the last ``K`` complete quarters (a *fold*), :func:`backtest`
    and P50/actual, the point baselines as degenerate distributions (the cohort baseline by its
    draws in its first quarter); and, for deals open at the origin, the Brier score and
    expected calibration error of the probability of winning in the quarter (the model's,
-   against the stage-table, learned stage and cohort probabilities).
+   against the stage-table, learned stage and cohort probabilities);
+4. scores the team's calls of the same quarters (the optional ``calls`` table), each by the
+   same rules beside the model's lead-1 score (:mod:`partner_forecast.evaluate.calls`).
 
 Folds are independent: they run in local worker processes (``workers``) or on a Dask
 distributed cluster (``scheduler``: an address, or ``"local"`` for a local cluster; Dask is
@@ -40,7 +42,7 @@ import pandas as pd
 from partner_forecast import __version__
 from partner_forecast.calendar import Quarter
 from partner_forecast.config import Settings
-from partner_forecast.data.export import Export
+from partner_forecast.data.export import Export, calls_fingerprint
 from partner_forecast.errors import PartnerForecastError
 from partner_forecast.evaluate import BACKTEST_SEGMENTS, scores
 from partner_forecast.evaluate.baselines import (
@@ -49,6 +51,7 @@ from partner_forecast.evaluate.baselines import (
     cohort_draws,
     open_deals_at_origin,
 )
+from partner_forecast.evaluate.calls import CALLS_CONVENTION, score_calls, summarise_calls
 from partner_forecast.outcomes import realised
 
 MODEL = "model"
@@ -597,6 +600,12 @@ class BacktestResult:
         diagnostics (``diagnostics``: one record per fold and model) and warnings.
     outputs : tuple of FoldOutput
         The raw fold outputs (draws, deal probabilities, baselines).
+    calls : pandas.DataFrame
+        The team's calls of the scored quarters, each scored beside the model
+        (:func:`~partner_forecast.evaluate.calls.score_calls`; empty without calls).
+    calls_summary : pandas.DataFrame
+        :func:`~partner_forecast.evaluate.calls.summarise_calls` of ``calls``: per scope,
+        caller and time in the quarter.
     """
 
     summary: pd.DataFrame
@@ -606,10 +615,14 @@ class BacktestResult:
     folds: pd.DataFrame
     meta: dict[str, Any]
     outputs: tuple[FoldOutput, ...] = ()
+    calls: pd.DataFrame = field(default_factory=pd.DataFrame)
+    calls_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The tables the CLI renders (summary first)."""
-        return {"summary": self.summary, "deal_calibration": self.deal_summary,
+        """The tables the CLI renders (summary first; the calls' only when there are calls)."""
+        calls = ({"calls_summary": self.calls_summary, "calls": self.calls}
+                 if len(self.calls) else {})
+        return {"summary": self.summary, "deal_calibration": self.deal_summary, **calls,
                 "per_quarter": self.per_quarter, "deals_per_quarter": self.deals,
                 "folds": self.folds}
 
@@ -729,6 +742,7 @@ def backtest(data: str | Path | Export, *, quarters: int = 4, horizon: int = 1, 
     if bar is not None and say:
         say(f"backtest: {len(tasks)} fold(s) done in {time.perf_counter() - t0:.0f} s")
     per_quarter, deals = score_folds(outputs, export, settings, by)
+    call_scores = score_calls(export, settings, per_quarter, by)
     fold_rows = []
     for out in outputs:
         warnings = out.meta.get("warnings", [])
@@ -746,9 +760,13 @@ def backtest(data: str | Path | Export, *, quarters: int = 4, horizon: int = 1, 
             "diagnostics": [{"fold": out.quarters[0], **record} for out in outputs
                             for record in out.meta.get("diagnostics", [])],
             "warnings": [f"fold {r['fold']}: {r['warnings']}" for r in fold_rows if r["warnings"]]}
+    if len(call_scores):
+        meta["calls_fingerprint"] = calls_fingerprint(export)
+        meta["calls_convention"] = CALLS_CONVENTION
     return BacktestResult(summary=summarise(per_quarter), per_quarter=per_quarter,
                           deal_summary=summarise_deals(deals), deals=deals,
-                          folds=pd.DataFrame(fold_rows), meta=meta, outputs=tuple(outputs))
+                          folds=pd.DataFrame(fold_rows), meta=meta, outputs=tuple(outputs),
+                          calls=call_scores, calls_summary=summarise_calls(call_scores))
 
 
 __all__ = ["BACKTEST_SEGMENTS", "BacktestResult", "DEAL_METHODS", "FoldOutput", "FoldTask", "METHODS",

@@ -31,7 +31,9 @@ saying beforehand whether that fits models and how long it is likely to take), a
   the origin, and for the new pipeline as a whole;
 - the largest misses: the most-expected deals that were not won in Q, and the largest
   unexpected wins, each with the required fields it lacks (incomplete records are the most
-  common cause of misses, DOMAIN.md section 8).
+  common cause of misses, DOMAIN.md section 8);
+- with a ``calls`` table: each caller's latest call of Q known at the run's as-of (made before
+  it), beside the run's P10/P50/P90 and the actual (:func:`.calls.beside_model`).
 
 ARR is partner-attributed, currency per year; probabilities in [0, 1]; percentiles 0-100.
 """
@@ -50,7 +52,7 @@ import pandas as pd
 from partner_forecast import __version__
 from partner_forecast.calendar import Quarter
 from partner_forecast.config import Settings
-from partner_forecast.data.export import Export
+from partner_forecast.data.export import Export, calls_fingerprint
 from partner_forecast.errors import PartnerForecastError
 from partner_forecast.evaluate.record import percentile_of
 from partner_forecast.metrics.attribution import attribution_weight
@@ -440,6 +442,10 @@ class VarianceResult:
         audit fields each lacks.
     meta : dict
         Quarter, run, origin, fingerprints, the reviewed run's fit diagnostics, notes.
+    calls : pandas.DataFrame
+        Each caller's latest call of the quarter made before the run's as-of, of the total
+        or the run's segments, beside its P10/P50/P90 and the actual
+        (:func:`~partner_forecast.evaluate.calls.beside_model`; empty without calls).
     """
 
     quarter: str
@@ -453,10 +459,12 @@ class VarianceResult:
     largest_misses: pd.DataFrame
     meta: dict[str, Any] = field(default_factory=dict)
     source: str = ""
+    calls: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The tables the CLI renders."""
-        return {"forecast_vs_actual": self.forecast_vs_actual, "drivers": self.drivers,
+        """The tables the CLI renders (``calls`` only when the data hold calls of the quarter)."""
+        calls = {"calls": self.calls} if len(self.calls) else {}
+        return {"forecast_vs_actual": self.forecast_vs_actual, **calls, "drivers": self.drivers,
                 "new_pipeline": self.new_pipeline, "conversion_by_type": self.conversion_by_type,
                 "largest_misses": self.largest_misses}
 
@@ -681,6 +689,7 @@ def variance_review(data: str | Path | Export, quarter: str | Quarter, *, run_id
         + [_sum_measure(record, label, "attributed_new")],
         "actual": [new_actual[k] for k in NEW_MEASURES]})
 
+    calls = _calls_beside(export, fym, label, origin, fva, run_by, record, actual)
     view = export.as_of(min(origin, as_of))
     conversion = _conversion_by_type(deals, view, export, settings, new_expected, new_actual)
     misses = _largest_misses(deals, export, view, settings)
@@ -694,10 +703,42 @@ def variance_review(data: str | Path | Export, quarter: str | Quarter, *, run_id
             "actual_total": actual_total, "forecast_mean_total": forecast_total,
             "decomposition_check": float(lines["value"].iloc[:-1].sum() - (actual_total - forecast_total)),
             "diagnostics": record["meta"].get("diagnostics", []), "warnings": notes}
+    if len(calls):
+        meta["calls_fingerprint"] = calls_fingerprint(export)
     return VarianceResult(quarter=label, run_id=run_id, origin=origin, created=created,
                           forecast_vs_actual=fva, drivers=lines, new_pipeline=new_table,
                           conversion_by_type=conversion, largest_misses=misses, meta=meta,
-                          source=source)
+                          source=source, calls=calls)
+
+
+def _calls_beside(export: Export, fym: int, quarter: str, origin: pd.Timestamp,
+                  fva: pd.DataFrame, run_by: str | None, record: dict[str, Any],
+                  actual: Mapping[str, float]) -> pd.DataFrame:
+    """The latest calls of ``quarter`` made before the run's as-of, beside the run and the actual.
+
+    The commit's percentile in the run's distribution reads its recorded percentile grid when
+    there is one (as the actual's does), else P10/P50/P90.
+    """
+    from partner_forecast.evaluate.calls import beside_model, call_frame, latest_calls
+
+    latest = latest_calls(call_frame(export, fym), quarter, origin)
+    if latest.empty:
+        return pd.DataFrame()
+    stored = record["meta"].get("attributed_percentiles") or {}
+    grids = stored.get("quarters", {}).get(quarter)
+    by_seg = fva.set_index("segment")
+
+    def percentile(segment: str, value: float) -> float:
+        grid = None
+        if grids is not None:
+            grid, levels = ((grids["total"], stored.get("total_levels")) if segment == "total"
+                            else (grids["segments"].get(segment), stored.get("segment_levels")))
+        if grid is not None and levels is not None:
+            return percentile_of(value, levels, grid)
+        r = by_seg.loc[segment]
+        return percentile_of(value, (10, 50, 90), (r["p10"], r["p50"], r["p90"]))
+
+    return beside_model(latest, fva, run_by, percentile, actual)
 
 
 def _conversion_by_type(deals: pd.DataFrame, view: Export, export: Export, settings: Settings,

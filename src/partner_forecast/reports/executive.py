@@ -52,6 +52,7 @@ from partner_forecast.data.schema import OPEN_STAGES
 from partner_forecast.errors import PartnerForecastError
 from partner_forecast.metrics.cache import cached_metrics
 from partner_forecast.reports import charts
+from partner_forecast.reports.calls_block import call_items, variance_call_items
 from partner_forecast.reports.formatting import (
     change,
     count,
@@ -715,6 +716,7 @@ def _revenue_block(inp: _Inputs, result: Any, core: dict[str, pd.Series]) -> Blo
                                  distribution_reading(p10, p50, p90, target, p_at, first),
                                  partial(charts.distribution_chart, draws, first, target, p_at,
                                          (p10, p50, p90))))
+        block.items += call_items(inp.export, inp.settings, result, inp.as_of)
         split = outcome_split(result)
         block.items.append(Chart(
             "committed", "Committed vs upside by forecast quarter (attributed ARR, means)",
@@ -909,6 +911,7 @@ def _variance_items(inp: _Inputs, block: Block) -> None:
                 float(fva["actual"])),
         f"Forecast: {review.source}"
         + (" (by this report: the ledger had none)." if review.created else ".")))
+    block.items += variance_call_items(review)
     block.items.append(Table(
         "variance_drivers", f"{quarter}: drivers of actual minus forecast mean (attributed ARR)",
         review.drivers[["component", "driver", "description", "value"]], {"value": "signed_money"},

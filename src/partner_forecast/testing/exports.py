@@ -11,6 +11,10 @@ flags were set, ARR changed and O04's role went from co_sell to influenced (cons
 opportunities' latest values, written with a few label spellings: ``Technical Validation``,
 ``Amount``, ``yes``).
 
+``tiny_export_tables(calls=True)`` adds the optional ``calls`` table: two callers' calls of
+2026Q2 and 2026Q3 (total, reseller, and partner P2), one of them made on 2026-09-30, after the
+export's latest event (invisible in any as-of view up to its default as-of).
+
 Tests build malformed exports by mutating the text tables (every cell is a string, as in the
 file, so any bad value can be planted) and writing them with :func:`write_tiny_export`::
 
@@ -203,6 +207,18 @@ O12,executive_sponsor,true,2026-07-20,
 O12,executive_sponsor,false,2026-08-24,true
 """
 
+_CALLS = """\
+quarter,partner_type,partner_id,made_on,commit,best_case,made_by
+2026Q2,,,2026-03-30,20000,30000,Channel chief
+2026Q2,,,2026-05-15,25000,32000,Channel chief
+2026Q2,,,2026-05-15,40000,,Sales VP
+2026Q3,,,2026-06-29,60000,90000,Channel chief
+2026Q3,reseller,,2026-08-14,30000,45000,Channel chief
+2026Q3,,P2,2026-08-14,10000,12000,Sales VP
+2026Q3,,,2026-08-14,70000,95000,Channel chief
+2026Q3,,,2026-09-30,75000,80000,Channel chief
+"""
+
 _TARGETS = """\
 quarter,partner_type,arr_target
 2026Q2,,100000
@@ -229,13 +245,16 @@ _TEXTS = {
 }
 
 
-def tiny_export_tables(field_history: bool = False) -> dict[str, pd.DataFrame]:
+def tiny_export_tables(field_history: bool = False, calls: bool = False
+                       ) -> dict[str, pd.DataFrame]:
     """The tiny export as text tables, one per contract file (a fresh copy on every call).
 
     Parameters
     ----------
     field_history
         Also return the optional ``field_history`` table (see the module docstring).
+    calls
+        Also return the optional ``calls`` table (see the module docstring).
 
     Returns
     -------
@@ -245,7 +264,8 @@ def tiny_export_tables(field_history: bool = False) -> dict[str, pd.DataFrame]:
         ``str`` dtype with ``''`` for an empty cell, exactly as the CSV files hold them.
 
     """
-    texts = _TEXTS | ({"field_history": _FIELD_HISTORY} if field_history else {})
+    texts = (_TEXTS | ({"field_history": _FIELD_HISTORY} if field_history else {})
+             | ({"calls": _CALLS} if calls else {}))
     return {name: pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
                               na_filter=False)
             for name, text in texts.items()}

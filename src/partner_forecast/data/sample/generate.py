@@ -10,6 +10,7 @@ import pandas as pd
 
 from partner_forecast.data.sample.activation import Activation, draw_activation
 from partner_forecast.data.sample.activities import draw_activities
+from partner_forecast.data.sample.calls import calls_frame
 from partner_forecast.data.sample.common import (
     NO_DAY,
     Calendar,
@@ -123,7 +124,8 @@ def generate_tables(partners: int = 300, quarters: int = 12, seed: int = 2026,
         Names of the profiles to switch on (``"a,b"`` or a list; see
         :data:`partner_forecast.data.sample.profiles.PROFILES`); none: the default process.
     field_history
-        Also return ``field_history`` (the flags' change log).
+        Also return ``field_history`` (the flags' change log). ``calls`` (the team's calls,
+        :mod:`.calls`, with a known bias per caller) is always returned.
 
     Returns
     -------
@@ -185,6 +187,7 @@ def generate_tables(partners: int = 300, quarters: int = 12, seed: int = 2026,
         tables = make_messy(prof.rng("messy_labels"), tables, prof.params("messy_labels"))
     if field_history:
         tables["field_history"] = field_history_frame(cal, opps, paths, ids)
+    tables["calls"], calls_truth = calls_frame(seed, cal, TYPES, by_type_attr)
 
     labels = cal.labels()
     settings: dict[str, Any] = {
@@ -216,7 +219,8 @@ def generate_tables(partners: int = 300, quarters: int = 12, seed: int = 2026,
                                                         r6(np.exp(paths.time_mu)))
     truth = Truth(settings=settings,
                   parameters=_parameters(ids, labels, act, opps, deals, paths),
-                  mix=_mix(), realised=realised, forms=forms, profiles=profile_truth)
+                  mix=_mix(), realised=realised, forms=forms, profiles=profile_truth,
+                  calls=calls_truth)
     return tables, truth
 
 

@@ -34,6 +34,10 @@ class Truth:
         The profiles switched on (``{name: parameters}``, see
         :mod:`partner_forecast.data.sample.profiles`) and what they drew (e.g. the hidden
         quality per partner); empty for the default process.
+    calls
+        How the team's calls were made (:mod:`partner_forecast.data.sample.calls`): each
+        caller's planted bias, the points in the quarter with their noise, the best-case
+        upside; empty when the export has no calls.
 
     """
 
@@ -43,6 +47,7 @@ class Truth:
     realised: dict[str, Any]
     forms: dict[str, str] = field(default_factory=lambda: dict(FORMS))
     profiles: dict[str, Any] = field(default_factory=dict)
+    calls: dict[str, Any] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> Any:
         """A parameter by name, e.g. ``truth["act_ramp"]``."""
@@ -52,13 +57,14 @@ class Truth:
         """JSON layout: parameters at the top level beside settings, forms, mix and realised.
 
         ``profiles`` follows ``settings`` only when a profile is on, so the default layout
-        (and the bundled ``data/sample/truth.json``) is unchanged.
+        (and the bundled ``data/sample/truth.json``) is unchanged; ``calls`` comes last.
         """
         head: dict[str, Any] = {"settings": self.settings}
         if self.profiles:
             head["profiles"] = self.profiles
+        tail = {"calls": self.calls} if self.calls else {}
         return {**head, "forms": self.forms, **self.parameters, "mix": self.mix,
-                "realised": self.realised}
+                "realised": self.realised, **tail}
 
     def to_json(self) -> str:
         """The ``truth.json`` text (deterministic)."""
@@ -73,8 +79,9 @@ class Truth:
         mix = data.pop("mix", {})
         realised = data.pop("realised", {})
         profiles = data.pop("profiles", {})
+        calls = data.pop("calls", {})
         return cls(settings=settings, parameters=data, mix=mix, realised=realised, forms=forms,
-                   profiles=profiles)
+                   profiles=profiles, calls=calls)
 
     @classmethod
     def load(cls, path: str | Path) -> Truth:
