@@ -67,6 +67,15 @@ def test_tiny_calls_load_and_leave_the_fit_fingerprint_alone(tmp_path):
     assert with_calls.default_as_of == plain.default_as_of == TINY_DEFAULT_AS_OF
     assert with_calls.fingerprint == plain.fingerprint
     assert calls_fingerprint(with_calls) and not calls_fingerprint(plain)
+    # The same for exports built in memory (no source files): the fit key hashes the tables.
+    from dataclasses import replace
+
+    from partner_forecast.models.base import export_fingerprint
+
+    plain_mem, calls_mem = (replace(e, source_fingerprint="") for e in (plain, with_calls))
+    assert export_fingerprint(plain_mem) == export_fingerprint(calls_mem)
+    assert export_fingerprint(replace(plain_mem, targets=plain.targets.head(1))) != \
+        export_fingerprint(plain_mem)
 
 
 def test_a_call_after_the_as_of_is_invisible_in_the_as_of_view(tmp_path):
