@@ -10,7 +10,7 @@ from partner_forecast.config import AttributionSettings
 from partner_forecast.simulate import SegmentSpec, simulate
 from partner_forecast.simulate import _kernel as K
 from partner_forecast.simulate._rng import subkey
-from partner_forecast.simulate.engine import _calendar, _cumulative, _day_to_quarter
+from partner_forecast.simulate.engine import _calendar, _cumulative
 from partner_forecast.simulate.inputs import ROLES
 from partner_forecast.testing.posteriors import (
     degenerate_inputs,
@@ -261,8 +261,7 @@ def test_grouped_walk_equals_reference_walk(levers, jumps):
     code_g, time_g, code_r, time_r = K.walk_groups_and_reference(
         keys[order], typ[order], part[order], rng.normal(0, 0.5, N), stage[order], t0[order],
         age[order], 0, 1, inputs.adv_logit, inputs.adv_duration, jump_cum, inputs.time_mu,
-        inputs.time_sigma, lever(), lever(), rng.normal(0, 0.3, len(ends)), ends,
-        _day_to_quarter(ends), offset)
+        inputs.time_sigma, lever(), lever(), rng.normal(0, 0.3, len(ends)), ends, offset)
     assert np.array_equal(code_g, code_r)
     np.testing.assert_allclose(time_g, time_r, rtol=1e-9)
     assert set(np.unique(code_g)) == {K.OPEN, K.WON, K.LOST}

@@ -528,11 +528,8 @@ def simulate_chunk(key, d0,
 @nb.njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def walk_groups_and_reference(keys, typ, part, off, stage0, t0, age, slot0, i, adv_logit,
                               adv_duration, jump_cum, time_mu, time_sigma, logodds, logtime,
-                              shocks, ends, day_q, out_offset):
+                              shocks, ends, out_offset):
     """Walk deals both ways (grouped passes and :func:`walk_deal`) for the tests.
-
-    ``day_q`` (the engine's day -> quarter table) is not read: the walk finds quarters by
-    compares with ``ends``; it stays in the signature the tests call.
 
     Deals must come sorted by type (stages may be mixed within a type). Returns (code_group,
     time_group, code_ref, time_ref), each (n,).

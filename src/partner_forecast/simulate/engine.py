@@ -347,16 +347,6 @@ def _full_levers(lv: ResolvedLevers, P: int, S: int, H: int) -> ResolvedLevers:
                           per_partner(lv.pool_add, np.int64))
 
 
-def _day_to_quarter(ends: np.ndarray) -> np.ndarray:
-    """(ceil(last end) + 1,) calendar quarter containing the start of each whole day.
-
-    The kernel finds quarters by compares with ``ends``; the tests pass this table to
-    :func:`._kernel.walk_groups_and_reference`, whose signature keeps it.
-    """
-    days = np.arange(int(np.ceil(ends[-1])) + 1, dtype=np.float64)
-    return np.minimum(np.searchsorted(ends, days, side="right"), len(ends) - 1).astype(np.int64)
-
-
 def _static_arrays(inputs: SimulationInputs, attribution: AttributionSettings) -> dict[str, np.ndarray]:
     """Per type / partner arrays of the new pipeline, cast for the kernel."""
     T = len(inputs.types)
