@@ -40,6 +40,7 @@ from partner_forecast.config import Settings
 from partner_forecast.data.export import Export
 from partner_forecast.errors import PartnerForecastError
 from partner_forecast.evaluate.pace_path import PATH_KEY, ExpectedPath, expected_path
+from partner_forecast.metrics.coverage import segment_targets
 from partner_forecast.outcomes import won_deals
 
 WEEK = 7
@@ -149,9 +150,12 @@ def _total_quantiles(quantiles: pd.DataFrame, label: str) -> dict[str, float]:
     return {k: float(q[k].iloc[0]) if len(q) else np.nan for k in ("p10", "p50", "p90", "mean")}
 
 
-def _headline_target(record: dict[str, Any] | None, label: str) -> tuple[float, float]:
-    """(arr_target, p_at_least_target) a run recorded for ``label`` (NaN where none)."""
-    head = (record or {}).get("meta", {}).get("headline") or {}
+def _headline_target(meta: dict[str, Any] | None, label: str) -> tuple[float, float]:
+    """(arr_target, p_at_least_target) of a run's headline for ``label`` (NaN where none).
+
+    ``meta`` is a forecast run's meta, recorded in the ledger or just made.
+    """
+    head = (meta or {}).get("headline") or {}
     if head.get("quarter") != label:
         return np.nan, np.nan
     target, p = head.get("arr_target"), head.get("p_at_least_target")
@@ -236,7 +240,7 @@ def pacing(data: str | Path | Export, quarter: str | Quarter | None = None, *,
         if base_record["meta"].get("diagnostics_ok") is False:
             failed.append(str(base_record["run_id"]))
         base_run, base_as_of = str(base_record["run_id"]), str(base_record["as_of"])
-        base_target = _headline_target(base_record, label)
+        base_target = _headline_target(base_record["meta"], label)
         base_mean = _total_quantiles(base_record["quantiles"], label)["mean"]
     elif forecast_missing:
         notes.append(f"no forecast of {label} made on or before {q.start.date()} with its path in "
@@ -248,10 +252,7 @@ def pacing(data: str | Path | Export, quarter: str | Quarter | None = None, *,
         if made.meta.get("diagnostics_ok") is False:
             failed.append(str(made.run_id))
         base_run, base_as_of = str(made.run_id or ""), q.start.date().isoformat()
-        head = made.meta.get("headline") or {}
-        base_target = (float(head["arr_target"]) if head.get("arr_target") is not None else np.nan,
-                       float(head["p_at_least_target"]) if head.get("p_at_least_target") is not None
-                       else np.nan)
+        base_target = _headline_target(made.meta, label)
         base_mean = _total_quantiles(made.quantiles, label)["mean"]
     else:
         raise PartnerForecastError(
@@ -283,7 +284,7 @@ def pacing(data: str | Path | Export, quarter: str | Quarter | None = None, *,
             if record["meta"].get("diagnostics_ok") is False:
                 failed.append(now_run)
             now_q = _total_quantiles(record["quantiles"], label)
-            target, p_now = _headline_target(record, label)
+            target, p_now = _headline_target(record["meta"], label)
         elif forecast_missing:
             notes.append(f"no forecast of {label} as of {cut.date()} from this data in the ledger: "
                          "made one and recorded it")
@@ -293,10 +294,7 @@ def pacing(data: str | Path | Export, quarter: str | Quarter | None = None, *,
             if made.meta.get("diagnostics_ok") is False:
                 failed.append(now_run)
             now_q = _total_quantiles(made.quantiles, label)
-            head = made.meta.get("headline") or {}
-            target = float(head["arr_target"]) if head.get("arr_target") is not None else np.nan
-            p_now = float(head["p_at_least_target"]) \
-                if head.get("p_at_least_target") is not None else np.nan
+            target, p_now = _headline_target(made.meta, label)
         else:
             notes.append(f"no forecast of {label} as of {cut.date()} in the ledger: P(>= target) "
                          "given what is won is left blank")
@@ -337,11 +335,7 @@ def pacing(data: str | Path | Export, quarter: str | Quarter | None = None, *,
 
 def _quarter_target(export: Export, label: str) -> float:
     """The export's total ARR target of the quarter (blank partner_type rows), NaN without one."""
-    t = export.targets
-    if t.empty:
-        return np.nan
-    rows = t[(t["quarter"] == label) & t["partner_type"].isna()]
-    return float(rows["arr_target"].sum()) if len(rows) else np.nan
+    return segment_targets(export, label).get("total", np.nan)
 
 
 __all__ = ["PacingResult", "pacing", "path_tables", "position", "won_by_day"]
