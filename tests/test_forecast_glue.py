@@ -1,11 +1,9 @@
 """The forecast pipeline's glue (quarters, won-to-date, targets, ledger) on fabricated posteriors.
 
-The models are replaced by a degenerate posterior (DOMAIN.md's 100-seller example), so these
-tests need no MCMC and have closed-form answers.
+The models are a degenerate posterior (DOMAIN.md's 100-seller example) passed as the forecast's
+model source (``partner_forecast.testing.fits.DegenerateModels``), so these tests need no MCMC,
+have closed-form answers and run the real pipeline.
 """
-
-import sys
-import types
 
 import numpy as np
 import pandas as pd
@@ -16,34 +14,12 @@ from partner_forecast.calendar import Quarter
 from partner_forecast.errors import PartnerForecastError
 from partner_forecast.ledger import Ledger
 from partner_forecast.testing.exports import write_tiny_export
-from partner_forecast.testing.posteriors import degenerate_inputs
-
-
-class _FakeFits:
-    def diagnostics_table(self):
-        return pd.DataFrame([{"model": "fake", "divergences": 0, "max_rhat": 1.0}])
+from partner_forecast.testing.fits import DegenerateModels
 
 
 @pytest.fixture
-def fake_models(monkeypatch):
-    calls = {}
-
-    def fit_all(export, settings, workspace, progress=True):
-        calls["export"] = export
-        return _FakeFits()
-
-    def simulation_inputs(fits, export, settings, quarters, n_draws, seed):
-        calls["quarters"] = quarters
-        return degenerate_inputs(n_draws=n_draws, quarters=[str(q) for q in quarters],
-                                 as_of=str(export.default_as_of.date()))
-
-    ws = types.ModuleType("partner_forecast.workspace")
-    ws.fit_all = fit_all
-    mi = types.ModuleType("partner_forecast.models.inputs")
-    mi.simulation_inputs = simulation_inputs
-    monkeypatch.setitem(sys.modules, "partner_forecast.workspace", ws)
-    monkeypatch.setitem(sys.modules, "partner_forecast.models.inputs", mi)
-    return calls
+def fake_models():
+    return DegenerateModels()
 
 
 @pytest.fixture
@@ -67,7 +43,7 @@ def test_resolve_quarters():
 def test_degenerate_forecast_mean_is_50400(fake_models, tiny, tmp_path):
     quarter_start = Quarter.parse("2026Q4").start
     result = fc.forecast(tiny, as_of=quarter_start, draws=4000, seed=7, workspace=tmp_path / "ws",
-                         progress=False)
+                         progress=False, models=fake_models)
     draws = result.draws("attributed")[:, 0, 0]
     se = draws.std() / np.sqrt(len(draws))
     assert abs(draws.mean() - 50_400) < 4 * se
@@ -89,7 +65,8 @@ def test_won_to_date_is_added_to_the_current_quarter(fake_models, tiny, tmp_path
     quarter = Quarter.containing(as_of)
     won = realised(export, load_settings(), quarter, until=as_of)
     won_total = float(won.loc[won["segment"] == "total", "attributed_arr"].iloc[0])
-    a = fc.forecast(tiny, draws=500, seed=1, workspace=tmp_path / "ws", progress=False, record=False)
+    a = fc.forecast(tiny, draws=500, seed=1, workspace=tmp_path / "ws", progress=False, record=False,
+                    models=fake_models)
     sim_only = a.simulation.attributed[:, 0, 0].astype(float)
     assert np.allclose(a.draws("attributed")[:, 0, 0], sim_only + won_total)
     row = a.quantiles[(a.quantiles["measure"] == "attributed")].iloc[0]
@@ -98,7 +75,7 @@ def test_won_to_date_is_added_to_the_current_quarter(fake_models, tiny, tmp_path
 
 def test_same_seed_same_output_and_targets(fake_models, tiny, tmp_path):
     kw = dict(as_of="2026-10-01", draws=300, workspace=tmp_path / "ws", progress=False,
-              record=False)
+              record=False, models=fake_models)
     a = fc.forecast(tiny, seed=3, **kw)
     b = fc.forecast(tiny, seed=3, **kw)
     c = fc.forecast(tiny, seed=4, **kw)
@@ -106,3 +83,21 @@ def test_same_seed_same_output_and_targets(fake_models, tiny, tmp_path):
     assert not a.quantiles.equals(c.quantiles)
     if not a.targets.empty:
         assert a.targets["p_at_least_target"].between(0, 1).all()
+
+
+def test_the_cli_forecasts_with_the_model_source_of_its_context(tiny, tmp_path):
+    from click.testing import CliRunner
+
+    from partner_forecast.cli import main
+
+    fitted = []
+    models = DegenerateModels(fits=lambda export, workspace: fitted.append(workspace))
+    args = ["forecast", str(tiny), "--as-of", "2026-10-01", "--draws", "400", "--seed", "2",
+            "--workspace", str(tmp_path / "ws"), "--no-ledger", "--format", "json"]
+    r = CliRunner().invoke(main, args, obj={"models": models})
+    assert r.exit_code == 0, r.output
+    assert fitted == [tmp_path / "ws"]
+    direct = fc.forecast(tiny, as_of="2026-10-01", draws=400, seed=2, workspace=tmp_path / "ws",
+                         progress=False, record=False, models=models)
+    p50 = direct.quantiles.loc[direct.quantiles["measure"] == "attributed", "p50"].iloc[0]
+    assert f"{p50:.2f}" in r.output or str(round(p50, 2)) in r.output or str(p50) in r.output

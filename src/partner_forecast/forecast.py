@@ -25,6 +25,7 @@ from partner_forecast.calendar import Quarter
 from partner_forecast.config import Settings, load_settings
 from partner_forecast.data.export import Export, load_export
 from partner_forecast.errors import PartnerForecastError
+from partner_forecast.model_source import FITTED_MODELS, Fits, ModelSource
 from partner_forecast.outcomes import realised
 from partner_forecast.simulate.result import SimulationResult
 
@@ -250,7 +251,7 @@ class ForecastContext:
     inputs: Any  # SimulationInputs
     segments: Any  # SegmentSpec
     won_to_date: pd.DataFrame
-    fits: Any  # FittedModels
+    fits: Fits
     n_draws: int
     seed: int
     workspace: Path
@@ -260,14 +261,11 @@ def prepare(data: str | Path | Export, *, as_of: str | pd.Timestamp | None = Non
             quarter: str | Quarter | None = None, horizon: int = 1, by: str | None = None,
             draws: int | None = None, seed: int | None = None,
             config: str | Path | Settings | None = None, workspace: str | Path | None = None,
-            progress: bool = True) -> ForecastContext:
+            progress: bool = True, models: ModelSource = FITTED_MODELS) -> ForecastContext:
     """Load the export as of a date, fit or load the models, build the simulation inputs.
 
     Parameters are those of :func:`forecast`.
     """
-    from partner_forecast.models.inputs import simulation_inputs
-    from partner_forecast.workspace import fit_all
-
     settings, export = load_inputs(data, config)
     export = as_of_view(export, as_of)
     cut = export.default_as_of
@@ -277,8 +275,8 @@ def prepare(data: str | Path | Export, *, as_of: str | pd.Timestamp | None = Non
     seed = settings.simulation.seed if seed is None else int(seed)
     workspace = Path(workspace) if workspace is not None else DEFAULT_WORKSPACE
 
-    fits = fit_all(export, settings, workspace, progress=progress)
-    inputs = simulation_inputs(fits, export, settings, sim_quarters, n_draws, seed)
+    fits = models.fit_all(export, settings, workspace, progress=progress)
+    inputs = models.simulation_inputs(fits, export, settings, sim_quarters, n_draws, seed)
     segments = segment_spec(inputs, export, by)
     won = realised(export, settings, Quarter.containing(cut, fym), by=by, until=cut)
     if by is None:
@@ -316,8 +314,7 @@ def run(context: ForecastContext, *, levers=None, record: bool = True, progress:
             bar.close()
     quantiles = _quantiles(sim, ctx.report, ctx.won_to_date)
     targets = target_table(ctx.export, sim, ctx.report, ctx.won_to_date, ctx.segment_by)
-    diagnostics = ctx.fits.diagnostics_table() if hasattr(ctx.fits, "diagnostics_table") \
-        else pd.DataFrame()
+    diagnostics = ctx.fits.diagnostics_table()
     warnings = list(ctx.inputs.warnings)
     meta: dict[str, Any] = {
         **failed_fit_alert(warnings),
@@ -394,7 +391,8 @@ def forecast(data: str | Path | Export, *, as_of: str | pd.Timestamp | None = No
              draws: int | None = None, seed: int | None = None,
              config: str | Path | Settings | None = None,
              workspace: str | Path | None = None, record: bool = True,
-             progress: bool = True, levers=None) -> ForecastResult:
+             progress: bool = True, levers=None, models: ModelSource = FITTED_MODELS
+             ) -> ForecastResult:
     """Forecast partner ARR for ``horizon`` quarters from ``quarter`` (default: as-of's quarter).
 
     Parameters
@@ -421,9 +419,13 @@ def forecast(data: str | Path | Export, *, as_of: str | pd.Timestamp | None = No
         Show progress on stderr.
     levers : Levers, optional
         Scenario adjustments passed to the simulation (see ``partner_forecast.scenarios``).
+    models : ModelSource
+        Where the fitted models come from (default: fit with PyMC or load from the workspace;
+        tests pass :class:`partner_forecast.testing.fits.DegenerateModels`).
     """
     context = prepare(data, as_of=as_of, quarter=quarter, horizon=horizon, by=by, draws=draws,
-                      seed=seed, config=config, workspace=workspace, progress=progress)
+                      seed=seed, config=config, workspace=workspace, progress=progress,
+                      models=models)
     return run(context, levers=levers, record=record, progress=progress,
                kind="forecast" if levers is None else "scenario")
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 from partner_forecast import __version__
 from partner_forecast.errors import DataWarning, ExportError, PartnerForecastError
+from partner_forecast.model_source import FITTED_MODELS, ModelSource
 from partner_forecast.reports.output import atomic_write, csv_files, render
 from partner_forecast.sample_data import sample_data_dir
 
@@ -79,6 +80,20 @@ def data_argument(f: Callable) -> Callable:
 
     return click.argument("data", required=False, callback=resolve,
                           type=click.Path(file_okay=False, path_type=str))(f)
+
+
+def model_source() -> ModelSource:
+    """The fitted models a command forecasts with: ``obj["models"]`` of the click context if set.
+
+    Users always get the real models; tests invoke the CLI with
+    ``CliRunner().invoke(main, args, obj={"models": DegenerateModels(...)})`` to run every
+    command's real path on a closed-form posterior, with no module swapped.
+    """
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_root().obj if ctx is not None else None
+    if isinstance(obj, Mapping) and obj.get("models") is not None:
+        return obj["models"]
+    return FITTED_MODELS
 
 
 def default_data() -> Path:

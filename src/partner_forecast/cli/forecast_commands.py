@@ -13,6 +13,7 @@ from partner_forecast.cli.common import (
     data_argument,
     emit,
     main,
+    model_source,
     output_options,
 )
 
@@ -51,7 +52,7 @@ def forecast(data: Path, as_of, quarter, config_path, by, horizon, draws, seed, 
     recal = Recalibration.load(Path(workspace) / CALIBRATION_FILE) if recalibrate else None
     result = run_forecast(data, as_of=as_of, quarter=quarter, horizon=horizon, by=by,
                           draws=draws, seed=seed, config=config_path, workspace=workspace,
-                          record=not no_ledger, progress=True)
+                          record=not no_ledger, progress=True, models=model_source())
     for w in result.meta.get("warnings", []):
         click.secho(f"WARNING: {w}", fg="red", bold=True, err=True)
     if "repeat_of" in result.meta:
