@@ -504,7 +504,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                      "a year earlier in the history (the cohort baseline's new pipeline)")
 
     from partner_forecast.config import load_settings
-    from partner_forecast.reports.output import atomic_write
+    from partner_forecast.files import atomic_write
 
     supported, known = generator_profiles()
     try:

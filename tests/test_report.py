@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from partner_forecast.cli import main
+from partner_forecast.formatting import money, ordinal, pct, signed_pct
 from partner_forecast.reports import charts
 from partner_forecast.reports.executive import (
     build_report,
@@ -23,7 +24,6 @@ from partner_forecast.reports.executive import (
     scenario_reading,
     waterfall_steps,
 )
-from partner_forecast.reports.formatting import money, ordinal, pct, signed_pct
 from partner_forecast.reports.html import format_value, render_html, table_html
 from partner_forecast.reports.pdf import render_pdf
 from test_report_fakes import small_sample, use_fake_models

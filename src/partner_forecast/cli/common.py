@@ -14,8 +14,9 @@ import pandas as pd
 
 from partner_forecast import __version__
 from partner_forecast.errors import DataWarning, ExportError, PartnerForecastError
+from partner_forecast.files import atomic_write
 from partner_forecast.model_source import FITTED_MODELS, ModelSource
-from partner_forecast.reports.output import atomic_write, csv_files, render
+from partner_forecast.reports.output import csv_files, render
 from partner_forecast.sample_data import sample_data_dir
 
 SAMPLE_DATA = sample_data_dir()  # None when this installation has no bundled sample

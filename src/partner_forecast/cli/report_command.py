@@ -56,8 +56,8 @@ def report(data: Path, as_of, quarter, config_path, horizon, scenario_files, bac
     reading; the footer holds as-of, fingerprints, config, diagnostics and warnings. No network
     needed to view it: charts are embedded PNGs, drawn for desktop and for phone widths.
     """
+    from partner_forecast.files import atomic_write
     from partner_forecast.reports.executive import build_report
-    from partner_forecast.reports.output import atomic_write
 
     if no_backtest and backtest_quarters > 0:
         raise UserError(f"--no-backtest contradicts --backtest-quarters {backtest_quarters}: give one")

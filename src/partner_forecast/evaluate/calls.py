@@ -37,8 +37,8 @@ from partner_forecast.calendar import Quarter
 from partner_forecast.config import Settings
 from partner_forecast.data.export import Export
 from partner_forecast.evaluate import scores
+from partner_forecast.formatting import money, ordinal
 from partner_forecast.outcomes import realised
-from partner_forecast.reports.formatting import money, ordinal
 
 INTERVAL_LEVELS: tuple[float, float] = (0.1, 0.9)
 """The quantile levels the commit and the best case are read at (an 80% central interval)."""

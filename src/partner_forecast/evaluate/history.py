@@ -58,11 +58,11 @@ from partner_forecast.data.export import Export
 from partner_forecast.errors import PartnerForecastError
 from partner_forecast.evaluate.record import percentile_of
 from partner_forecast.evaluate.variance import _forecast_table
+from partner_forecast.formatting import money
 from partner_forecast.metrics.attribution import attributed_arr
 from partner_forecast.metrics.coverage import segment_targets
 from partner_forecast.metrics.pipeline import stage_on
 from partner_forecast.outcomes import realised
-from partner_forecast.reports.formatting import money
 
 DRIVERS: tuple[tuple[str, str], ...] = (
     ("won", "open at the earlier run, won in the quarter before the later run: v - p x v"),

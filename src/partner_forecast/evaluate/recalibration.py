@@ -168,7 +168,7 @@ class Recalibration:
 
     def save(self, path: str | Path) -> Path:
         """Write as JSON, atomically."""
-        from partner_forecast.reports.output import atomic_write
+        from partner_forecast.files import atomic_write
 
         path = Path(path)
         atomic_write(path, json.dumps(self.to_dict(), indent=2) + "\n")

@@ -55,9 +55,9 @@ from partner_forecast.config import Settings
 from partner_forecast.data.export import Export, calls_fingerprint
 from partner_forecast.errors import PartnerForecastError
 from partner_forecast.evaluate.record import percentile_of
+from partner_forecast.formatting import money
 from partner_forecast.metrics.attribution import attribution_weight
 from partner_forecast.outcomes import realised, won_deals
-from partner_forecast.reports.formatting import money
 
 OPEN_STATUSES: tuple[str, ...] = ("won", "lost", "slipped", "won_earlier", "missing")
 """Status at the quarter's end of a deal open at the origin (``missing``: no longer in the export)."""

@@ -30,7 +30,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
-from partner_forecast.reports.formatting import money, multiple, pct
+from partner_forecast.formatting import money, multiple, pct
 
 INK = "#1f2933"
 MUTED = "#7b8794"

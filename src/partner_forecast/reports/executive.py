@@ -50,10 +50,7 @@ from partner_forecast.config import Settings
 from partner_forecast.data.export import Export
 from partner_forecast.data.schema import OPEN_STAGES
 from partner_forecast.errors import PartnerForecastError
-from partner_forecast.metrics.cache import cached_metrics
-from partner_forecast.reports import charts
-from partner_forecast.reports.calls_block import call_items, variance_call_items
-from partner_forecast.reports.formatting import (
+from partner_forecast.formatting import (
     change,
     count,
     money,
@@ -63,6 +60,9 @@ from partner_forecast.reports.formatting import (
     signed_money,
     signed_pct,
 )
+from partner_forecast.metrics.cache import cached_metrics
+from partner_forecast.reports import charts
+from partner_forecast.reports.calls_block import call_items, variance_call_items
 
 HISTORY_QUARTERS = 8
 """Complete quarters of history shown before the forecast (fan chart, ARR by type)."""

@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from partner_forecast.formatting import count, money, multiple, pct, signed_money, signed_pct
 from partner_forecast.reports.charts import CSS_PX_PER_INCH, NARROW, WIDE, Layout, png_bytes
 from partner_forecast.reports.executive import Block, Chart, ExecutiveReport, Note, Table
-from partner_forecast.reports.formatting import count, money, multiple, pct, signed_money, signed_pct
 from partner_forecast.reports.labels import DIAGNOSTICS_FORMATS, column_label, infer_kind
 
 BREAKPOINT_PX = 720
