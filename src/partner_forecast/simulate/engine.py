@@ -203,9 +203,10 @@ def simulate(inputs: SimulationInputs, *, seed: int | np.random.Generator,
         drv = np.zeros((n, len(ends), K.N_DRV), dtype=np.float64)
         pace_chunk = pace[d0:d1] if pace_h >= 0 else np.zeros((n, 1), dtype=np.float64)
         if not do_open:  # the open pipeline as the reused run had it
+            assert part is not None
             acc[..., _ACC_OPEN] = part.acc[d0:d1]
             drv[..., _DRV_OPEN] = part.drv[d0:d1]
-        K.simulate_chunk(
+        args = (  # the kernel's 60 arguments, in its order
             key, d0, *params,
             static["ptype"], pool, p_order, static["entry_cum"], static["role_cum"],
             static["role_weight"],
@@ -219,6 +220,7 @@ def simulate(inputs: SimulationInputs, *, seed: int | np.random.Generator,
             lv.asr_multiplier, lv.asr_add, lv.productivity_multiplier, lv.log_win_odds,
             lv.log_time_in_stage, lv.deal_size_multiplier, lv.pool_add, do_open, True,
             acc, drv, deal_wins, pace_h, pace_start, pace_chunk)
+        K.simulate_chunk(*args)
         _store_chunk(out, drivers, acc, drv, d0, d1, out_offset, N)
         if keep_open:
             kept.acc[d0:d1] = acc[..., _ACC_OPEN]
@@ -226,7 +228,11 @@ def simulate(inputs: SimulationInputs, *, seed: int | np.random.Generator,
         if progress is not None:
             progress(d1, D)
 
-    wins = deal_wins.sum(axis=0, dtype=np.int64) if do_open else part.wins
+    if do_open:
+        wins = deal_wins.sum(axis=0, dtype=np.int64)
+    else:
+        assert part is not None
+        wins = part.wins
     if keep_open:
         kept.wins[:] = wins
     win_prob = np.empty((N, H), dtype=np.float64)
