@@ -46,7 +46,7 @@ N_DRV = 7
 
 SLOT_NEW_PATH = 16  # slots 16.. of a new opportunity's stream hold its stage path
 SLOT_ENTRY = 8  # slot of a new opportunity's stream that draws the stage it is created in
-HELPERS_DIGEST = "ecdb2326f0472513"
+HELPERS_DIGEST = "4f510f074d83e372"
 """sha256 (first 16 hex digits) of ``_rng.py`` + ``_vmath.py`` + ``_walk.py``, whose functions
 are compiled into the kernel.
 

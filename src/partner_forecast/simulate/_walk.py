@@ -29,7 +29,7 @@ MIN_SIGMA = F32(1e-12)
 MIN_PROB = F32(1e-37)  # float32 normals reach 1.2e-38
 NO_AGE_LOG = -1e30  # log(days in stage) of a deal that has just entered its stage
 BLOCK = 1024  # deals per block of the stage passes (fits in L1/L2 with all scratch arrays)
-HELPERS_DIGEST = "ea4a7b1eac1c91a2"
+HELPERS_DIGEST = "f1bfff834f7136c6"
 """sha256 (first 16 hex digits) of ``_rng.py`` + ``_vmath.py``, whose functions are inlined here.
 
 numba's disk cache checks only the date and size of the file a cached function is defined in,
