@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from partner_forecast.data.convert import closest_label
 from partner_forecast.data.export import load_export
-from partner_forecast.data.read import closest_label, read_raw
+from partner_forecast.data.read import read_raw
 from partner_forecast.data.schema import (
     ENGAGEMENT_ACTIVITIES,
     LABEL_SETS,

@@ -239,16 +239,23 @@ def test_random_helpers_have_the_right_moments():
     assert all(_rng.poisson_count(k, lam) <= _rng.poisson_count(k, lam * 1.3) for lam in (0.5, 40.0, 900.0))
 
 
-def test_kernel_names_the_helper_modules_it_was_compiled_with():
-    """An edit of _rng.py or _vmath.py must change _kernel.py (numba's cache keys on that file)."""
+@pytest.mark.parametrize(("module", "helpers"), [
+    ("_walk", ("_rng.py", "_vmath.py")),
+    ("_kernel", ("_rng.py", "_vmath.py", "_walk.py")),
+])
+def test_compiled_modules_name_the_helper_modules_they_were_compiled_with(
+        module: str, helpers: tuple[str, ...]) -> None:
+    """An edit of a helper module must change the modules that compile it in.
+
+    numba's disk cache keys on the file a cached function is defined in, not on its callees.
+    """
     import hashlib
+    import importlib
     from pathlib import Path
 
-    from partner_forecast.simulate import _kernel
-
-    here = Path(_kernel.__file__).parent
-    digest = hashlib.sha256((here / "_rng.py").read_bytes()
-                            + (here / "_vmath.py").read_bytes()).hexdigest()[:16]
-    assert digest == _kernel.HELPERS_DIGEST, (
-        f"_rng.py/_vmath.py changed: set HELPERS_DIGEST = {digest!r} in simulate/_kernel.py so "
-        "that numba recompiles the kernel instead of using its stale disk cache")
+    mod = importlib.import_module(f"partner_forecast.simulate.{module}")
+    here = Path(mod.__file__).parent
+    digest = hashlib.sha256(b"".join((here / h).read_bytes() for h in helpers)).hexdigest()[:16]
+    assert digest == mod.HELPERS_DIGEST, (
+        f"{' / '.join(helpers)} changed: set HELPERS_DIGEST = {digest!r} in simulate/{module}.py "
+        "so that numba recompiles it instead of using its stale disk cache")

@@ -7,8 +7,7 @@ import pytest
 from scipy import integrate, special, stats
 
 from partner_forecast.config import AttributionSettings
-from partner_forecast.simulate import SegmentSpec, simulate
-from partner_forecast.simulate import _kernel as K
+from partner_forecast.simulate import SegmentSpec, _walk, simulate
 from partner_forecast.simulate._rng import subkey
 from partner_forecast.simulate.engine import _calendar, _cumulative
 from partner_forecast.simulate.inputs import ROLES
@@ -258,13 +257,13 @@ def test_grouped_walk_equals_reference_walk(levers, jumps):
     lever = (lambda: rng.normal(0, 0.3, (P, S, H))) if levers else (lambda: np.zeros((P, S, H)))
     jump_probs = _random_jumps(rng, 3, T, S) if jumps else inputs.stage_jumps()
     jump_cum = _cumulative(jump_probs)
-    code_g, time_g, code_r, time_r = K.walk_groups_and_reference(
+    code_g, time_g, code_r, time_r = _walk.walk_groups_and_reference(
         keys[order], typ[order], part[order], rng.normal(0, 0.5, N), stage[order], t0[order],
         age[order], 0, 1, inputs.adv_logit, inputs.adv_duration, jump_cum, inputs.time_mu,
         inputs.time_sigma, lever(), lever(), rng.normal(0, 0.3, len(ends)), ends, offset)
     assert np.array_equal(code_g, code_r)
     np.testing.assert_allclose(time_g, time_r, rtol=1e-9)
-    assert set(np.unique(code_g)) == {K.OPEN, K.WON, K.LOST}
+    assert set(np.unique(code_g)) == {_walk.OPEN, _walk.WON, _walk.LOST}
 
 
 def test_logit_helper():

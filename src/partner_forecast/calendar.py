@@ -12,7 +12,6 @@ import re
 from dataclasses import dataclass
 from functools import total_ordering
 
-import numpy as np
 import pandas as pd
 
 _LABEL = re.compile(r"^\s*(?:FY)?(\d{4})\s*-?\s*Q([1-4])\s*$", re.IGNORECASE)
@@ -117,16 +116,3 @@ def quarter_from_index(index: int, fiscal_year_start_month: int = 1) -> Quarter:
     """Inverse of :attr:`Quarter.index`."""
     index = int(index)
     return Quarter(index // 4, index % 4 + 1, fiscal_year_start_month)
-
-
-def quarters_between(first: Quarter, last: Quarter) -> list[Quarter]:
-    """All quarters from ``first`` to ``last`` inclusive."""
-    return [first + i for i in range(int(last - first) + 1)]
-
-
-def days_between(a: pd.Series | pd.Timestamp, b: pd.Series | pd.Timestamp) -> np.ndarray:
-    """Whole days from ``a`` to ``b`` as floats (NaN where either is missing)."""
-    delta = pd.to_datetime(b) - pd.to_datetime(a)
-    if isinstance(delta, pd.Series):
-        return (delta.dt.total_seconds() / 86400.0).to_numpy(dtype=float, na_value=np.nan)
-    return np.asarray(delta / pd.Timedelta(days=1), dtype=float)

@@ -139,7 +139,8 @@ def fit_all(export: Export, settings: Settings, workspace: Workspace | str | Pat
         model.recheck(thresholds)
     fits = FittedModels(**fitted).check_consistent()  # type: ignore[arg-type]
     if new_fits:
-        say("sampler diagnostics:\n" + format_table([m.diagnostics for m in new_fits]))
+        say("sampler diagnostics:\n"
+            + format_table([m.diagnostics for m in new_fits if m.diagnostics is not None]))
     for m in fits:
         if m.diagnostics is not None:
             warn_failures(m.diagnostics)

@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from partner_forecast.data.convert import ROW_COLUMN
 from partner_forecast.data.export import Export
-from partner_forecast.data.read import ROW_COLUMN, find_file
+from partner_forecast.data.read import find_file
 from partner_forecast.data.schema import CLOSED_STAGES, TABLES
 from partner_forecast.data.validate import lookup
 from partner_forecast.errors import ConfigError, Problem

@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from partner_forecast.calendar import Quarter
+from partner_forecast.data.convert import ROW_COLUMN, empty_table, object_series
 from partner_forecast.data.field_history import rebuild_fields
-from partner_forecast.data.read import ROW_COLUMN, empty_table, object_series
 from partner_forecast.data.schema import (
     CLOSED_STAGES,
     NOT_MODEL_INPUTS,
@@ -270,15 +270,6 @@ def current_stage(history: pd.DataFrame) -> pd.Series:
     return h.groupby("opportunity_id", sort=False)["stage"].last()
 
 
-def first_stage(history: pd.DataFrame) -> pd.Series:
-    """Each opportunity's first stage entry (the stage it was created in)."""
-    if history.empty:
-        return pd.Series(dtype=object)
-    h = history.assign(_order=history["stage"].map(STAGE_ORDER))
-    h = h.sort_values(["opportunity_id", "entered_on", "_order"], kind="stable")
-    return h.groupby("opportunity_id", sort=False)["stage"].first()
-
-
 def fingerprint_folder(folder: Path) -> str:
     """Hash of the contract files' names and bytes in ``folder``.
 
@@ -331,4 +322,4 @@ def load_export(folder: str | Path, as_of: pd.Timestamp | str | None = None,
     return export
 
 
-__all__ = ["Export", "calls_fingerprint", "load_export", "current_stage", "first_stage", "ROW_COLUMN"]
+__all__ = ["Export", "calls_fingerprint", "load_export", "current_stage"]

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from partner_forecast.data.read import ROW_COLUMN, python_values
+from partner_forecast.data.convert import ROW_COLUMN, python_values
 from partner_forecast.data.schema import HISTORY_FIELDS, TABLES
 
 if TYPE_CHECKING:

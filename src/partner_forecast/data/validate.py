@@ -41,16 +41,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from partner_forecast.data.export import PLANNED_DATE_COLUMNS
-from partner_forecast.data.read import (
+from partner_forecast.data.convert import (
     ROW_COLUMN,
     LabelAliases,
-    RawTable,
     convert,
     empty_table,
     python_values,
-    read_raw,
 )
+from partner_forecast.data.export import PLANNED_DATE_COLUMNS
+from partner_forecast.data.read import RawTable, read_raw
 from partner_forecast.data.schema import CLOSED_STAGES, STAGE_ORDER, TABLES, normalise_label
 from partner_forecast.errors import Problem
 

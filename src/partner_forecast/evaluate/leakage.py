@@ -20,8 +20,8 @@ import pandas as pd
 
 from partner_forecast.calendar import Quarter
 from partner_forecast.config import Settings
+from partner_forecast.data.convert import ROW_COLUMN
 from partner_forecast.data.export import Export, current_stage
-from partner_forecast.data.read import ROW_COLUMN
 from partner_forecast.data.schema import OPEN_STAGES, TABLES
 
 _FLIP = {"won": "lost", "lost": "won"}

@@ -108,21 +108,6 @@ def ndtri(p: float) -> float:
                  * q + 3.754408661907416e+00) * q + 1.0))
 
 
-@nb.njit(cache=True, inline="always", fastmath=_FM)
-def norm_sf(x: float) -> float:
-    """Standard normal survival function P(Z > x), relative error < 1.2e-7 for all x.
-
-    ``erfc`` by the Chebyshev fit of Numerical Recipes (``erfcc``): one ``exp``, about four
-    times cheaper than libm's ``erfc``; used for the truncation of the current stage.
-    """
-    z = abs(x) * 0.7071067811865476
-    t = 1.0 / (1.0 + 0.5 * z)
-    r = t * math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (
-        0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (
-            1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))))
-    return 0.5 * r if x >= 0.0 else 1.0 - 0.5 * r
-
-
 @nb.njit(cache=True, fastmath=_FM)
 def std_gamma(key: np.uint64, shape: float) -> float:
     """Gamma(shape, scale 1) variate from the stream ``key`` (Marsaglia & Tsang 2000).

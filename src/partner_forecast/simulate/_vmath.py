@@ -16,6 +16,9 @@ far below the Monte Carlo error of the engine.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import cast
+
 import numba as nb
 import numpy as np
 from llvmlite import ir
@@ -29,18 +32,23 @@ _MANT32 = np.int32(0x007FFFFF)
 _HALF_BITS32 = np.int32(0x3F000000)  # 0.5f
 
 
-@intrinsic
-def _bits_to_float32(typingctx, x):  # noqa: D103 - numba intrinsic
+def _bits_to_float32_typing(typingctx, x):  # noqa: D103 - numba intrinsic
     def codegen(context, builder, signature, args):
         return builder.bitcast(args[0], ir.FloatType())
     return types.float32(types.int32), codegen
 
 
-@intrinsic
-def _float32_to_bits(typingctx, x):  # noqa: D103 - numba intrinsic
+def _float32_to_bits_typing(typingctx, x):  # noqa: D103 - numba intrinsic
     def codegen(context, builder, signature, args):
         return builder.bitcast(args[0], ir.IntType(32))
     return types.int32(types.float32), codegen
+
+
+# The int32 <-> float32 bit casts, callable in numba code only. numba's type stubs give an
+# intrinsic the signature of its typing function (typing context first, result ``Never``); the
+# casts say what a call takes and returns.
+_bits_to_float32 = cast(Callable[[np.int32], np.float32], intrinsic(_bits_to_float32_typing))
+_float32_to_bits = cast(Callable[[np.float32], np.int32], intrinsic(_float32_to_bits_typing))
 
 
 @nb.njit(cache=True, inline="always", fastmath=FASTMATH)

@@ -47,13 +47,14 @@ single drawn deal size; nothing is aggregated into cells, every deal of every dr
 Cost (``benchmarks/simulate.py``): 4,000 draws x 50,000 open deals + ~15,000 sellers at 300
 partners take ~9 CPU-seconds for a one-quarter horizon (~10.5 before the float32 walk; measured
 on a loaded shared machine), with a few hundred MB of memory. Nearly all of it is the numba
-kernel: the stage passes of :func:`._kernel._walk_group` run in float32 (16 lanes on AVX-512;
+kernel: the stage passes of :func:`._walk.walk_group` run in float32 (16 lanes on AVX-512;
 times in days carry ~1e-7 relative rounding, the normal quantile ~2e-7, uniforms 24 or 20 bits,
 far below Monte Carlo error), in short loops with one transcendental each. A scenario run
 given its baseline (``reuse``) skips the open pipeline when it is unchanged. The first call
 compiles the numba kernel (~30 CPU-seconds), cached on disk afterwards; after editing
-``_rng.py`` or ``_vmath.py`` update ``_kernel.HELPERS_DIGEST`` (a test says so), which makes
-numba recompile the kernel (its cache checks only the kernel file's date and size).
+``_rng.py``, ``_vmath.py`` or ``_walk.py`` update the ``HELPERS_DIGEST`` of ``_walk.py`` and
+``_kernel.py`` (a test says so and gives the values), which makes numba recompile the walk and
+the kernel (its cache checks only the date and size of the file a function is defined in).
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ from partner_forecast.calendar import Quarter
 from partner_forecast.config import AttributionSettings, load_settings
 from partner_forecast.data.schema import OPEN_STAGES
 from partner_forecast.simulate import _kernel as K
+from partner_forecast.simulate._walk import NO_AGE_LOG
 from partner_forecast.simulate.inputs import COVARIATES, ROLES, SimulationInputs
 from partner_forecast.simulate.levers import Levers, ResolvedLevers
 from partner_forecast.simulate.result import DRIVERS, OpenPipelinePart, SimulationResult
@@ -166,7 +168,7 @@ def simulate(inputs: SimulationInputs, *, seed: int | np.random.Generator,
     sorted_deals = {k: np.ascontiguousarray(v[order]) for k, v in deals.items()}
     o_seg = np.ascontiguousarray(segments.open_codes[order])
     age = sorted_deals["o_age"]
-    o_la = np.full(N, K.NO_AGE_LOG)
+    o_la = np.full(N, NO_AGE_LOG)
     np.log(age, out=o_la, where=age > 0)  # log(days in stage), once for all draws
     group_key = o_type[order] * S + sorted_deals["o_stage"]
     o_groups = np.flatnonzero(np.r_[True, group_key[1:] != group_key[:-1], True]).astype(np.int64)
@@ -201,9 +203,10 @@ def simulate(inputs: SimulationInputs, *, seed: int | np.random.Generator,
         drv = np.zeros((n, len(ends), K.N_DRV), dtype=np.float64)
         pace_chunk = pace[d0:d1] if pace_h >= 0 else np.zeros((n, 1), dtype=np.float64)
         if not do_open:  # the open pipeline as the reused run had it
+            assert part is not None
             acc[..., _ACC_OPEN] = part.acc[d0:d1]
             drv[..., _DRV_OPEN] = part.drv[d0:d1]
-        K.simulate_chunk(
+        args = (  # the kernel's 60 arguments, in its order
             key, d0, *params,
             static["ptype"], pool, p_order, static["entry_cum"], static["role_cum"],
             static["role_weight"],
@@ -217,6 +220,7 @@ def simulate(inputs: SimulationInputs, *, seed: int | np.random.Generator,
             lv.asr_multiplier, lv.asr_add, lv.productivity_multiplier, lv.log_win_odds,
             lv.log_time_in_stage, lv.deal_size_multiplier, lv.pool_add, do_open, True,
             acc, drv, deal_wins, pace_h, pace_start, pace_chunk)
+        K.simulate_chunk(*args)
         _store_chunk(out, drivers, acc, drv, d0, d1, out_offset, N)
         if keep_open:
             kept.acc[d0:d1] = acc[..., _ACC_OPEN]
@@ -224,7 +228,11 @@ def simulate(inputs: SimulationInputs, *, seed: int | np.random.Generator,
         if progress is not None:
             progress(d1, D)
 
-    wins = deal_wins.sum(axis=0, dtype=np.int64) if do_open else part.wins
+    if do_open:
+        wins = deal_wins.sum(axis=0, dtype=np.int64)
+    else:
+        assert part is not None
+        wins = part.wins
     if keep_open:
         kept.wins[:] = wins
     win_prob = np.empty((N, H), dtype=np.float64)
