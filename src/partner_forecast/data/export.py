@@ -29,6 +29,7 @@ from partner_forecast.data.schema import (
     CLOSED_STAGES,
     NOT_MODEL_INPUTS,
     OPEN_STAGES,
+    PLANNED_DATE_COLUMNS,
     STAGE_ORDER,
     TABLES,
 )
@@ -42,10 +43,6 @@ MAX_PROBLEMS = 200  # problems listed before the rest are counted as "... and N 
 DATE_COLUMNS: dict[str, tuple[str, ...]] = {
     name: tuple(c.name for c in t.columns if c.kind == "date") for name, t in TABLES.items()
 }
-#: Date columns holding plans rather than events: they may lie in the future of the export, so
-#: they do not define its latest date (an open deal expected to close next year does not make
-#: the export "as of" next year).
-PLANNED_DATE_COLUMNS: frozenset[tuple[str, str]] = frozenset({("opportunities", "expected_close_on")})
 #: An as-of date more than this many days (a quarter) after the latest event date is warned
 #: about: nothing is known in between, so activity-based figures there are zero by construction.
 STALE_AS_OF_DAYS = 92

@@ -247,6 +247,10 @@ TABLES: dict[str, Table] = {
 #: :func:`partner_forecast.data.export.fingerprint_folder`) and their dates do not move the
 #: export's default as-of date (a call made after the CRM export does not make it newer).
 NOT_MODEL_INPUTS: frozenset[str] = frozenset({"calls"})
+#: Date columns holding plans rather than events: they may lie in the future of the export, so
+#: they do not define its latest date (an open deal expected to close next year does not make
+#: the export "as of" next year).
+PLANNED_DATE_COLUMNS: frozenset[tuple[str, str]] = frozenset({("opportunities", "expected_close_on")})
 
 BOOL_TRUE = frozenset({"true", "t", "yes", "y", "1"})
 BOOL_FALSE = frozenset({"false", "f", "no", "n", "0"})

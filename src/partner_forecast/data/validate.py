@@ -48,9 +48,14 @@ from partner_forecast.data.convert import (
     empty_table,
     python_values,
 )
-from partner_forecast.data.export import PLANNED_DATE_COLUMNS
 from partner_forecast.data.read import RawTable, read_raw
-from partner_forecast.data.schema import CLOSED_STAGES, STAGE_ORDER, TABLES, normalise_label
+from partner_forecast.data.schema import (
+    CLOSED_STAGES,
+    PLANNED_DATE_COLUMNS,
+    STAGE_ORDER,
+    TABLES,
+    normalise_label,
+)
 from partner_forecast.errors import Problem
 
 _TABLE_ORDER = {f"{name}": i for i, name in enumerate(TABLES)}
