@@ -10,24 +10,23 @@ from click.testing import CliRunner
 
 from partner_forecast.calendar import Quarter
 from partner_forecast.cli import main
-from partner_forecast.data.schema import OPEN_STAGES
+from partner_forecast.data.schema import OPEN_DEAL_COLUMNS, OPEN_STAGES
 from partner_forecast.models import MODEL_CLASSES, ActivationModel, TimingModel
 from partner_forecast.models.base import ModelMismatchError, read_tree, write_tree
 from partner_forecast.models.fitted import FitMismatchError, FittedModels
-from partner_forecast.models.inputs import (
+from partner_forecast.models.testing import fake_fit
+from partner_forecast.posterior.inputs import (
     deal_mix,
     draw_indices,
     open_deals,
     pool_at,
     simulation_inputs,
 )
-from partner_forecast.models.summaries import (
+from partner_forecast.posterior.summaries import (
     conversion_curves,
     new_partner_activation,
     posterior_activation,
 )
-from partner_forecast.models.testing import fake_fit
-from partner_forecast.simulate.inputs import OPEN_DEAL_COLUMNS
 from partner_forecast.workspace import Workspace, data_fingerprint, fit_all
 
 

@@ -11,6 +11,7 @@ import xarray as xr
 from pymc_extras.prior import Prior
 
 from partner_forecast.config import load_settings
+from partner_forecast.data import views
 from partner_forecast.data.export import load_export
 from partner_forecast.errors import ConfigError
 from partner_forecast.models import (
@@ -129,7 +130,7 @@ def tiny_export(tmp_path_factory):
 
 
 def test_stage_stays_exits_and_censoring(tiny_export):
-    stays = agg.stage_stays(tiny_export).set_index(["opportunity_id", "stage"])
+    stays = views.stage_stays(tiny_export).set_index(["opportunity_id", "stage"])
     o01 = stays.loc["O01"]
     assert o01.loc["discovery", "days"] == 18 and o01.loc["discovery", "advanced"]
     assert o01.loc["negotiation", "advanced"] and not o01["open"].any()
@@ -138,11 +139,11 @@ def test_stage_stays_exits_and_censoring(tiny_export):
     o09 = stays.loc[("O09", "discovery")]
     assert o09["open"] and o09["days"] == (pd.Timestamp("2026-09-29") - pd.Timestamp("2026-08-17")).days
     assert not o09["advanced"]
-    assert (stays["days"] >= agg.DAY_FLOOR).all()
+    assert (stays["days"] >= views.DAY_FLOOR).all()
 
 
 def test_conversion_cells_add_up_to_the_exits(tiny_export):
-    stays = agg.stage_stays(tiny_export)
+    stays = views.stage_stays(tiny_export)
     done = stays[~stays["open"]]
     cells, quarters = agg.conversion_cells(tiny_export, 5)
     assert cells["n"].sum() == len(done) and cells["k"].sum() == done["advanced"].sum()
@@ -152,7 +153,7 @@ def test_conversion_cells_add_up_to_the_exits(tiny_export):
 
 
 def test_deal_covariates_engagement(tiny_export):
-    cov = agg.deal_covariates(tiny_export, 5)
+    cov = views.deal_covariates(tiny_export, 5)
     # O01: a deal registration and a joint call -> 2 of 5; O09: one registration
     assert cov.loc["O01", "engagement"] == pytest.approx(0.4)
     assert cov.loc["O01", "technical_validation"] == 1.0
@@ -163,7 +164,7 @@ def test_deal_covariates_engagement(tiny_export):
 def test_timing_stats_are_sufficient(tiny_export):
     completed, censored, windowed = agg.timing_stats(tiny_export)
     assert windowed.empty  # no quarter-end reading asked for
-    stays = agg.stage_stays(tiny_export)
+    stays = views.stage_stays(tiny_export)
     assert completed["n"].sum() == (~stays["open"]).sum()
     assert censored["w"].sum() == stays["open"].sum()
     y = np.log(stays.loc[~stays["open"], "days"].to_numpy(dtype=float))

@@ -265,7 +265,7 @@ def prepare(data: str | Path | Export, *, as_of: str | pd.Timestamp | None = Non
 
     Parameters are those of :func:`forecast`.
     """
-    from partner_forecast.models.inputs import simulation_inputs
+    from partner_forecast.posterior.inputs import simulation_inputs
     from partner_forecast.workspace import fit_all
 
     settings, export = load_inputs(data, config)

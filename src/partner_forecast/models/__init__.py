@@ -1,8 +1,10 @@
 """The five hierarchical Bayesian models (DESIGN.md section 3), their fitting and save/load.
 
 :data:`MODEL_CLASSES` lists them in fitting order; :func:`partner_forecast.workspace.fit_all`
-fits (or loads from the workspace cache) all of them, and :func:`simulation_inputs` turns the
-fits into the Monte Carlo engine's :class:`~partner_forecast.simulate.inputs.SimulationInputs`.
+fits (or loads from the workspace cache) all of them, and
+:func:`partner_forecast.posterior.inputs.simulation_inputs` turns the fits into the Monte Carlo
+engine's :class:`~partner_forecast.simulate.inputs.SimulationInputs` (the models never import
+the simulator).
 """
 
 from partner_forecast.models.activation import ActivationModel
@@ -16,7 +18,6 @@ from partner_forecast.models.conversion import ConversionModel
 from partner_forecast.models.deal_size import DealSizeModel
 from partner_forecast.models.diagnostics import Diagnostics
 from partner_forecast.models.fitted import FittedModels
-from partner_forecast.models.inputs import simulation_inputs
 from partner_forecast.models.productivity import ProductivityModel
 from partner_forecast.models.timing import TimingModel
 
@@ -25,4 +26,4 @@ MODEL_CLASSES: tuple[type[PartnerModel], ...] = (
 
 __all__ = ["MODEL_CLASSES", "ActivationModel", "ProductivityModel", "ConversionModel",
            "TimingModel", "DealSizeModel", "PartnerModel", "Diagnostics", "FittedModels",
-           "ModelMismatchError", "ModelNotFittedError", "code_version", "simulation_inputs"]
+           "ModelMismatchError", "ModelNotFittedError", "code_version"]

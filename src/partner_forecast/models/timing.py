@@ -30,6 +30,7 @@ import pytensor.tensor as pt
 from pymc.distributions.dist_math import normal_lccdf, normal_lcdf
 
 from partner_forecast.config import Settings
+from partner_forecast.data import views
 from partner_forecast.data.export import Export
 from partner_forecast.data.quarter_end import quarter_end_reading
 from partner_forecast.data.schema import OPEN_STAGES
@@ -62,7 +63,7 @@ class TimingModel(PartnerModel):
         completed, censored, windowed = aggregate.timing_stats(
             export, quarter_end, settings.calendar.fiscal_year_start_month)
         return ModelSpec(
-            coords={"partner_type": aggregate.present_types(export), "stage": OPEN_STAGES},
+            coords={"partner_type": views.present_types(export), "stage": OPEN_STAGES},
             data={"done_type": completed["type_idx"].to_numpy(dtype=np.int64),
                   "done_stage": completed["stage_idx"].to_numpy(dtype=np.int64),
                   "done_n": completed["n"].to_numpy(dtype=float),
