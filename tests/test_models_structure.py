@@ -21,7 +21,6 @@ from partner_forecast.models import (
     DealSizeModel,
     ProductivityModel,
     TimingModel,
-    code_version,
 )
 from partner_forecast.models import aggregate as agg
 from partner_forecast.models.diagnostics import (
@@ -90,8 +89,19 @@ def test_user_prior_overrides_merge_and_change_only_that_model(models_settings):
                for c in MODEL_CLASSES)
 
 
-def test_code_version_is_a_stable_hash():
-    assert code_version() == code_version() and len(code_version()) == 16
+def test_each_model_declares_its_version_and_the_cache_key_follows_it(models_settings, monkeypatch):
+    from partner_forecast.models.base import PartnerModel
+    from partner_forecast.workspace import Workspace
+
+    for cls in MODEL_CLASSES:
+        assert "version" in vars(cls) and isinstance(cls.version, int) and cls.version >= 1
+    before = {cls.name: Workspace.key(cls, "fp", models_settings) for cls in MODEL_CLASSES}
+    monkeypatch.setattr(TimingModel, "version", TimingModel.version + 1)
+    after = {cls.name: Workspace.key(cls, "fp", models_settings) for cls in MODEL_CLASSES}
+    assert [n for n in before if before[n] != after[n]] == ["timing"]
+    with pytest.raises(TypeError, match="must declare its own `version`"):
+        type("Unversioned", (TimingModel,), {"name": "unversioned"})
+    assert "unversioned" not in PartnerModel.registry
 
 
 # -- group effects ------------------------------------------------------------------------------
@@ -284,8 +294,8 @@ def test_diagnostics_judged_against_thresholds():
 def test_last_retry_switches_the_form_the_worst_effects_lacked():
     from dataclasses import replace
 
-    from partner_forecast.models.base import _other_parametrisation
     from partner_forecast.models.diagnostics import Diagnostics
+    from partner_forecast.models.sampling import other_parametrisation
 
     d = Diagnostics(model="conversion", chains=2, draws=100, divergences=3, max_rhat=1.05,
                     min_ess_bulk=40, min_ess_tail=40, worst_rhat="shock_sigma",
@@ -293,18 +303,18 @@ def test_last_retry_switches_the_form_the_worst_effects_lacked():
                     sample_seconds=1.0, sampler="nutpie")
     rich = {"partner": 0.9, "shock": 0.0}
     # The worst variable's effect goes non-centred, or centred if it was all non-centred.
-    assert _other_parametrisation("auto", d, rich) == "centred"
+    assert other_parametrisation("auto", d, rich) == "centred"
     thin = replace(d, worst_rhat="partner_effect", worst_ess="partner_sigma")
-    assert _other_parametrisation("auto", thin, rich) == "non_centred"
-    assert _other_parametrisation("auto", thin, {"partner": 0.1}) == "non_centred"
-    assert _other_parametrisation("auto", thin, {"partner": 0.0}) == "centred"
+    assert other_parametrisation("auto", thin, rich) == "non_centred"
+    assert other_parametrisation("auto", thin, {"partner": 0.1}) == "non_centred"
+    assert other_parametrisation("auto", thin, {"partner": 0.0}) == "centred"
     # A fixed-scale effect (type x stage) cannot change form: the partners are switched.
     fixed = replace(d, worst_rhat="type_stage", worst_ess="stage_effect")
-    assert _other_parametrisation("auto", fixed, rich) == "non_centred"
-    assert _other_parametrisation("centred", d, rich) == "non_centred"
-    assert _other_parametrisation("non_centred", thin, rich) == "centred"
+    assert other_parametrisation("auto", fixed, rich) == "non_centred"
+    assert other_parametrisation("centred", d, rich) == "non_centred"
+    assert other_parametrisation("non_centred", thin, rich) == "centred"
     # Nothing to switch (timing): the restart keeps the compiled model's form.
-    assert _other_parametrisation("auto", d, {}) == "auto"
+    assert other_parametrisation("auto", d, {}) == "auto"
 
 
 def test_centred_share_is_read_off_the_built_model(models_export, models_settings):

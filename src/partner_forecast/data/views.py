@@ -61,7 +61,7 @@ def per_export[**P, R](func: Callable[Concatenate[Export, P], R]
         key = (func.__name__, args, tuple(sorted(kwargs.items())))
         if key not in memo:
             memo[key] = func(export, *args, **kwargs)
-        return memo[key]  # type: ignore[no-any-return]  # the memo holds func's own results
+        return memo[key]
 
     return cached
 

@@ -8,15 +8,11 @@ the simulator).
 """
 
 from partner_forecast.models.activation import ActivationModel
-from partner_forecast.models.base import (
-    ModelMismatchError,
-    ModelNotFittedError,
-    PartnerModel,
-    code_version,
-)
+from partner_forecast.models.base import PartnerModel
 from partner_forecast.models.conversion import ConversionModel
 from partner_forecast.models.deal_size import DealSizeModel
 from partner_forecast.models.diagnostics import Diagnostics
+from partner_forecast.models.errors import ModelMismatchError, ModelNotFittedError
 from partner_forecast.models.fitted import FittedModels
 from partner_forecast.models.productivity import ProductivityModel
 from partner_forecast.models.timing import TimingModel
@@ -26,4 +22,4 @@ MODEL_CLASSES: tuple[type[PartnerModel], ...] = (
 
 __all__ = ["MODEL_CLASSES", "ActivationModel", "ProductivityModel", "ConversionModel",
            "TimingModel", "DealSizeModel", "PartnerModel", "Diagnostics", "FittedModels",
-           "ModelMismatchError", "ModelNotFittedError", "code_version"]
+           "ModelMismatchError", "ModelNotFittedError"]

@@ -90,6 +90,7 @@ class ActivationModel(PartnerModel):
     """Hierarchical binomial model of the Active Seller Rate (see module docstring)."""
 
     name = "activation"
+    version = 1  # bump when the graph, its statistics or its saved variables change (PartnerModel.version)
     prior_prefix = "activation_"
     data_description = "complete quarter with sellers and recorded activities"
     PRIOR_NAMES = ("intercept", "type", "tier", "group_sigma", "ramp", "trend", "noise_sigma")

@@ -64,8 +64,8 @@ def window_quarters(export: Export, fiscal_year_start_month: int = 1) -> list[Qu
     if acts.empty or acts["occurred_on"].isna().all():
         return []
     first = Quarter.containing(acts["occurred_on"].min(), fiscal_year_start_month)
-    last = Quarter.containing(export.default_as_of, fiscal_year_start_month) - 1
-    return [first + i for i in range(int(last - first) + 1)] if last >= first else []
+    last = Quarter.containing(export.default_as_of, fiscal_year_start_month).index - 1
+    return [first + i for i in range(last - first.index + 1)]  # empty when last < first
 
 
 def activation_cells(export: Export, fiscal_year_start_month: int = 1) -> pd.DataFrame:

@@ -82,6 +82,7 @@ class ConversionModel(PartnerModel):
     """Hierarchical continuation-ratio (advance vs lost) model on binomial cells."""
 
     name = "conversion"
+    version = 1  # bump when the graph, its statistics or its saved variables change (PartnerModel.version)
     prior_prefix = "conversion_"
     data_description = "deal that left a stage"
     PRIOR_NAMES = ("stage", "type_stage", "group_sigma", "beta", "duration", "shock_sigma",

@@ -34,6 +34,7 @@ class DealSizeModel(PartnerModel):
     """Hierarchical Student-t model of log ARR of won deals."""
 
     name = "deal_size"
+    version = 1  # bump when the graph, its statistics or its saved variables change (PartnerModel.version)
     prior_prefix = "deal_size_"
     data_description = "won deal with ARR"
     PRIOR_NAMES = ("intercept", "type", "group_sigma", "role", "sigma", "nu")

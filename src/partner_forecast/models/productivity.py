@@ -33,6 +33,7 @@ class ProductivityModel(PartnerModel):
     """Hierarchical negative-binomial model of opportunities per active seller."""
 
     name = "productivity"
+    version = 1  # bump when the graph, its statistics or its saved variables change (PartnerModel.version)
     prior_prefix = "productivity_"
     data_description = "complete quarter with active sellers"
     PRIOR_NAMES = ("intercept", "type", "group_sigma", "alpha")

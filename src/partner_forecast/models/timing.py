@@ -24,6 +24,8 @@ mean), type_log_sigma (type deviations of log sigma).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
@@ -45,10 +47,11 @@ class TimingModel(PartnerModel):
     """Log-normal time in stage by type x stage, right-censored for open deals."""
 
     name = "timing"
+    version = 1  # bump when the graph, its statistics or its saved variables change (PartnerModel.version)
     prior_prefix = "timing_"
     data_description = "stage history"
     PRIOR_NAMES = ("mu", "sigma", "type_mu", "type_log_sigma")
-    PARAMETRISED: dict[str, str] = {}  # every effect has a fixed form
+    PARAMETRISED: ClassVar[dict[str, str]] = {}  # every effect has a fixed form
 
     @classmethod
     def spec_options_from(cls, settings: Settings) -> dict:
