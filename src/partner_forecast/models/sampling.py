@@ -30,6 +30,7 @@ from partner_forecast.models.model_config import nutpie_available
 if TYPE_CHECKING:
     from partner_forecast.models.base import PartnerModel
 
+
 def fit_with_retries(model: PartnerModel, progress: Callable[[str], None] | None = None,
                      thresholds: dict[str, Any] | None = None) -> xr.DataTree:
     """Sample ``model``'s posterior, retrying when diagnostics fail; keep the best attempt.
@@ -51,7 +52,7 @@ def fit_with_retries(model: PartnerModel, progress: Callable[[str], None] | None
     extend: tuple[xr.Dataset, xr.Dataset, int] | None = None
     for attempt in range(1 + retries):
         post, stats, diag = sample_once(model, cfg, parametrisation, limits, progress, attempt,
-                                              extend)
+                                        extend)
         spent_compile += diag.compile_seconds
         spent_sample += diag.sample_seconds
         note = (f"attempt {attempt + 1}: target_accept {float(cfg['target_accept']):g}, "
@@ -86,29 +87,29 @@ def fit_with_retries(model: PartnerModel, progress: Callable[[str], None] | None
             cfg["tune"] = int(int(cfg["tune"]) * 1.5)
         if attempt + 1 == retries and extend is None:
             parametrisation = other_parametrisation(parametrisation, diag,
-                                                     model._centred_share(parametrisation))
+                                                    model._centred_share(parametrisation))
     assert best is not None
     # compiled code is cached on disk; free its memory before the next model
     model._compiled.clear()
     model._built.clear()
     _, post, stats, diag = best
     model.diagnostics = replace(diag, attempts=attempt + 1,
-                               compile_seconds=spent_compile, sample_seconds=spent_sample)
+                                compile_seconds=spent_compile, sample_seconds=spent_sample)
     post = model.prune_posterior(post)
     stats = stats[["diverging"]]
     post.attrs, stats.attrs = {}, {}
     model.idata = xr.DataTree.from_dict({"posterior": post, "sample_stats": stats,
-                                        "spec": model.spec.to_dataset()})
+                                         "spec": model.spec.to_dataset()})
     model.idata.attrs.update(model.stamp())
     model._samples = {}
     return model.idata
 
 
 
-def sample_once(model: PartnerModel, cfg: dict[str, Any], parametrisation: str, limits: dict[str, Any],
-                 progress: Callable[[str], None] | None, attempt: int,
-                 extend: tuple[xr.Dataset, xr.Dataset, int] | None = None
-                 ) -> tuple[xr.Dataset, xr.Dataset, Diagnostics]:
+def sample_once(model: PartnerModel, cfg: dict[str, Any], parametrisation: str,
+                limits: dict[str, Any], progress: Callable[[str], None] | None, attempt: int,
+                extend: tuple[xr.Dataset, xr.Dataset, int] | None = None
+                ) -> tuple[xr.Dataset, xr.Dataset, Diagnostics]:
     """One NUTS run with the given sampler settings and parametrisation.
 
     With ``extend = (posterior, stats, n)``, ``n`` new chains are run and appended to
@@ -157,7 +158,7 @@ def sample_once(model: PartnerModel, cfg: dict[str, Any], parametrisation: str, 
 
 
 def sample_nutpie(model: PartnerModel, cfg: dict[str, Any], parametrisation: str, seed: int
-                   ) -> tuple[xr.DataTree, float]:
+                  ) -> tuple[xr.DataTree, float]:
     """Sample with nutpie, compiling the model once per parametrisation.
 
     A retry with other sampler settings (target_accept, tuning, draws) reuses the compiled
@@ -195,7 +196,7 @@ def sample_nutpie(model: PartnerModel, cfg: dict[str, Any], parametrisation: str
 
 
 def sample_pymc(model: PartnerModel, cfg: dict[str, Any], parametrisation: str, seeds: list[int]
-                 ) -> tuple[xr.DataTree, float]:
+                ) -> tuple[xr.DataTree, float]:
     """Sample with PyMC's own NUTS (the fallback when nutpie is not installed)."""
     with model._build(parametrisation), warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=UserWarning, module="pymc")
@@ -291,5 +292,6 @@ def drop_helpers(posterior: xr.Dataset) -> xr.Dataset:
     helpers = [v for v in posterior.data_vars if str(v).endswith((CENTRED_SUFFIX, OFFSET_SUFFIX))]
     return posterior.drop_vars(helpers)
 
-__all__ = ["fit_with_retries", "sample_once", "first_draws", "draws_needed", "other_parametrisation",
-           "drop_helpers", "DRAWS_GROWTH", "MANY_SCALARS"]
+
+__all__ = ["fit_with_retries", "sample_once", "sample_nutpie", "sample_pymc", "first_draws",
+           "draws_needed", "other_parametrisation", "drop_helpers", "DRAWS_GROWTH", "MANY_SCALARS"]

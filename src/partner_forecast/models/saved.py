@@ -51,7 +51,6 @@ def export_fingerprint(export: Export) -> str:
     return h.hexdigest()[:16]
 
 
-
 def check_stamp(path: Path, attrs: dict[str, str], expected: dict[str, str | None],
                 problems: Sequence[str] = ()) -> None:
     """Raise :class:`ModelMismatchError` unless the stamp ``attrs`` carries every expected value.
