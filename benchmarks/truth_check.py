@@ -173,7 +173,8 @@ def open_at_cut(lat: Latent, cut: int) -> pd.DataFrame:
     or never), and the true covariates on leaving the current stage.
     """
     from partner_forecast.data.sample.common import NO_DAY
-    from partner_forecast.data.sample.params import CONV, COVARIATES
+    from partner_forecast.data.sample.params import CONV
+    from partner_forecast.data.schema import COVARIATES
 
     opps, deals, paths = lat.opps, lat.deals, lat.paths
     S = len(OPEN_STAGES)
@@ -365,7 +366,7 @@ def truth_deals(export: Any, lat: Latent, quarter: Any, settings: Any) -> pd.Dat
     RuntimeError
         The regenerated deals, stages or ARR differ from the export's (the generator changed).
     """
-    from partner_forecast.models.inputs import open_deals
+    from partner_forecast.posterior.inputs import open_deals
 
     cut, end, _ = quarter_days(lat, quarter)
     deals = open_at_cut(lat, cut)
@@ -398,10 +399,11 @@ def engine_inputs(export: Any, lat: Latent, deals: pd.DataFrame, quarter: Any, s
     are not counted). The quarter-end push has no counterpart in the engine. No new pipeline
     (pool 0): only the open deals are walked.
     """
-    from partner_forecast.data.sample.params import CONV, COVARIATES, TYPES
+    from partner_forecast.data.sample.params import CONV, TYPES
     from partner_forecast.data.sample.paths import _skip_table
-    from partner_forecast.models.inputs import open_deals
-    from partner_forecast.simulate.inputs import ROLES, SimulationInputs
+    from partner_forecast.data.schema import COVARIATES, ROLES
+    from partner_forecast.posterior.inputs import open_deals
+    from partner_forecast.simulate.inputs import SimulationInputs
 
     view = export.as_of(quarter.start)
     partners = view.partners.sort_values("partner_id", kind="stable").reset_index(drop=True)
@@ -574,8 +576,9 @@ def new_pipeline_values(export: Any, lat: Latent, quarter: Any, settings: Any, *
     (the open pipeline's, so the two add up draw by draw).
     """
     from partner_forecast.data.sample.common import NO_DAY
-    from partner_forecast.data.sample.params import CONV, COVARIATES, PROD
+    from partner_forecast.data.sample.params import CONV, PROD
     from partner_forecast.data.sample.paths import _skip_table
+    from partner_forecast.data.schema import COVARIATES
     from partner_forecast.metrics.attribution import attribution_weight
 
     cut, end, q = quarter_days(lat, quarter)

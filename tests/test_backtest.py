@@ -201,7 +201,7 @@ def test_fold_errors_name_the_fold(monkeypatch, sample_export, tmp_path):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    sys.modules["partner_forecast.models.inputs"].simulation_inputs = broken
+    sys.modules["partner_forecast.posterior.inputs"].simulation_inputs = broken
     task = make_fold_task(sample_export, Quarter.parse("2025Q1"), index=0, horizon=1, by=None,
                           draws=10, seed=0, workspace=tmp_path, settings=load_settings())
     with pytest.raises(RuntimeError, match="boom") as info:
@@ -311,7 +311,7 @@ def test_cli_backtest_user_errors_exit_2(fakes, tmp_path):
 
 def _real_models_available() -> bool:
     try:
-        import partner_forecast.models.inputs  # noqa: F401
+        import partner_forecast.posterior.inputs  # noqa: F401
         import partner_forecast.workspace  # noqa: F401
     except ImportError:
         return False

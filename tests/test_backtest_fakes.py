@@ -51,9 +51,9 @@ def fake_simulation_inputs(fits, export, settings, quarters, n_draws, seed):
 def fake_modules() -> dict[str, types.ModuleType]:
     ws = types.ModuleType("partner_forecast.workspace")
     ws.fit_all = fake_fit_all
-    mi = types.ModuleType("partner_forecast.models.inputs")
+    mi = types.ModuleType("partner_forecast.posterior.inputs")
     mi.simulation_inputs = fake_simulation_inputs
-    return {"partner_forecast.workspace": ws, "partner_forecast.models.inputs": mi}
+    return {"partner_forecast.workspace": ws, "partner_forecast.posterior.inputs": mi}
 
 
 def install_fake_models() -> None:
@@ -68,7 +68,7 @@ def _broken_simulation_inputs(*args, **kwargs):
 def install_broken_models() -> None:
     """Worker initializer: fakes whose simulation inputs fail (a fold that errors)."""
     modules = fake_modules()
-    modules["partner_forecast.models.inputs"].simulation_inputs = _broken_simulation_inputs
+    modules["partner_forecast.posterior.inputs"].simulation_inputs = _broken_simulation_inputs
     sys.modules.update(modules)
 
 

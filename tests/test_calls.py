@@ -70,7 +70,7 @@ def test_tiny_calls_load_and_leave_the_fit_fingerprint_alone(tmp_path):
     # The same for exports built in memory (no source files): the fit key hashes the tables.
     from dataclasses import replace
 
-    from partner_forecast.models.base import export_fingerprint
+    from partner_forecast.models.saved import export_fingerprint
 
     plain_mem, calls_mem = (replace(e, source_fingerprint="") for e in (plain, with_calls))
     assert export_fingerprint(plain_mem) == export_fingerprint(calls_mem)

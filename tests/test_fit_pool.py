@@ -25,7 +25,7 @@ from partner_forecast.fit_pool import (
     fit_workers,
 )
 from partner_forecast.models import MODEL_CLASSES, PartnerModel
-from partner_forecast.models.base import NotEnoughDataError
+from partner_forecast.models.errors import NotEnoughDataError
 from partner_forecast.workspace import Workspace, data_fingerprint, fit_all
 
 

@@ -8,12 +8,12 @@ from hypothesis import strategies as st
 from _metrics_data import write_metrics_export
 from partner_forecast.config import load_settings
 from partner_forecast.data.export import load_export
+from partner_forecast.data.views import deal_engagement
 from partner_forecast.metrics.confidence import (
     FACTOR_COLUMNS,
     commit_category,
     commit_factor,
     confidence_scores,
-    deal_engagement,
     partner_win_rates,
 )
 

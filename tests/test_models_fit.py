@@ -101,7 +101,7 @@ def test_every_model_says_there_is_nothing_to_fit_before_any_history(tmp_path, m
     'opportunity_id' in conversion)."""
     from partner_forecast.data.export import load_export
     from partner_forecast.models import MODEL_CLASSES
-    from partner_forecast.models.base import NotEnoughDataError
+    from partner_forecast.models.errors import NotEnoughDataError
     from partner_forecast.testing.exports import write_tiny_export
 
     export = load_export(write_tiny_export(tmp_path / "tiny"), as_of="2020-01-01")

@@ -10,24 +10,24 @@ from click.testing import CliRunner
 
 from partner_forecast.calendar import Quarter
 from partner_forecast.cli import main
-from partner_forecast.data.schema import OPEN_STAGES
+from partner_forecast.data.schema import OPEN_DEAL_COLUMNS, OPEN_STAGES
 from partner_forecast.models import MODEL_CLASSES, ActivationModel, TimingModel
-from partner_forecast.models.base import ModelMismatchError, read_tree, write_tree
+from partner_forecast.models.errors import ModelMismatchError
 from partner_forecast.models.fitted import FitMismatchError, FittedModels
-from partner_forecast.models.inputs import (
+from partner_forecast.models.saved import read_tree, write_tree
+from partner_forecast.models.testing import fake_fit
+from partner_forecast.posterior.inputs import (
     deal_mix,
     draw_indices,
     open_deals,
     pool_at,
     simulation_inputs,
 )
-from partner_forecast.models.summaries import (
+from partner_forecast.posterior.summaries import (
     conversion_curves,
     new_partner_activation,
     posterior_activation,
 )
-from partner_forecast.models.testing import fake_fit
-from partner_forecast.simulate.inputs import OPEN_DEAL_COLUMNS
 from partner_forecast.workspace import Workspace, data_fingerprint, fit_all
 
 
@@ -178,7 +178,7 @@ def test_save_load_round_trip_and_refusals(tmp_path, fake_fits):
     np.testing.assert_array_equal(back.time_mu(), model.time_mu())
     assert back.spec.fingerprint == model.spec.fingerprint
     assert back.diagnostics == model.diagnostics
-    assert back.idata.attrs["code_version"] == model.idata.attrs["code_version"]
+    assert back.idata.attrs["model_version"] == str(TimingModel.version)
     with pytest.raises(ModelMismatchError, match="data_fingerprint"):
         TimingModel.load(path, data_fingerprint="0" * 16)
     with pytest.raises(ModelMismatchError, match="config_hash"):
@@ -186,10 +186,15 @@ def test_save_load_round_trip_and_refusals(tmp_path, fake_fits):
     with pytest.raises(ModelMismatchError, match="model is 'timing'"):
         ActivationModel.load(path)
     tree = read_tree(path)
-    tree.attrs["code_version"] = "old"
+    tree.attrs["model_version"] = "0"
     write_tree(tree, tmp_path / "old.zarr.zip")
-    with pytest.raises(ModelMismatchError, match="code_version"):
+    with pytest.raises(ModelMismatchError, match="model_version is '0', expected '1'"):
         TimingModel.load(tmp_path / "old.zarr.zip")
+    assert TimingModel.load(tmp_path / "old.zarr.zip", check_version=False).name == "timing"
+    tree.attrs["format_version"] = "1"  # another layout is refused even without version checks
+    write_tree(tree, tmp_path / "format1.zarr.zip")
+    with pytest.raises(ModelMismatchError, match="format_version is '1', expected '2'"):
+        TimingModel.load(tmp_path / "format1.zarr.zip", check_version=False)
     (tmp_path / "junk.zarr.zip").write_bytes(b"not a zip")
     with pytest.raises(ModelMismatchError, match="not a readable"):
         TimingModel.load(tmp_path / "junk.zarr.zip")

@@ -24,8 +24,8 @@ from partner_forecast.config import load_settings
 from partner_forecast.data.export import load_export
 from partner_forecast.data.sample import generate_sample
 from partner_forecast.data.schema import OPEN_STAGES
-from partner_forecast.models.inputs import simulation_inputs
-from partner_forecast.models.summaries import conversion_curves, posterior_activation
+from partner_forecast.posterior.inputs import simulation_inputs
+from partner_forecast.posterior.summaries import conversion_curves, posterior_activation
 from partner_forecast.workspace import Workspace, fit_all
 
 pytestmark = pytest.mark.slow

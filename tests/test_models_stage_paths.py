@@ -8,11 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from partner_forecast.data import views
 from partner_forecast.data.export import load_export
 from partner_forecast.data.schema import OPEN_STAGES
-from partner_forecast.metrics.confidence import deal_engagement
+from partner_forecast.data.views import deal_engagement
 from partner_forecast.models import aggregate
-from partner_forecast.models.inputs import entry_mix
+from partner_forecast.posterior.inputs import entry_mix
 from partner_forecast.testing.exports import tiny_export_tables, write_tiny_export
 
 
@@ -29,13 +30,13 @@ def tiny_history(tmp_path_factory):
 
 def test_a_skip_is_counted_at_its_destination(tiny):
     counts = aggregate.jump_counts(tiny)
-    types = aggregate.present_types(tiny)
+    types = views.present_types(tiny)
     msp = types.index("msp")
     proposal = OPEN_STAGES.index("proposal")
     # O03 (msp) went proposal -> won, skipping negotiation: destination j = 1 (won).
     assert counts[msp, proposal, 1] == 1
     # Every advance is counted once: completed stays that did not end lost.
-    stays = aggregate.stage_stays(tiny)
+    stays = views.stage_stays(tiny)
     assert counts.sum() == int(stays["advanced"].sum())
     beyond = np.arange(4)[None, :] > (3 - np.arange(4))[:, None]
     assert counts[:, beyond].sum() == 0
@@ -44,7 +45,7 @@ def test_a_skip_is_counted_at_its_destination(tiny):
 def test_entry_stages_and_their_mix(tiny):
     counts = aggregate.entry_counts(tiny)
     assert counts[:, 0].sum() == 12 and counts[:, 1:].sum() == 0  # all created in discovery
-    mix = entry_mix(tiny, aggregate.present_types(tiny))
+    mix = entry_mix(tiny, views.present_types(tiny))
     np.testing.assert_allclose(mix.sum(axis=1), 1.0)
     np.testing.assert_allclose(mix[:, 0], 1.0)
 
@@ -58,7 +59,7 @@ def test_entry_mix_follows_deals_created_later(tiny):
 
 
 def test_engagement_counts_only_what_was_known_at_entry(tiny):
-    stays = aggregate.stage_stays(tiny)
+    stays = views.stage_stays(tiny)
     ids = stays["opportunity_id"].to_numpy(dtype=object)
     at_entry = aggregate.engagement_before(tiny, ids, stays["entered_on"].to_numpy())
     overall = deal_engagement(tiny).reindex(ids).to_numpy()
@@ -88,7 +89,7 @@ def test_leaky_or_untested_flags_drop_out_without_history(tiny):
 
 
 def test_flags_with_history_are_read_as_of_stage_entry(tiny_history):
-    stays = aggregate.stage_stays(tiny_history)
+    stays = views.stage_stays(tiny_history)
     cov = aggregate.stay_covariates(tiny_history, stays, 5, usable=())
     final = tiny_history.opportunities.set_index("opportunity_id")["technical_validation"]
     final = stays["opportunity_id"].map(final.fillna(False).astype(bool)).to_numpy(float)

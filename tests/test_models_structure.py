@@ -11,6 +11,7 @@ import xarray as xr
 from pymc_extras.prior import Prior
 
 from partner_forecast.config import load_settings
+from partner_forecast.data import views
 from partner_forecast.data.export import load_export
 from partner_forecast.errors import ConfigError
 from partner_forecast.models import (
@@ -20,7 +21,6 @@ from partner_forecast.models import (
     DealSizeModel,
     ProductivityModel,
     TimingModel,
-    code_version,
 )
 from partner_forecast.models import aggregate as agg
 from partner_forecast.models.diagnostics import (
@@ -89,8 +89,19 @@ def test_user_prior_overrides_merge_and_change_only_that_model(models_settings):
                for c in MODEL_CLASSES)
 
 
-def test_code_version_is_a_stable_hash():
-    assert code_version() == code_version() and len(code_version()) == 16
+def test_each_model_declares_its_version_and_the_cache_key_follows_it(models_settings, monkeypatch):
+    from partner_forecast.models.base import PartnerModel
+    from partner_forecast.workspace import Workspace
+
+    for cls in MODEL_CLASSES:
+        assert "version" in vars(cls) and isinstance(cls.version, int) and cls.version >= 1
+    before = {cls.name: Workspace.key(cls, "fp", models_settings) for cls in MODEL_CLASSES}
+    monkeypatch.setattr(TimingModel, "version", TimingModel.version + 1)
+    after = {cls.name: Workspace.key(cls, "fp", models_settings) for cls in MODEL_CLASSES}
+    assert [n for n in before if before[n] != after[n]] == ["timing"]
+    with pytest.raises(TypeError, match="must declare its own `version`"):
+        type("Unversioned", (TimingModel,), {"name": "unversioned"})
+    assert "unversioned" not in PartnerModel.registry
 
 
 # -- group effects ------------------------------------------------------------------------------
@@ -129,7 +140,7 @@ def tiny_export(tmp_path_factory):
 
 
 def test_stage_stays_exits_and_censoring(tiny_export):
-    stays = agg.stage_stays(tiny_export).set_index(["opportunity_id", "stage"])
+    stays = views.stage_stays(tiny_export).set_index(["opportunity_id", "stage"])
     o01 = stays.loc["O01"]
     assert o01.loc["discovery", "days"] == 18 and o01.loc["discovery", "advanced"]
     assert o01.loc["negotiation", "advanced"] and not o01["open"].any()
@@ -138,11 +149,11 @@ def test_stage_stays_exits_and_censoring(tiny_export):
     o09 = stays.loc[("O09", "discovery")]
     assert o09["open"] and o09["days"] == (pd.Timestamp("2026-09-29") - pd.Timestamp("2026-08-17")).days
     assert not o09["advanced"]
-    assert (stays["days"] >= agg.DAY_FLOOR).all()
+    assert (stays["days"] >= views.DAY_FLOOR).all()
 
 
 def test_conversion_cells_add_up_to_the_exits(tiny_export):
-    stays = agg.stage_stays(tiny_export)
+    stays = views.stage_stays(tiny_export)
     done = stays[~stays["open"]]
     cells, quarters = agg.conversion_cells(tiny_export, 5)
     assert cells["n"].sum() == len(done) and cells["k"].sum() == done["advanced"].sum()
@@ -152,7 +163,7 @@ def test_conversion_cells_add_up_to_the_exits(tiny_export):
 
 
 def test_deal_covariates_engagement(tiny_export):
-    cov = agg.deal_covariates(tiny_export, 5)
+    cov = views.deal_covariates(tiny_export, 5)
     # O01: a deal registration and a joint call -> 2 of 5; O09: one registration
     assert cov.loc["O01", "engagement"] == pytest.approx(0.4)
     assert cov.loc["O01", "technical_validation"] == 1.0
@@ -163,7 +174,7 @@ def test_deal_covariates_engagement(tiny_export):
 def test_timing_stats_are_sufficient(tiny_export):
     completed, censored, windowed = agg.timing_stats(tiny_export)
     assert windowed.empty  # no quarter-end reading asked for
-    stays = agg.stage_stays(tiny_export)
+    stays = views.stage_stays(tiny_export)
     assert completed["n"].sum() == (~stays["open"]).sum()
     assert censored["w"].sum() == stays["open"].sum()
     y = np.log(stays.loc[~stays["open"], "days"].to_numpy(dtype=float))
@@ -283,8 +294,8 @@ def test_diagnostics_judged_against_thresholds():
 def test_last_retry_switches_the_form_the_worst_effects_lacked():
     from dataclasses import replace
 
-    from partner_forecast.models.base import _other_parametrisation
     from partner_forecast.models.diagnostics import Diagnostics
+    from partner_forecast.models.sampling import other_parametrisation
 
     d = Diagnostics(model="conversion", chains=2, draws=100, divergences=3, max_rhat=1.05,
                     min_ess_bulk=40, min_ess_tail=40, worst_rhat="shock_sigma",
@@ -292,18 +303,18 @@ def test_last_retry_switches_the_form_the_worst_effects_lacked():
                     sample_seconds=1.0, sampler="nutpie")
     rich = {"partner": 0.9, "shock": 0.0}
     # The worst variable's effect goes non-centred, or centred if it was all non-centred.
-    assert _other_parametrisation("auto", d, rich) == "centred"
+    assert other_parametrisation("auto", d, rich) == "centred"
     thin = replace(d, worst_rhat="partner_effect", worst_ess="partner_sigma")
-    assert _other_parametrisation("auto", thin, rich) == "non_centred"
-    assert _other_parametrisation("auto", thin, {"partner": 0.1}) == "non_centred"
-    assert _other_parametrisation("auto", thin, {"partner": 0.0}) == "centred"
+    assert other_parametrisation("auto", thin, rich) == "non_centred"
+    assert other_parametrisation("auto", thin, {"partner": 0.1}) == "non_centred"
+    assert other_parametrisation("auto", thin, {"partner": 0.0}) == "centred"
     # A fixed-scale effect (type x stage) cannot change form: the partners are switched.
     fixed = replace(d, worst_rhat="type_stage", worst_ess="stage_effect")
-    assert _other_parametrisation("auto", fixed, rich) == "non_centred"
-    assert _other_parametrisation("centred", d, rich) == "non_centred"
-    assert _other_parametrisation("non_centred", thin, rich) == "centred"
+    assert other_parametrisation("auto", fixed, rich) == "non_centred"
+    assert other_parametrisation("centred", d, rich) == "non_centred"
+    assert other_parametrisation("non_centred", thin, rich) == "centred"
     # Nothing to switch (timing): the restart keeps the compiled model's form.
-    assert _other_parametrisation("auto", d, {}) == "auto"
+    assert other_parametrisation("auto", d, {}) == "auto"
 
 
 def test_centred_share_is_read_off_the_built_model(models_export, models_settings):

@@ -17,6 +17,7 @@ from scipy import stats
 
 from partner_forecast.cli import main
 from partner_forecast.config import load_settings
+from partner_forecast.data import views
 from partner_forecast.data.export import load_export
 from partner_forecast.data.quarter_end import in_quarter_end_window, quarter_end_audit, quarter_end_reading
 from partner_forecast.errors import ConfigError
@@ -84,7 +85,7 @@ def test_an_unknown_quarter_end_mode_is_a_config_error(tmp_path):
 
 def test_windowed_closes_leave_the_exact_stays_and_bound_their_length(pushed_dir):
     export = load_export(pushed_dir)
-    stays = agg.stage_stays(export)
+    stays = views.stage_stays(export)
     completed, censored, windowed = agg.timing_stats(export, (21, 21))
     closing = ~stays["open"] & stays["next_stage"].isin(["won", "lost"])
     in_window = closing & in_quarter_end_window(stays["left_on"], 21)

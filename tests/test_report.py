@@ -217,7 +217,7 @@ def test_model_summaries_feed_the_asr_and_conversion_charts(monkeypatch, sample,
                                                              strict=True)]
         return pd.DataFrame(rows)
 
-    summaries = types.ModuleType("partner_forecast.models.summaries")
+    summaries = types.ModuleType("partner_forecast.posterior.summaries")
     summaries.posterior_activation = posterior_activation
     summaries.conversion_curves = conversion_curves
     use_fake_models(monkeypatch, summaries)
@@ -252,10 +252,10 @@ def test_optional_modules_missing_degrade_to_a_sentence(fakes, monkeypatch, samp
 
 
 def test_without_fitted_models_the_history_is_still_reported(monkeypatch, sample, tmp_path):
-    for name in ("partner_forecast.workspace", "partner_forecast.models.inputs"):
+    for name in ("partner_forecast.workspace", "partner_forecast.posterior.inputs"):
         monkeypatch.setitem(sys.modules, name, None)  # the models are not installed
-    monkeypatch.setitem(sys.modules, "partner_forecast.models.summaries",
-                        types.ModuleType("partner_forecast.models.summaries"))
+    monkeypatch.setitem(sys.modules, "partner_forecast.posterior.summaries",
+                        types.ModuleType("partner_forecast.posterior.summaries"))
     report = build_report(sample, horizon=2, workspace=tmp_path / "ws", record=False,
                           notify=lambda m: None)
     assert report.headline.startswith("No forecast")

@@ -11,7 +11,7 @@ workspace):
 ``fit_all`` returns an object with diagnostics; ``simulation_inputs`` builds a degenerate
 posterior (DOMAIN.md's 100-seller example, pool sized to the view's sellers) over the export's
 own partners (ids, types, tiers, so scenario selectors find them) whose open pipeline is the
-view's open deals. ``partner_forecast.models.summaries`` is replaced by a module without
+view's open deals. ``partner_forecast.posterior.summaries`` is replaced by a module without
 ``posterior_activation`` / ``conversion_curves`` (the report then falls back to raw ASR with
 Wilson intervals and to the learned stage table), or by one returning fixed frames.
 """
@@ -71,11 +71,11 @@ def fake_simulation_inputs(fits, export, settings, quarters, n_draws, seed):
 def fake_modules(summaries: types.ModuleType | None = None) -> dict[str, types.ModuleType]:
     ws = types.ModuleType("partner_forecast.workspace")
     ws.fit_all = fake_fit_all
-    mi = types.ModuleType("partner_forecast.models.inputs")
+    mi = types.ModuleType("partner_forecast.posterior.inputs")
     mi.simulation_inputs = fake_simulation_inputs
-    sm = summaries or types.ModuleType("partner_forecast.models.summaries")
-    return {"partner_forecast.workspace": ws, "partner_forecast.models.inputs": mi,
-            "partner_forecast.models.summaries": sm}
+    sm = summaries or types.ModuleType("partner_forecast.posterior.summaries")
+    return {"partner_forecast.workspace": ws, "partner_forecast.posterior.inputs": mi,
+            "partner_forecast.posterior.summaries": sm}
 
 
 def use_fake_models(monkeypatch, summaries: types.ModuleType | None = None) -> None:

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from partner_forecast.models.base import DRAWS_GROWTH, MANY_SCALARS, draws_needed, first_draws
 from partner_forecast.models.diagnostics import Diagnostics
 from partner_forecast.models.progress import PROGRESS_ENV, SamplingBar, bars_wanted
+from partner_forecast.models.sampling import DRAWS_GROWTH, MANY_SCALARS, draws_needed, first_draws
 
 
 def _diag(ess_bulk: float, ess_tail: float) -> Diagnostics:

@@ -42,10 +42,10 @@ def fake_models(monkeypatch):
 
     ws = types.ModuleType("partner_forecast.workspace")
     ws.fit_all = fit_all
-    mi = types.ModuleType("partner_forecast.models.inputs")
+    mi = types.ModuleType("partner_forecast.posterior.inputs")
     mi.simulation_inputs = simulation_inputs
     monkeypatch.setitem(sys.modules, "partner_forecast.workspace", ws)
-    monkeypatch.setitem(sys.modules, "partner_forecast.models.inputs", mi)
+    monkeypatch.setitem(sys.modules, "partner_forecast.posterior.inputs", mi)
 
 
 @pytest.fixture

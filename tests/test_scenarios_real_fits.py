@@ -16,8 +16,8 @@ from click.testing import CliRunner
 from partner_forecast.cli import main
 from partner_forecast.models import MODEL_CLASSES
 from partner_forecast.models.fitted import FittedModels
-from partner_forecast.models.inputs import simulation_inputs
 from partner_forecast.models.testing import fake_fit
+from partner_forecast.posterior.inputs import simulation_inputs
 from partner_forecast.scenarios.recruit import ModelPredictive, predictive_for, sample_indices
 from partner_forecast.workspace import Workspace, data_fingerprint
 

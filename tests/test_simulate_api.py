@@ -8,7 +8,7 @@ import pytest
 from scipy import special, stats
 
 from partner_forecast.calendar import Quarter
-from partner_forecast.data.schema import REVENUE_MOTIONS
+from partner_forecast.data.schema import REVENUE_MOTIONS, ROLES
 from partner_forecast.simulate import (
     DRIVERS,
     MEASURES,
@@ -19,7 +19,6 @@ from partner_forecast.simulate import (
     quantile_label,
     simulate,
 )
-from partner_forecast.simulate.inputs import ROLES
 from partner_forecast.testing.posteriors import degenerate_inputs, open_deals_frame, random_inputs
 
 

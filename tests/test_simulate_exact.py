@@ -7,10 +7,10 @@ import pytest
 from scipy import integrate, special, stats
 
 from partner_forecast.config import AttributionSettings
+from partner_forecast.data.schema import ROLES
 from partner_forecast.simulate import SegmentSpec, _walk, simulate
 from partner_forecast.simulate._rng import subkey
 from partner_forecast.simulate.engine import _calendar, _cumulative
-from partner_forecast.simulate.inputs import ROLES
 from partner_forecast.testing.posteriors import (
     degenerate_inputs,
     logit,

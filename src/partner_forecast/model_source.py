@@ -71,21 +71,21 @@ class FittedModels:
     def simulation_inputs(self, fits: Any, export: Export, settings: Settings,
                           quarters: Sequence[Quarter | str], n_draws: int, seed: int
                           ) -> SimulationInputs:
-        """See :func:`partner_forecast.models.inputs.simulation_inputs`."""
-        from partner_forecast.models.inputs import simulation_inputs
+        """See :func:`partner_forecast.posterior.inputs.simulation_inputs`."""
+        from partner_forecast.posterior.inputs import simulation_inputs
 
         return simulation_inputs(fits, export, settings, quarters, n_draws, seed)
 
     def posterior_activation(self, fits: Any, export: Export) -> pd.DataFrame | None:
-        """See :func:`partner_forecast.models.summaries.posterior_activation`."""
-        from partner_forecast.models.summaries import posterior_activation
+        """See :func:`partner_forecast.posterior.summaries.posterior_activation`."""
+        from partner_forecast.posterior.summaries import posterior_activation
 
         return posterior_activation(fits, export)
 
     def conversion_curves(self, fits: Any, export: Export, settings: Settings
                           ) -> pd.DataFrame | None:
-        """See :func:`partner_forecast.models.summaries.conversion_curves`."""
-        from partner_forecast.models.summaries import conversion_curves
+        """See :func:`partner_forecast.posterior.summaries.conversion_curves`."""
+        from partner_forecast.posterior.summaries import conversion_curves
 
         return conversion_curves(fits, export, settings)
 

@@ -7,7 +7,8 @@ model's posterior is one file ``models/<model>-<key>.zarr.zip`` where ``key`` ha
   date; for an export built in memory, a hash of its tables' content),
 - the model's config hash (its priors, the ``[sampler]`` settings that shape the draws, the
   settings its aggregation reads and the parametrisation), and
-- the code version (a hash of the ``partner_forecast.models`` source).
+- the saved-file format (:data:`~partner_forecast.models.saved.FORMAT_VERSION`) and the
+  model's own :attr:`~partner_forecast.models.base.PartnerModel.version`.
 
 So changing a prior refits only that model, a new as-of or a new export refits all, and the
 diagnostics thresholds (which do not change the draws) are re-judged on load without a refit.
@@ -27,11 +28,12 @@ from pathlib import Path
 from partner_forecast.config import Settings
 from partner_forecast.data.export import Export
 from partner_forecast.fit_pool import FitJob, fit_and_save, fit_in_workers, fit_workers
-from partner_forecast.models import MODEL_CLASSES, PartnerModel, code_version
-from partner_forecast.models.base import POSTERIOR_SUFFIX, ModelMismatchError
-from partner_forecast.models.base import export_fingerprint as data_fingerprint
+from partner_forecast.models import MODEL_CLASSES, PartnerModel
 from partner_forecast.models.diagnostics import format_table, warn_failures
+from partner_forecast.models.errors import ModelMismatchError
 from partner_forecast.models.fitted import FittedModels
+from partner_forecast.models.saved import FORMAT_VERSION, POSTERIOR_SUFFIX
+from partner_forecast.models.saved import export_fingerprint as data_fingerprint
 
 DEFAULT_WORKSPACE = ".partner_forecast"
 
@@ -55,7 +57,8 @@ class Workspace:
     @staticmethod
     def key(model: type[PartnerModel], data_fp: str, settings: Settings) -> str:
         """Cache key of a model fitted on data ``data_fp`` with ``settings``."""
-        payload = f"{model.name}|{data_fp}|{model.config_hash_from(settings)}|{code_version()}"
+        payload = (f"{model.name}|{data_fp}|{model.config_hash_from(settings)}"
+                   f"|format {FORMAT_VERSION}|version {model.version}")
         return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
     def path(self, model: type[PartnerModel], data_fp: str, settings: Settings) -> Path:

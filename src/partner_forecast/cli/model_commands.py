@@ -81,7 +81,7 @@ def curves(data: Path, as_of, workspace: Path, config_path: str | None, seed: in
     models first if the workspace does not have them.
     """
     from partner_forecast.forecast import as_of_view
-    from partner_forecast.models.summaries import conversion_curves
+    from partner_forecast.posterior.summaries import conversion_curves
     from partner_forecast.workspace import fit_all
 
     settings, export = load_context(data, as_of, config_path)

@@ -85,6 +85,37 @@ HISTORY_FIELDS: tuple[str, ...] = (
     "marketplace", "is_expansion", "arr", "technical_validation", "executive_sponsor",
 )
 
+#: Partner roles in :class:`PartnerRole` order: the index order of every per-role array
+#: (deal-size role effects, new-deal role mix, ``open_deals.role``).
+ROLES: tuple[str, ...] = tuple(r.value for r in PartnerRole)
+#: Conversion covariates of a deal, in the order of the conversion model's coefficients:
+#: the two deal flags (0/1) and engagement (engagement activities / ``engagement_full_at``,
+#: capped at 1).
+COVARIATES: tuple[str, ...] = ("technical_validation", "executive_sponsor", "engagement")
+#: Days that scale time in stage in the conversion model: its duration slope multiplies
+#: ``log(days_in_stage / DURATION_SCALE_DAYS)``.
+DURATION_SCALE_DAYS = 30.0
+
+#: Columns of the open pipeline handed to the simulation (one row per deal open at as-of),
+#: with what each holds.
+OPEN_DEAL_COLUMNS: dict[str, str] = {
+    "opportunity_id": "deal id (str)",
+    "partner": "index into partner_ids (int)",
+    "stage": "index into OPEN_STAGES (int)",
+    "days_in_stage": "days already spent in the current stage at as-of (float >= 0)",
+    "arr": "deal ARR (currency per year, float >= 0)",
+    "role": "index into ROLES (int)",
+    "attribution": "share of ARR attributed to the partner channel, 0-1 (float)",
+    "technical_validation": "covariate (float; 0/1, or its deviation from a stage mean)",
+    "executive_sponsor": "covariate (float; 0/1, or its deviation from a stage mean)",
+    "engagement": "covariate: engagement activities / engagement_full_at, capped (float; or its "
+                  "deviation from a stage mean)",
+    "marketplace": "deal is a marketplace deal (bool)",
+    "is_expansion": "deal is an expansion (bool)",
+    "commit_factor": "1 (score > 70), 0.75 (40-70) or 0 (< 40): DOMAIN.md section 6 (float)",
+    "confidence_score": "deal confidence score 0-100 (float)",
+}
+
 REVENUE_MOTIONS: tuple[str, ...] = ("resell", "referral", "managed_service", "embedded_tech")
 ROUTES_TO_MARKET: tuple[str, ...] = ("partner_assist", "partner_resale", "marketplace")
 

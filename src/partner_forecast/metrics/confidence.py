@@ -28,7 +28,8 @@ import pandas as pd
 
 from partner_forecast.config import ConfidenceSettings, Settings
 from partner_forecast.data.export import Export
-from partner_forecast.data.schema import ENGAGEMENT_ACTIVITIES, OPEN_STAGES
+from partner_forecast.data.schema import OPEN_STAGES
+from partner_forecast.data.views import deal_engagement
 
 FACTORS: tuple[str, ...] = ("stage", "tier", "partner_history", "engagement",
                             "technical_validation", "executive_sponsor")
@@ -71,26 +72,6 @@ def commit_category(score: npt.ArrayLike, settings: Settings | ConfidenceSetting
     c = _confidence(settings)
     s = np.asarray(score, dtype=float)
     return np.where(s > c.full_above, "full", np.where(s >= c.discounted_from, "discounted", "upside"))
-
-
-def deal_engagement(export: Export) -> pd.Series:
-    """Engagement activities (joint calls, deal updates, deal registrations) per opportunity.
-
-    Returns
-    -------
-    pandas.Series
-        Count (int) indexed by opportunity_id, for every opportunity of the export (0 when none).
-        Only activities before the export's as-of date are known to an as-of view.
-
-    """
-    acts = export.activities
-    eng = acts[acts["activity_type"].isin(ENGAGEMENT_ACTIVITIES) & acts["opportunity_id"].notna()]
-    counts = eng.groupby("opportunity_id").size()
-    ids = export.opportunities["opportunity_id"]
-    out = counts.reindex(ids, fill_value=0).astype(np.int64)
-    out.index.name = "opportunity_id"
-    out.name = "engagement_activities"
-    return out
 
 
 def partner_win_rates(export: Export, prior_deals: float = HISTORY_PRIOR_DEALS) -> pd.DataFrame:
@@ -187,4 +168,4 @@ def confidence_scores(export: Export, settings: Settings) -> pd.DataFrame:
 FACTOR_COLUMNS: tuple[str, ...] = tuple(f"{f}_score" for f in FACTORS)
 
 __all__ = ["FACTORS", "FACTOR_COLUMNS", "COMMIT_CATEGORIES", "commit_factor", "commit_category",
-           "deal_engagement", "partner_win_rates", "confidence_scores"]
+           "partner_win_rates", "confidence_scores"]

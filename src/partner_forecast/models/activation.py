@@ -35,6 +35,7 @@ from scipy.special import expit
 
 from partner_forecast.calendar import Quarter
 from partner_forecast.config import Settings
+from partner_forecast.data import views
 from partner_forecast.data.export import Export
 from partner_forecast.models import aggregate
 from partner_forecast.models.base import PartnerModel
@@ -89,6 +90,7 @@ class ActivationModel(PartnerModel):
     """Hierarchical binomial model of the Active Seller Rate (see module docstring)."""
 
     name = "activation"
+    version = 1  # bump when the graph, its statistics or its saved variables change (PartnerModel.version)
     prior_prefix = "activation_"
     data_description = "complete quarter with sellers and recorded activities"
     PRIOR_NAMES = ("intercept", "type", "tier", "group_sigma", "ramp", "trend", "noise_sigma")
@@ -97,15 +99,15 @@ class ActivationModel(PartnerModel):
     def build_spec(cls, export: Export, settings: Settings) -> ModelSpec:
         """Cells of :func:`~partner_forecast.models.aggregate.activation_cells`."""
         fy = settings.calendar.fiscal_year_start_month
-        pf = aggregate.partner_frame(export)
+        pf = views.partner_frame(export)
         cells = aggregate.activation_cells(export, fy)
         window = aggregate.window_quarters(export, fy)
         pidx = pd.Series(np.arange(len(pf)), index=pf["partner_id"])
         onboard_q = [Quarter.containing(d, fy).index for d in pf["onboarded_on"]]
         return ModelSpec(
             coords={"partner": tuple(pf["partner_id"]),
-                    "partner_type": aggregate.present_types(export),
-                    "tier": aggregate.present_tiers(export),
+                    "partner_type": views.present_types(export),
+                    "tier": views.present_tiers(export),
                     "cell": tuple(f"{p}|{q}" for p, q in zip(cells["partner_id"], cells["quarter"],
                                                              strict=True))},
             data={"partner_type_idx": pf["type_idx"].to_numpy(dtype=np.int64),

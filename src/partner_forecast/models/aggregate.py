@@ -23,7 +23,8 @@ A *stage exit* is a stage-history entry of an open stage followed by another ent
 *advanced* unless the next entry is ``lost``; where it went (the next stage, a later one or won)
 is counted by :func:`jump_counts` for the destination part of the conversion model (a skipped
 stage contributes no exit). Consecutive entries of the same stage count as
-one stay. Days in stage are floored at :data:`DAY_FLOOR` (same-day moves). Open deals are
+one stay. Days in stage are floored at
+:data:`~partner_forecast.data.views.DAY_FLOOR` (same-day moves). Open deals are
 censored for conversion (they contribute nothing) but are right-censored stays for timing.
 """
 
@@ -35,70 +36,25 @@ import numpy as np
 import pandas as pd
 
 from partner_forecast.calendar import Quarter, quarter_from_index, quarter_index
+from partner_forecast.data import views
 from partner_forecast.data.export import Export
 from partner_forecast.data.field_history import has_history, value_at
 from partner_forecast.data.flag_leakage import usable_flags
 from partner_forecast.data.quarter_end import in_quarter_end_window, quarter_start_of
 from partner_forecast.data.schema import (
+    COVARIATES,
+    DURATION_SCALE_DAYS,
     ENGAGEMENT_ACTIVITIES,
     OPEN_STAGES,
+    ROLES,
     STAGE_ORDER,
-    PartnerRole,
-    PartnerType,
-    Tier,
 )
 from partner_forecast.metrics.asr import partner_quarter_activation
-from partner_forecast.metrics.confidence import deal_engagement
-from partner_forecast.simulate.inputs import COVARIATES, DURATION_SCALE_DAYS
 
-DAY_FLOOR = 1.0
-"""Shortest stay in days (a same-day move counts as one day), so that log-duration is finite."""
 DURATION_BIN_EDGES_DAYS: tuple[float, ...] = (7.0, 14.0, 30.0, 60.0, 120.0)
 """Edges of the duration bins of the conversion cells (days): <7, 7-14, ..., >=120."""
-ROLES: tuple[str, ...] = tuple(r.value for r in PartnerRole)
 FLAG_COVARIATES: tuple[str, ...] = ("technical_validation", "executive_sponsor")
 """The covariates that are deal flags (the rest, engagement, is counted from activities)."""
-
-
-# -- partners and labels ----------------------------------------------------------------------
-def partner_frame(export: Export) -> pd.DataFrame:
-    """Partners of the export sorted by id, with integer codes for type and tier.
-
-    Returns
-    -------
-    pandas.DataFrame
-        partner_id, partner_type, tier, type_idx, tier_idx, onboarded_on, offboarded_on.
-    """
-    p = export.partners.sort_values("partner_id", kind="stable").reset_index(drop=True)
-    types, tiers = present_types(export), present_tiers(export)
-    out = pd.DataFrame({
-        "partner_id": p["partner_id"].astype(str).to_numpy(dtype=object),
-        "partner_type": p["partner_type"].to_numpy(dtype=object),
-        "tier": p["tier"].to_numpy(dtype=object),
-        "onboarded_on": p["onboarded_on"].to_numpy(),
-        "offboarded_on": p["offboarded_on"].to_numpy(),
-    })
-    out["type_idx"] = out["partner_type"].map({t: i for i, t in enumerate(types)}).astype(np.int64)
-    out["tier_idx"] = out["tier"].map({t: i for i, t in enumerate(tiers)}).astype(np.int64)
-    return out
-
-
-def present_types(export: Export) -> tuple[str, ...]:
-    """Partner types present in the export, in :class:`PartnerType` order."""
-    seen = set(export.partners["partner_type"].dropna())
-    return tuple(t.value for t in PartnerType if t.value in seen)
-
-
-def present_tiers(export: Export) -> tuple[str, ...]:
-    """Tiers present in the export, in :class:`Tier` order."""
-    seen = set(export.partners["tier"].dropna())
-    return tuple(t.value for t in Tier if t.value in seen)
-
-
-def partner_index(export: Export) -> pd.Series:
-    """partner_id -> position in :func:`partner_frame`."""
-    ids = partner_frame(export)["partner_id"]
-    return pd.Series(np.arange(len(ids)), index=ids.to_numpy())
 
 
 # -- activation and productivity ------------------------------------------------------------
@@ -108,8 +64,8 @@ def window_quarters(export: Export, fiscal_year_start_month: int = 1) -> list[Qu
     if acts.empty or acts["occurred_on"].isna().all():
         return []
     first = Quarter.containing(acts["occurred_on"].min(), fiscal_year_start_month)
-    last = Quarter.containing(export.default_as_of, fiscal_year_start_month) - 1
-    return [first + i for i in range(int(last - first) + 1)] if last >= first else []
+    last = Quarter.containing(export.default_as_of, fiscal_year_start_month).index - 1
+    return [first + i for i in range(last - first.index + 1)]  # empty when last < first
 
 
 def activation_cells(export: Export, fiscal_year_start_month: int = 1) -> pd.DataFrame:
@@ -157,78 +113,6 @@ def productivity_cells(export: Export, fiscal_year_start_month: int = 1) -> pd.D
 
 
 # -- deals ------------------------------------------------------------------------------------
-def deal_partner_type(export: Export) -> pd.Series:
-    """The partner type of each opportunity (aligned with ``export.opportunities``)."""
-    types = export.partners.set_index("partner_id")["partner_type"]
-    return export.opportunities["partner_id"].map(types)
-
-
-def deal_covariates(export: Export, engagement_full_at: int) -> pd.DataFrame:
-    """The conversion covariates of every opportunity, indexed by opportunity_id.
-
-    Columns :data:`~partner_forecast.simulate.inputs.COVARIATES` in [0, 1]: the two flags as
-    0/1 (missing = 0) and ``engagement = min(activities before as-of / full_at, 1)``; plus
-    ``engagement_level`` (``min(count, full_at)``, int).
-    """
-    opps = export.opportunities
-    level = np.minimum(deal_engagement(export).to_numpy(), engagement_full_at)
-    out = pd.DataFrame({
-        "technical_validation": opps["technical_validation"].fillna(False).astype(bool)
-        .to_numpy(dtype=float),
-        "executive_sponsor": opps["executive_sponsor"].fillna(False).astype(bool).to_numpy(dtype=float),
-        "engagement": level / float(engagement_full_at),
-        "engagement_level": level.astype(np.int64),
-    }, index=pd.Index(opps["opportunity_id"].to_numpy(dtype=object), name="opportunity_id"))
-    return out[[*COVARIATES, "engagement_level"]]
-
-
-def stage_stays(export: Export) -> pd.DataFrame:
-    """Every stay of a deal in an open stage, completed or still running at as-of.
-
-    Returns
-    -------
-    pandas.DataFrame
-        opportunity_id, partner_id, stage, entered_on, left_on (NaT while open), days (in the
-        stage until it left, or until as-of while open; floored at :data:`DAY_FLOOR`), open
-        (bool), advanced (bool; False while open), next_stage (the stage entered next; None
-        while open).
-    """
-    cols = ["opportunity_id", "partner_id", "stage", "entered_on", "left_on", "days", "open",
-            "advanced", "next_stage"]
-    h = export.stage_history[["opportunity_id", "stage", "entered_on"]].dropna()
-    if h.empty:  # typed, so that boolean masks on "open" stay masks (no history before as-of)
-        return pd.DataFrame({
-            "opportunity_id": pd.Series(dtype=object), "partner_id": pd.Series(dtype=object),
-            "stage": pd.Series(dtype=object), "entered_on": pd.Series(dtype="datetime64[ns]"),
-            "left_on": pd.Series(dtype="datetime64[ns]"), "days": pd.Series(dtype=float),
-            "open": pd.Series(dtype=bool), "advanced": pd.Series(dtype=bool),
-            "next_stage": pd.Series(dtype=object)})[cols]
-    h = h.assign(_order=h["stage"].map(STAGE_ORDER)).sort_values(
-        ["opportunity_id", "entered_on", "_order"], kind="stable")
-    same = (h["opportunity_id"].eq(h["opportunity_id"].shift())
-            & h["stage"].eq(h["stage"].shift()))
-    h = h[~same]
-    nxt = h.groupby("opportunity_id", sort=False)[["stage", "entered_on"]].shift(-1)
-    h = h.assign(next_stage=nxt["stage"], left_on=nxt["entered_on"])
-    h = h[h["stage"].isin(OPEN_STAGES)]
-    is_open = h["next_stage"].isna().to_numpy()
-    end = h["left_on"].where(~h["next_stage"].isna(), export.default_as_of)
-    days = (end - h["entered_on"]).dt.days.to_numpy(dtype=float)
-    partner = export.opportunities.set_index("opportunity_id")["partner_id"]
-    out = pd.DataFrame({
-        "opportunity_id": h["opportunity_id"].to_numpy(dtype=object),
-        "partner_id": h["opportunity_id"].map(partner).astype(str).to_numpy(dtype=object),
-        "stage": h["stage"].to_numpy(dtype=object),
-        "entered_on": h["entered_on"].to_numpy(),
-        "left_on": h["left_on"].to_numpy(),
-        "days": np.maximum(days, DAY_FLOOR),
-        "open": is_open,
-        "advanced": (~is_open) & (h["next_stage"] != "lost").to_numpy(),
-        "next_stage": h["next_stage"].to_numpy(dtype=object),
-    })
-    return out[cols].reset_index(drop=True)
-
-
 def engagement_before(export: Export, opportunity_ids: np.ndarray, dates: np.ndarray) -> np.ndarray:
     """Engagement activities of each deal strictly before the given date (int counts).
 
@@ -317,10 +201,10 @@ def conversion_cells(export: Export, engagement_full_at: int, fiscal_year_start_
     quarters : tuple of str
         Labels of the calendar quarters in which exits happened, sorted.
     """
-    stays = stage_stays(export)
+    stays = views.stage_stays(export)
     done = stays[~stays["open"]]
     cov = stay_covariates(export, done, engagement_full_at, usable)
-    pidx = partner_index(export)
+    pidx = views.partner_index(export)
     q_abs = quarter_index(pd.Series(done["left_on"].to_numpy()), fiscal_year_start_month
                           ).to_numpy(dtype=np.int64)
     quarters = np.unique(q_abs)
@@ -356,10 +240,10 @@ def jump_counts(export: Export) -> np.ndarray:
     (``j = S - 1 - s``). A move back to an earlier or the same stage (a CRM re-opening a deal)
     counts as an advance to the next stage: the model has no backward moves.
     """
-    types = present_types(export)
+    types = views.present_types(export)
     S = len(OPEN_STAGES)
     out = np.zeros((len(types), S, S), dtype=np.int64)
-    stays = stage_stays(export)
+    stays = views.stage_stays(export)
     adv = stays[stays["advanced"]]
     if adv.empty:
         return out
@@ -367,7 +251,7 @@ def jump_counts(export: Export) -> np.ndarray:
     s_idx = adv["stage"].map(pos).to_numpy(dtype=np.int64)
     dest = adv["next_stage"].map(pos).fillna(-1).to_numpy(dtype=np.int64)
     dest = np.where(dest > s_idx, dest, s_idx + 1)
-    pf = partner_frame(export).set_index("partner_id")
+    pf = views.partner_frame(export).set_index("partner_id")
     t_idx = adv["partner_id"].map(pf["type_idx"]).to_numpy(dtype=np.int64)
     np.add.at(out, (t_idx, s_idx, dest - s_idx - 1), 1)
     return out
@@ -379,7 +263,7 @@ def entry_counts(export: Export) -> np.ndarray:
     The first stage-history entry of each deal; deals whose first entry is won or lost
     (recorded only at closing) are left out.
     """
-    types = present_types(export)
+    types = views.present_types(export)
     S = len(OPEN_STAGES)
     out = np.zeros((len(types), S), dtype=np.int64)
     h = export.stage_history[["opportunity_id", "stage", "entered_on"]].dropna()
@@ -390,7 +274,7 @@ def entry_counts(export: Export) -> np.ndarray:
     first = h.drop_duplicates("opportunity_id", keep="first")
     first = first[first["stage"].isin(OPEN_STAGES)]
     partner = export.opportunities.set_index("opportunity_id")["partner_id"].astype(str)
-    pf = partner_frame(export).set_index("partner_id")
+    pf = views.partner_frame(export).set_index("partner_id")
     t_idx = first["opportunity_id"].map(partner).map(pf["type_idx"])
     ok = t_idx.notna().to_numpy()
     s_idx = first["stage"].map({st: i for i, st in enumerate(OPEN_STAGES)}).to_numpy(dtype=np.int64)
@@ -407,7 +291,8 @@ def timing_stats(export: Export, quarter_end: tuple[int, int] | None = None,
     dated in the last ``window_days`` of its fiscal quarter is not an exact stay: the close may
     have been moved there from earlier in the quarter or pulled in from up to ``pull_days``
     later (:mod:`partner_forecast.data.quarter_end`). Its true length lies between the days
-    from stage entry to the quarter's start (at least :data:`DAY_FLOOR`) and its recorded days
+    from stage entry to the quarter's start (at least
+    :data:`~partner_forecast.data.views.DAY_FLOOR`) and its recorded days
     plus ``pull_days``.
 
     Returns
@@ -422,8 +307,8 @@ def timing_stats(export: Export, quarter_end: tuple[int, int] | None = None,
         type_idx, stage_idx, lo, hi (log days bounding the stay), w (number of stays with those
         bounds): the interval-censored closes; empty without ``quarter_end``.
     """
-    stays = stage_stays(export)
-    pf = partner_frame(export).set_index("partner_id")
+    stays = views.stage_stays(export)
+    pf = views.partner_frame(export).set_index("partner_id")
     stays = stays.assign(
         type_idx=stays["partner_id"].map(pf["type_idx"]).to_numpy(dtype=np.int64),
         stage_idx=stays["stage"].map({s: i for i, s in enumerate(OPEN_STAGES)}).to_numpy(dtype=np.int64),
@@ -442,7 +327,7 @@ def timing_stats(export: Export, quarter_end: tuple[int, int] | None = None,
             w = stays[in_window]
             q_start = quarter_start_of(w["left_on"], fiscal_year_start_month)
             before = (q_start - w["entered_on"].to_numpy()).astype("timedelta64[D]").astype(float)
-            lo = np.log(np.maximum(before, DAY_FLOOR))
+            lo = np.log(np.maximum(before, views.DAY_FLOOR))
             hi = np.log(w["days"].to_numpy(dtype=float) + pull_days + 0.5)
             windowed = (pd.DataFrame({"type_idx": w["type_idx"].to_numpy(dtype=np.int64),
                                       "stage_idx": w["stage_idx"].to_numpy(dtype=np.int64),
@@ -465,7 +350,7 @@ def won_deals(export: Export) -> pd.DataFrame:
     opps = export.opportunities
     won = opps[opps["stage"].eq("won") & opps["closed_on"].notna()
                & (opps["closed_on"] < export.default_as_of) & (opps["arr"] > 0)]
-    pidx = partner_index(export)
+    pidx = views.partner_index(export)
     return pd.DataFrame({
         "partner_idx": won["partner_id"].astype(str).map(pidx).to_numpy(dtype=np.int64),
         "role_idx": won["partner_role"].map({r: i for i, r in enumerate(ROLES)}).to_numpy(dtype=np.int64),
@@ -473,8 +358,6 @@ def won_deals(export: Export) -> pd.DataFrame:
     })
 
 
-__all__ = ["DAY_FLOOR", "DURATION_BIN_EDGES_DAYS", "ROLES", "partner_frame", "present_types",
-           "present_tiers", "partner_index", "window_quarters", "activation_cells",
-           "productivity_cells", "deal_partner_type", "deal_covariates", "stage_stays",
-           "engagement_before", "flags_at", "stay_covariates", "duration_bin", "conversion_cells",
-           "jump_counts", "entry_counts", "timing_stats", "won_deals"]
+__all__ = ["DURATION_BIN_EDGES_DAYS", "FLAG_COVARIATES", "window_quarters", "activation_cells",
+           "productivity_cells", "engagement_before", "flags_at", "stay_covariates", "duration_bin",
+           "conversion_cells", "jump_counts", "entry_counts", "timing_stats", "won_deals"]

@@ -33,10 +33,11 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from partner_forecast.config import Settings
+from partner_forecast.data import views
 from partner_forecast.data.export import Export
 from partner_forecast.data.field_history import has_history
 from partner_forecast.data.flag_leakage import usable_flags
-from partner_forecast.data.schema import OPEN_STAGES
+from partner_forecast.data.schema import COVARIATES, OPEN_STAGES
 from partner_forecast.models import aggregate
 from partner_forecast.models.base import PartnerModel
 from partner_forecast.models.effects import (
@@ -50,7 +51,6 @@ from partner_forecast.models.effects import (
 )
 from partner_forecast.models.priors import prior_scale, with_dims
 from partner_forecast.models.spec import ModelSpec
-from partner_forecast.simulate.inputs import COVARIATES
 
 DESTINATIONS: tuple[str, ...] = ("next", "next+1", "next+2", "next+3")
 """Destination ``j`` of an advance from stage ``s``: stage ``s + 1 + j`` (``S`` = won)."""
@@ -67,7 +67,7 @@ def stage_means(cells) -> np.ndarray:
 
     ``adv_logit + x_stage_mean[s] . beta`` is the stage's logit for a deal with the average
     covariates of deals leaving it: what the simulation gives new deals (see
-    :func:`~partner_forecast.models.inputs.simulation_inputs`).
+    :func:`~partner_forecast.posterior.inputs.simulation_inputs`).
     """
     S, K = len(OPEN_STAGES), len(COVARIATES)
     w = cells["n"].to_numpy(dtype=float)
@@ -82,6 +82,7 @@ class ConversionModel(PartnerModel):
     """Hierarchical continuation-ratio (advance vs lost) model on binomial cells."""
 
     name = "conversion"
+    version = 1  # bump when the graph, its statistics or its saved variables change (PartnerModel.version)
     prior_prefix = "conversion_"
     data_description = "deal that left a stage"
     PRIOR_NAMES = ("stage", "type_stage", "group_sigma", "beta", "duration", "shock_sigma",
@@ -97,7 +98,7 @@ class ConversionModel(PartnerModel):
     @classmethod
     def build_spec(cls, export: Export, settings: Settings) -> ModelSpec:
         """Binomial cells of completed stage stays."""
-        pf = aggregate.partner_frame(export)
+        pf = views.partner_frame(export)
         usable = usable_flags(export)
         cells, quarters = aggregate.conversion_cells(
             export, settings.confidence.engagement_full_at, settings.calendar.fiscal_year_start_month,
@@ -106,7 +107,7 @@ class ConversionModel(PartnerModel):
                       if f in usable or has_history(export, f)]
         return ModelSpec(
             coords={"partner": tuple(pf["partner_id"]),
-                    "partner_type": aggregate.present_types(export),
+                    "partner_type": views.present_types(export),
                     "stage": OPEN_STAGES, "quarter": quarters, "covariate": COVARIATES,
                     "destination": DESTINATIONS, "skip": SKIPS},
             data={"partner_type_idx": pf["type_idx"].to_numpy(dtype=np.int64),

@@ -20,7 +20,9 @@ import numpy as np
 import pymc as pm
 
 from partner_forecast.config import Settings
+from partner_forecast.data import views
 from partner_forecast.data.export import Export
+from partner_forecast.data.schema import ROLES
 from partner_forecast.models import aggregate
 from partner_forecast.models.base import PartnerModel
 from partner_forecast.models.effects import fixed_label_effect, group_effect, normal_information
@@ -32,6 +34,7 @@ class DealSizeModel(PartnerModel):
     """Hierarchical Student-t model of log ARR of won deals."""
 
     name = "deal_size"
+    version = 1  # bump when the graph, its statistics or its saved variables change (PartnerModel.version)
     prior_prefix = "deal_size_"
     data_description = "won deal with ARR"
     PRIOR_NAMES = ("intercept", "type", "group_sigma", "role", "sigma", "nu")
@@ -39,11 +42,11 @@ class DealSizeModel(PartnerModel):
     @classmethod
     def build_spec(cls, export: Export, settings: Settings) -> ModelSpec:
         """One row per won deal: partner, role, log ARR."""
-        pf = aggregate.partner_frame(export)
+        pf = views.partner_frame(export)
         won = aggregate.won_deals(export)
         return ModelSpec(
             coords={"partner": tuple(pf["partner_id"]),
-                    "partner_type": aggregate.present_types(export), "role": aggregate.ROLES},
+                    "partner_type": views.present_types(export), "role": ROLES},
             data={"partner_type_idx": pf["type_idx"].to_numpy(dtype=np.int64),
                   "deal_partner": won["partner_idx"].to_numpy(dtype=np.int64),
                   "deal_role": won["role_idx"].to_numpy(dtype=np.int64),

@@ -15,16 +15,18 @@ agree.
 
 from __future__ import annotations
 
+import logging
 import math
-import sys
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, TextIO
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 from scipy.fft import next_fast_len
 from scipy.special import ndtri
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -320,7 +322,7 @@ def compute_diagnostics(idata: xr.DataTree, model: str, *, max_rhat: float, min_
         ess_t, _ = _extreme(_by_blocks(ess_tail, x), names, largest=False)
     divergences, steps = 0, math.nan
     if "sample_stats" in idata.children:
-        stats = idata["sample_stats"]
+        stats = idata["sample_stats"].to_dataset()
         if "diverging" in stats.data_vars:
             divergences = int(stats["diverging"].values.sum())
         if "n_steps" in stats.data_vars:
@@ -359,17 +361,20 @@ def format_table(diagnostics: list[Diagnostics]) -> str:
     return shown.to_string(index=False)
 
 
-def warn_failures(diagnostics: Diagnostics, stream: TextIO | None = None) -> None:
-    """Print a loud, multi-line warning on stderr when a fit fails its thresholds."""
+def warn_failures(diagnostics: Diagnostics) -> None:
+    """Log a loud, multi-line warning when a fit fails its thresholds.
+
+    Logged at WARNING on this module's logger: without logging configured, Python writes it to
+    stderr as it is (the CLI's case); an application that configures logging routes it.
+    """
     if diagnostics.ok:
         return
-    out = stream or sys.stderr
     bar = "!" * 78
     lines = [bar, f"WARNING: the {diagnostics.model} model did not pass its sampler diagnostics;",
              "forecasts made from it are marked unreliable. Raise [sampler] draws/tune or",
              "target_accept, or inspect the data behind the worst parameter.",
              *[f"  - {m}" for m in diagnostics.failures], bar]
-    print("\n".join(lines), file=out, flush=True)
+    logger.warning("\n".join(lines))
 
 
 __all__ = ["Diagnostics", "compute_diagnostics", "diagnostics_table", "format_table",

@@ -104,15 +104,16 @@ def prior_scale(prior: Prior) -> float:
         return float(v) if isinstance(v, int | float) else None
 
     dist = prior.distribution
-    if dist == "HalfNormal" and num("sigma") is not None:
-        return num("sigma") * math.sqrt(2.0 / math.pi)
-    if dist == "Exponential" and num("lam") is not None:
-        return 1.0 / num("lam")
-    if dist == "Gamma" and num("alpha") is not None and num("beta") is not None:
-        return num("alpha") / num("beta")
-    for name in ("sigma", "beta"):
-        if num(name) is not None:
-            return num(name)
+    sigma, lam, alpha, beta = num("sigma"), num("lam"), num("alpha"), num("beta")
+    if dist == "HalfNormal" and sigma is not None:
+        return sigma * math.sqrt(2.0 / math.pi)
+    if dist == "Exponential" and lam is not None:
+        return 1.0 / lam
+    if dist == "Gamma" and alpha is not None and beta is not None:
+        return alpha / beta
+    for value in (sigma, beta):
+        if value is not None:
+            return value
     return 1.0
 
 

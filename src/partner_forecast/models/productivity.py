@@ -20,6 +20,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from partner_forecast.config import Settings
+from partner_forecast.data import views
 from partner_forecast.data.export import Export
 from partner_forecast.models import aggregate
 from partner_forecast.models.base import PartnerModel
@@ -32,6 +33,7 @@ class ProductivityModel(PartnerModel):
     """Hierarchical negative-binomial model of opportunities per active seller."""
 
     name = "productivity"
+    version = 1  # bump when the graph, its statistics or its saved variables change (PartnerModel.version)
     prior_prefix = "productivity_"
     data_description = "complete quarter with active sellers"
     PRIOR_NAMES = ("intercept", "type", "group_sigma", "alpha")
@@ -39,12 +41,12 @@ class ProductivityModel(PartnerModel):
     @classmethod
     def build_spec(cls, export: Export, settings: Settings) -> ModelSpec:
         """Cells of :func:`~partner_forecast.models.aggregate.productivity_cells`."""
-        pf = aggregate.partner_frame(export)
+        pf = views.partner_frame(export)
         cells = aggregate.productivity_cells(export, settings.calendar.fiscal_year_start_month)
         pidx = pd.Series(np.arange(len(pf)), index=pf["partner_id"])
         return ModelSpec(
             coords={"partner": tuple(pf["partner_id"]),
-                    "partner_type": aggregate.present_types(export)},
+                    "partner_type": views.present_types(export)},
             data={"partner_type_idx": pf["type_idx"].to_numpy(dtype=np.int64),
                   "cell_partner": cells["partner_id"].map(pidx).to_numpy(dtype=np.int64),
                   "active": cells["active"].to_numpy(dtype=np.int64),

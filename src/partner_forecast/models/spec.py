@@ -82,8 +82,8 @@ class ModelSpec:
         """Inverse of :meth:`to_dataset` (coordinate labels come back as ``str``)."""
         names = json.loads(ds.attrs.get("coord_names", "[]"))
         coords = {k: tuple(str(v) for v in ds.coords[k].values) for k in names}
-        data = {k: np.asarray(v.values) for k, v in ds.data_vars.items()}
-        dims = {k: tuple(str(d) for d in v.dims) for k, v in ds.data_vars.items()}
+        data = {str(k): np.asarray(v.values) for k, v in ds.data_vars.items()}
+        dims = {str(k): tuple(str(d) for d in v.dims) for k, v in ds.data_vars.items()}
         return cls(coords=coords, data=data, dims=dims, meta=json.loads(ds.attrs.get("meta", "{}")))
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from partner_forecast.models.base import PartnerModel, drop_helpers
+from partner_forecast.models.base import PartnerModel
 from partner_forecast.models.diagnostics import Diagnostics
 from partner_forecast.models.effects import CENTRED_SUFFIX, OFFSET_SUFFIX
+from partner_forecast.models.sampling import drop_helpers
 
 FAKE_CENTRES: dict[str, dict[str, float]] = {
     "activation": {"intercept": -1.7},

@@ -24,12 +24,15 @@ mean), type_log_sigma (type deviations of log sigma).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 from pymc.distributions.dist_math import normal_lccdf, normal_lcdf
 
 from partner_forecast.config import Settings
+from partner_forecast.data import views
 from partner_forecast.data.export import Export
 from partner_forecast.data.quarter_end import quarter_end_reading
 from partner_forecast.data.schema import OPEN_STAGES
@@ -44,10 +47,11 @@ class TimingModel(PartnerModel):
     """Log-normal time in stage by type x stage, right-censored for open deals."""
 
     name = "timing"
+    version = 1  # bump when the graph, its statistics or its saved variables change (PartnerModel.version)
     prior_prefix = "timing_"
     data_description = "stage history"
     PRIOR_NAMES = ("mu", "sigma", "type_mu", "type_log_sigma")
-    PARAMETRISED: dict[str, str] = {}  # every effect has a fixed form
+    PARAMETRISED: ClassVar[dict[str, str]] = {}  # every effect has a fixed form
 
     @classmethod
     def spec_options_from(cls, settings: Settings) -> dict:
@@ -62,7 +66,7 @@ class TimingModel(PartnerModel):
         completed, censored, windowed = aggregate.timing_stats(
             export, quarter_end, settings.calendar.fiscal_year_start_month)
         return ModelSpec(
-            coords={"partner_type": aggregate.present_types(export), "stage": OPEN_STAGES},
+            coords={"partner_type": views.present_types(export), "stage": OPEN_STAGES},
             data={"done_type": completed["type_idx"].to_numpy(dtype=np.int64),
                   "done_stage": completed["stage_idx"].to_numpy(dtype=np.int64),
                   "done_n": completed["n"].to_numpy(dtype=float),

@@ -210,8 +210,8 @@ def optional_attr(module: str, name: str) -> Any | None:
 
 
 def model_summary(name: str) -> Any | None:
-    """A summary function of the fitted models (``partner_forecast.models.summaries``), if offered."""
-    return optional_attr("partner_forecast.models.summaries", name)
+    """A summary function of the fitted models (``partner_forecast.posterior.summaries``), if offered."""
+    return optional_attr("partner_forecast.posterior.summaries", name)
 
 
 def _missing(what: str, exc: BaseException) -> str:

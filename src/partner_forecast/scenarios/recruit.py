@@ -24,7 +24,7 @@ scenario engine asks; :func:`predictive_for` picks the implementation:
 Posterior draw alignment: draw ``d`` of the simulation inputs is posterior sample
 ``draws[d]`` of each model; :func:`sample_indices` asks the fits
 (``fits.draw_indices(n_draws, seed)``), or reproduces for fitted models the per-model indices
-:func:`partner_forecast.models.inputs.simulation_inputs` draws from the same seed, and otherwise
+:func:`partner_forecast.posterior.inputs.simulation_inputs` draws from the same seed, and otherwise
 assumes a seeded choice, noting it.
 """
 
@@ -202,9 +202,9 @@ def sample_indices(fits: Any, n_draws: int, seed: int
     - the fits expose ``draw_indices(n_draws, seed)``: one index array, used for every model;
     - the fits iterate over fitted models (``name``, ``n_samples``), as
       :class:`~partner_forecast.models.fitted.FittedModels` does: per model, exactly the indices
-      :func:`partner_forecast.models.inputs.simulation_inputs` draws, i.e. one
+      :func:`partner_forecast.posterior.inputs.simulation_inputs` draws, i.e. one
       ``numpy.random.default_rng(seed)`` passed through
-      :func:`partner_forecast.models.inputs.draw_indices` model by model in iteration order, so
+      :func:`partner_forecast.posterior.inputs.draw_indices` model by model in iteration order, so
       draw ``d`` of a recruit reads the same posterior sample as draw ``d`` of every partner;
     - otherwise a seeded choice over the activation samples, with a note (marginally right, the
       joint correlation with the other draws may be lost).
@@ -223,7 +223,7 @@ def sample_indices(fits: Any, n_draws: int, seed: int
     except (TypeError, AttributeError):
         sizes = []
     if sizes:
-        from partner_forecast.models.inputs import draw_indices as model_draw_indices
+        from partner_forecast.posterior.inputs import draw_indices as model_draw_indices
 
         rng = np.random.default_rng(seed)
         return {name: model_draw_indices(n, n_draws, rng).astype(np.int64) for name, n in sizes}, None

@@ -67,10 +67,10 @@ import numpy as np
 
 from partner_forecast.calendar import Quarter
 from partner_forecast.config import AttributionSettings, load_settings
-from partner_forecast.data.schema import OPEN_STAGES
+from partner_forecast.data.schema import COVARIATES, OPEN_STAGES, ROLES
 from partner_forecast.simulate import _kernel as K
 from partner_forecast.simulate._walk import NO_AGE_LOG
-from partner_forecast.simulate.inputs import COVARIATES, ROLES, SimulationInputs
+from partner_forecast.simulate.inputs import SimulationInputs
 from partner_forecast.simulate.levers import Levers, ResolvedLevers
 from partner_forecast.simulate.result import DRIVERS, OpenPipelinePart, SimulationResult
 from partner_forecast.simulate.segments import SegmentSpec

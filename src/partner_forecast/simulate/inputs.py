@@ -3,8 +3,8 @@
 :class:`SimulationInputs` holds everything the engine needs as numpy arrays over posterior
 draws ``D``, partners ``P``, partner types ``T``, open stages ``S`` (discovery, qualified,
 proposal, negotiation), partner roles ``R``, deal covariates ``K`` and forecast quarters ``H``.
-The models produce it (``partner_forecast.models.simulation_inputs``); tests build it by hand
-(``partner_forecast.testing``), e.g. as a degenerate posterior with a closed-form answer.
+The fits produce it (:func:`partner_forecast.posterior.inputs.simulation_inputs`); tests build
+it by hand (``partner_forecast.testing``), e.g. as a degenerate posterior with a closed-form answer.
 
 Deal path (semi-Markov, DESIGN.md section 4): a deal sits in open stage ``s`` for ``d`` days,
 ``log d ~ Normal(time_mu[t, s], time_sigma[t, s])`` (conditional on ``d`` exceeding the days it
@@ -26,29 +26,7 @@ import numpy as np
 import pandas as pd
 
 from partner_forecast.calendar import Quarter
-from partner_forecast.data.schema import OPEN_STAGES, PartnerRole
-
-COVARIATES: tuple[str, ...] = ("technical_validation", "executive_sponsor", "engagement")
-ROLES: tuple[str, ...] = tuple(r.value for r in PartnerRole)
-DURATION_SCALE_DAYS = 30.0  # adv_duration multiplies log(days_in_stage / 30)
-
-OPEN_DEAL_COLUMNS: dict[str, str] = {
-    "opportunity_id": "deal id (str)",
-    "partner": "index into partner_ids (int)",
-    "stage": "index into OPEN_STAGES (int)",
-    "days_in_stage": "days already spent in the current stage at as-of (float >= 0)",
-    "arr": "deal ARR (currency per year, float >= 0)",
-    "role": "index into ROLES (int)",
-    "attribution": "share of ARR attributed to the partner channel, 0-1 (float)",
-    "technical_validation": "covariate (float; 0/1, or its deviation from a stage mean)",
-    "executive_sponsor": "covariate (float; 0/1, or its deviation from a stage mean)",
-    "engagement": "covariate: engagement activities / engagement_full_at, capped (float; or its "
-                  "deviation from a stage mean)",
-    "marketplace": "deal is a marketplace deal (bool)",
-    "is_expansion": "deal is an expansion (bool)",
-    "commit_factor": "1 (score > 70), 0.75 (40-70) or 0 (< 40): DOMAIN.md section 6 (float)",
-    "confidence_score": "deal confidence score 0-100 (float)",
-}
+from partner_forecast.data.schema import COVARIATES, OPEN_DEAL_COLUMNS, OPEN_STAGES, ROLES
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from partner_forecast.data.schema import REVENUE_MOTIONS, normalise_label
-from partner_forecast.simulate.inputs import ROLES, SimulationInputs
+from partner_forecast.data.schema import REVENUE_MOTIONS, ROLES, normalise_label
+from partner_forecast.simulate.inputs import SimulationInputs
 
 SEGMENT_KEYS: tuple[str, ...] = ("total", "partner_type", "tier", "partner", "partner_role",
                                  "revenue_motion", "region")

@@ -17,8 +17,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from partner_forecast.calendar import Quarter
-from partner_forecast.data.schema import OPEN_STAGES
-from partner_forecast.simulate.inputs import COVARIATES, OPEN_DEAL_COLUMNS, ROLES, SimulationInputs
+from partner_forecast.data.schema import COVARIATES, OPEN_DEAL_COLUMNS, OPEN_STAGES, ROLES
+from partner_forecast.simulate.inputs import SimulationInputs
 
 DEFAULT_ROLE_WEIGHTS: dict[str, float] = {"sourced": 1.0, "co_sell": 0.5, "influenced": 0.25,
                                           "fulfillment": 0.0}

@@ -26,7 +26,6 @@ from partner_forecast.data.sample.params import (
     ATTRIBUTION,
     CONV,
     DEAL_REGISTRATION_RATE,
-    DURATION_SCALE_DAYS,
     ENGAGEMENT_FULL_AT,
     ENGAGEMENT_MEAN,
     EXEC_SPONSOR_RATE,
@@ -42,7 +41,6 @@ from partner_forecast.data.sample.params import (
     PROD,
     REGION_MIX,
     ROLE_PROBS,
-    ROLES,
     ROUTE_PROBS,
     SELLER_ATTRITION_RATE,
     SELLER_HIRE_RATE,
@@ -61,7 +59,13 @@ from partner_forecast.data.sample.population import draw_population
 from partner_forecast.data.sample.profiles import ActiveProfiles, parse_profiles
 from partner_forecast.data.sample.tables import Ids, build_tables, field_history_frame
 from partner_forecast.data.sample.truth import Truth
-from partner_forecast.data.schema import OPEN_STAGES, REVENUE_MOTIONS, ROUTES_TO_MARKET
+from partner_forecast.data.schema import (
+    DURATION_SCALE_DAYS,
+    OPEN_STAGES,
+    REVENUE_MOTIONS,
+    ROLES,
+    ROUTES_TO_MARKET,
+)
 
 _STREAMS = ("partners", "sellers", "activation", "productivity", "deals", "paths", "engagement",
             "activities", "missing", "names", "plans", "spare")

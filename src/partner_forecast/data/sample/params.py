@@ -12,16 +12,22 @@ import math
 
 import numpy as np
 
+from partner_forecast.config import load_settings
 from partner_forecast.data.sample.common import r6, sigmoid, zero_sum
-from partner_forecast.data.schema import OPEN_STAGES, PartnerRole, PartnerType, Tier
+from partner_forecast.data.schema import (
+    COVARIATES,
+    DURATION_SCALE_DAYS,
+    OPEN_STAGES,
+    ROLES,
+    PartnerType,
+    Tier,
+)
 
 GENERATOR_VERSION = 1
 TYPES: tuple[str, ...] = tuple(t.value for t in PartnerType)
 TIERS: tuple[str, ...] = tuple(t.value for t in Tier)
-ROLES: tuple[str, ...] = tuple(r.value for r in PartnerRole)
-COVARIATES: tuple[str, ...] = ("technical_validation", "executive_sponsor", "engagement")
-ENGAGEMENT_FULL_AT = 5  # engagement covariate = min(n / 5, 1)
-DURATION_SCALE_DAYS = 30.0
+_DEFAULTS = load_settings()  # the packaged default.toml: what a forecast of the sample reads
+ENGAGEMENT_FULL_AT = _DEFAULTS.confidence.engagement_full_at  # engagement = min(n / 5, 1)
 DAYS_PER_QUARTER = 365.25 / 4
 CALIBRATION_SEED = 20261123  # fixed population on which conv_logit is calibrated
 
@@ -123,7 +129,7 @@ INFLUENCE_PCT_RANGE = (20, 30)
 LEAD_RATE = {"sourced": .92, "co_sell": .6, "influenced": .3, "fulfillment": .1}
 LEAD_RESPONSE_MEDIAN_DAYS = 3.0
 LEAD_RESPONSE_SIGMA = 0.6
-ATTRIBUTION = {"sourced": 1.0, "co_sell": 0.5, "influenced": 0.25, "fulfillment": 0.0}
+ATTRIBUTION = {r: _DEFAULTS.attribution.weight(r) for r in ROLES}  # the default [attribution]
 # Activity volumes.
 SELLING_EXTRA_MEAN = 0.8  # base selling activities per active seller-quarter: 1 + Poisson(0.8)
 SELLING_BASE_TYPES = {"vendor_lead_accepted": .3, "pitch": .45, "co_sell_meeting": .25}

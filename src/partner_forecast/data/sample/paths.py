@@ -21,16 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from partner_forecast.data.sample.common import NO_DAY, Calendar, categorical, r6, sigmoid, uniform_day
-from partner_forecast.data.sample.params import (
-    CONV,
-    COVARIATES,
-    DURATION_SCALE_DAYS,
-    conversion_logits,
-    time_params,
-)
+from partner_forecast.data.sample.params import CONV, conversion_logits, time_params
 from partner_forecast.data.sample.pipeline import Deals, Opportunities, blend_quality
 from partner_forecast.data.sample.profiles import ActiveProfiles
-from partner_forecast.data.schema import OPEN_STAGES
+from partner_forecast.data.schema import COVARIATES, DURATION_SCALE_DAYS, OPEN_STAGES
 
 WON = len(OPEN_STAGES)  # destination index of a win
 _TIME_PROFILES = ("stage_times_gamma", "stage_times_weibull")

@@ -36,7 +36,6 @@ from partner_forecast.data.sample.params import (
     MOTION_PROBS,
     PROD,
     ROLE_PROBS,
-    ROLES,
     ROUTE_PROBS,
     SIZE,
     TECH_VALIDATION_RATE,
@@ -45,7 +44,7 @@ from partner_forecast.data.sample.params import (
 )
 from partner_forecast.data.sample.population import Population
 from partner_forecast.data.sample.profiles import ActiveProfiles, missing_share
-from partner_forecast.data.schema import OPEN_STAGES, ROUTES_TO_MARKET
+from partner_forecast.data.schema import OPEN_STAGES, ROLES, ROUTES_TO_MARKET
 
 
 @dataclass

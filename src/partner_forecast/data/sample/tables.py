@@ -17,7 +17,7 @@ import pandas as pd
 
 from partner_forecast.data.sample.activities import Activities
 from partner_forecast.data.sample.common import NO_DAY, Calendar, categorical, probs
-from partner_forecast.data.sample.params import ROLES, SELLER_ROLES, TIERS, TYPES
+from partner_forecast.data.sample.params import SELLER_ROLES, TIERS, TYPES
 from partner_forecast.data.sample.paths import Paths
 from partner_forecast.data.sample.pipeline import Deals, Opportunities
 from partner_forecast.data.sample.population import Population
@@ -26,6 +26,7 @@ from partner_forecast.data.schema import (
     ACTIVITY_TYPES,
     OPEN_STAGES,
     REVENUE_MOTIONS,
+    ROLES,
     ROUTES_TO_MARKET,
 )
 

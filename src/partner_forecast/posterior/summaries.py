@@ -16,11 +16,10 @@ from scipy.special import expit
 
 from partner_forecast.calendar import Quarter
 from partner_forecast.config import Settings
+from partner_forecast.data import views
 from partner_forecast.data.export import Export
-from partner_forecast.data.schema import OPEN_STAGES
-from partner_forecast.models import aggregate
+from partner_forecast.data.schema import DURATION_SCALE_DAYS, OPEN_STAGES
 from partner_forecast.models.fitted import FittedModels
-from partner_forecast.simulate.inputs import DURATION_SCALE_DAYS
 
 TINY_POOL = 5
 """A partner-quarter with fewer sellers in the pool than this is flagged as noise."""
@@ -53,7 +52,7 @@ def posterior_activation(fits: FittedModels, export: Export, seed: int = 0) -> p
     """
     act = fits.activation
     d, meta = act.spec.data, act.spec.meta
-    pf = aggregate.partner_frame(export)
+    pf = views.partner_frame(export)
     partners = act.spec.coords["partner"]
     last = meta.get("last_quarter")
     cells = pd.DataFrame({"partner": d["cell_partner"], "pool": d["pool"], "active": d["active"],

@@ -33,13 +33,14 @@ import pandas as pd
 
 from partner_forecast.calendar import Quarter
 from partner_forecast.config import Settings
+from partner_forecast.data import views
 from partner_forecast.data.export import Export
-from partner_forecast.data.schema import OPEN_STAGES
+from partner_forecast.data.schema import COVARIATES, OPEN_DEAL_COLUMNS, OPEN_STAGES, ROLES
 from partner_forecast.metrics.attribution import attribution_weight, is_marketplace
 from partner_forecast.metrics.confidence import confidence_scores
 from partner_forecast.models import aggregate
 from partner_forecast.models.fitted import FitMismatchError, FittedModels
-from partner_forecast.simulate.inputs import COVARIATES, OPEN_DEAL_COLUMNS, ROLES, SimulationInputs
+from partner_forecast.simulate.inputs import SimulationInputs
 
 MIX_PRIOR_DEALS = 5.0
 """Pseudo-deals at the all-type mix added to each type's counts (smooths thin types)."""
@@ -56,7 +57,7 @@ def pool_at(export: Export) -> pd.Series:
     s = export.sellers
     employed = (s["joined_on"] < as_of) & (s["left_on"].isna() | (s["left_on"] >= as_of))
     counts = s[employed].groupby("partner_id").size()
-    pf = aggregate.partner_frame(export)
+    pf = views.partner_frame(export)
     out = counts.reindex(pf["partner_id"].to_numpy(), fill_value=0).astype(np.int64)
     gone = pf["offboarded_on"].notna().to_numpy() & (pf["offboarded_on"] < as_of).to_numpy()
     out[gone] = 0
@@ -83,7 +84,7 @@ def deal_mix(export: Export, settings: Settings, types: Sequence[str]) -> dict[s
         influence_share (T,) as shares in [0, 1].
     """
     opps = export.opportunities
-    ptype = aggregate.deal_partner_type(export)
+    ptype = views.deal_partner_type(export)
     T, R = len(types), len(ROLES)
     counts = pd.crosstab(ptype, opps["partner_role"]).reindex(
         index=list(types), columns=list(ROLES), fill_value=0).to_numpy(dtype=float)
@@ -91,7 +92,7 @@ def deal_mix(export: Export, settings: Settings, types: Sequence[str]) -> dict[s
     overall = total / total.sum() if total.sum() > 0 else np.full(R, 1.0 / R)
     role_probs = (counts + MIX_PRIOR_DEALS * overall) / (counts.sum(axis=1, keepdims=True)
                                                          + MIX_PRIOR_DEALS)
-    cov = aggregate.deal_covariates(export, settings.confidence.engagement_full_at)
+    cov = views.deal_covariates(export, settings.confidence.engagement_full_at)
     new_cov = np.column_stack([
         _shrunk_mean(pd.Series(cov[c].to_numpy(), index=opps.index), ptype, types, 0.0)
         for c in COVARIATES]) if len(opps) else np.zeros((T, len(COVARIATES)))
@@ -115,7 +116,7 @@ def entry_mix(export: Export, types: Sequence[str]) -> np.ndarray:
     deal starts in discovery.
     """
     counts = aggregate.entry_counts(export).astype(float)
-    present = aggregate.present_types(export)
+    present = views.present_types(export)
     full = np.zeros((len(types), len(OPEN_STAGES)))
     for t, name in enumerate(types):
         if name in present:
@@ -133,12 +134,12 @@ def open_deals(export: Export, settings: Settings) -> pd.DataFrame:
     """The open pipeline at as-of with every ``OPEN_DEAL_COLUMNS`` column."""
     opps = export.opportunities
     open_ = opps[opps["stage"].isin(OPEN_STAGES)].reset_index(drop=True)
-    stays = aggregate.stage_stays(export)
+    stays = views.stage_stays(export)
     entered = stays[stays["open"]].drop_duplicates("opportunity_id", keep="last").set_index(
         "opportunity_id")["entered_on"]
     since = open_["opportunity_id"].map(entered).fillna(open_["created_on"])
     days = ((export.default_as_of - pd.to_datetime(since)).dt.days).clip(lower=0)
-    pidx = aggregate.partner_index(export)
+    pidx = views.partner_index(export)
     out = pd.DataFrame({
         "opportunity_id": open_["opportunity_id"].astype(str).to_numpy(dtype=object),
         "partner": open_["partner_id"].astype(str).map(pidx).to_numpy(dtype=np.int64),
@@ -193,7 +194,7 @@ def simulation_inputs(fits: FittedModels, export: Export, settings: Settings,
     fits.check_consistent()
     fy = settings.calendar.fiscal_year_start_month
     qs = tuple(q if isinstance(q, Quarter) else Quarter.parse(q, fy) for q in quarters)
-    pf = aggregate.partner_frame(export)
+    pf = views.partner_frame(export)
     act = fits.activation
     if tuple(pf["partner_id"]) != act.spec.coords["partner"]:
         raise FitMismatchError("the fits were made on a different set of partners than this "
