@@ -18,7 +18,7 @@ from partner_forecast.evaluate.baselines import (
     open_deals_at_origin,
     same_quarter_last_year,
 )
-from partner_forecast.evaluate.record import percentile_of
+from partner_forecast.ledger.percentiles import percentile_of
 from partner_forecast.metrics.stage_forecast import stage_weighted_forecast
 from partner_forecast.outcomes import realised
 from partner_forecast.testing.exports import write_tiny_export

@@ -24,7 +24,7 @@ from partner_forecast.evaluate.fit_cost import (
     saved_fit_seconds,
     side_by_side_seconds,
 )
-from partner_forecast.ledger import Ledger, LedgerRun
+from partner_forecast.ledger.store import Ledger, LedgerRun
 from test_report_fakes import fake_fit_workspace, small_sample
 
 

@@ -22,7 +22,7 @@ from partner_forecast.evaluate.variance import (
     variance_review,
 )
 from partner_forecast.forecast import forecast
-from partner_forecast.ledger import Ledger, LedgerRun
+from partner_forecast.ledger.store import Ledger, LedgerRun
 from partner_forecast.testing.exports import tiny_export_tables, write_tiny_export
 from test_backtest_fakes import use_fake_models
 

@@ -73,7 +73,7 @@ def backtest(data: Path, n_quarters: int, horizon: int, by: str | None, workers:
     saved in the workspace).
     """
     from partner_forecast.evaluate.backtest import backtest as run_backtest
-    from partner_forecast.evaluate.recalibration import (
+    from partner_forecast.recalibration import (
         CALIBRATION_FILE,
         NoCalibrationError,
         Recalibration,

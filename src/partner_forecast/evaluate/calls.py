@@ -307,7 +307,7 @@ def beside_model(latest: pd.DataFrame, forecast: pd.DataFrame, by: str | None,
         the model's distribution and the model's probability of reaching it, and, with
         ``actual``, each side's error (commit - actual, P50 - actual) and which was ``closer``.
     """
-    from partner_forecast.evaluate.record import percentile_of
+    from partner_forecast.ledger.percentiles import percentile_of
 
     model = forecast.set_index(forecast["segment"].astype(str))
     keep = latest[latest["scope"].isin({"total", by}) & latest["segment"].astype(str).isin(

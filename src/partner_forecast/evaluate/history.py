@@ -56,9 +56,9 @@ from partner_forecast.calendar import Quarter
 from partner_forecast.config import Settings
 from partner_forecast.data.export import Export
 from partner_forecast.errors import PartnerForecastError
-from partner_forecast.evaluate.record import percentile_of
 from partner_forecast.evaluate.variance import _forecast_table
 from partner_forecast.formatting import money
+from partner_forecast.ledger.percentiles import percentile_of
 from partner_forecast.metrics.attribution import attributed_arr
 from partner_forecast.metrics.coverage import segment_targets
 from partner_forecast.metrics.pipeline import stage_on
@@ -371,7 +371,7 @@ def forecast_history(data: str | Path | Export, quarter: str | Quarter | None = 
         ``between`` run that is unknown, a scenario, or does not forecast the quarter.
     """
     from partner_forecast.forecast import DEFAULT_WORKSPACE, load_inputs
-    from partner_forecast.ledger import LEDGER_FILE, Ledger
+    from partner_forecast.ledger.store import LEDGER_FILE, Ledger
 
     workspace = Path(workspace) if workspace is not None else DEFAULT_WORKSPACE
     ledger = Ledger(workspace)

@@ -8,7 +8,7 @@
   latest such forecast run in the ledger; without one, this function makes it, as of the
   quarter's start, and records it). Its simulation dated every win, so each draw is a path of
   ARR won by each day; the path's mean and P10-P90 band by day were recorded with the run
-  (:mod:`partner_forecast.evaluate.pace_path`). Where won-to-date falls in that band says
+  (:mod:`partner_forecast.ledger.pace_path`). Where won-to-date falls in that band says
   whether the quarter is ahead of, on or behind the pace the forecast expected;
 - **P(>= target) given what is already won**: from a forecast *as of the pacing date* (the
   ledger's forecast run of the quarter made on that date from the same data, else one made
@@ -39,7 +39,7 @@ from partner_forecast.calendar import Quarter
 from partner_forecast.config import Settings
 from partner_forecast.data.export import Export
 from partner_forecast.errors import PartnerForecastError
-from partner_forecast.evaluate.pace_path import PATH_KEY, ExpectedPath, expected_path
+from partner_forecast.ledger.pace_path import PATH_KEY, ExpectedPath, expected_path
 from partner_forecast.metrics.coverage import segment_targets
 from partner_forecast.outcomes import won_deals
 
@@ -204,7 +204,7 @@ def pacing(data: str | Path | Export, quarter: str | Quarter | None = None, *,
         start-of-quarter forecast with ``forecast_missing=False``.
     """
     from partner_forecast.forecast import DEFAULT_WORKSPACE, forecast, load_inputs
-    from partner_forecast.ledger import Ledger
+    from partner_forecast.ledger.store import Ledger
 
     settings, export = load_inputs(data, config)
     fym = settings.calendar.fiscal_year_start_month

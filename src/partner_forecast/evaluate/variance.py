@@ -54,8 +54,8 @@ from partner_forecast.calendar import Quarter
 from partner_forecast.config import Settings
 from partner_forecast.data.export import Export, calls_fingerprint
 from partner_forecast.errors import PartnerForecastError
-from partner_forecast.evaluate.record import percentile_of
 from partner_forecast.formatting import money
+from partner_forecast.ledger.percentiles import percentile_of
 from partner_forecast.metrics.attribution import attribution_weight
 from partner_forecast.outcomes import realised, won_deals
 
@@ -572,7 +572,7 @@ def variance_review(data: str | Path | Export, quarter: str | Quarter, *, run_id
     """
     from partner_forecast.evaluate.fit_cost import describe_fit, missing_fits
     from partner_forecast.forecast import DEFAULT_WORKSPACE, load_inputs
-    from partner_forecast.ledger import Ledger
+    from partner_forecast.ledger.store import Ledger
 
     say = notify or (lambda msg: print(msg, file=sys.stderr, flush=True))
     make_forecast = forecaster
