@@ -407,7 +407,7 @@ def _generate(folder: Path, profile: str, seed: int, args: argparse.Namespace, s
 def with_model_view(record: dict[str, Any], out: Any, deals: Any, check: Any) -> dict[str, Any]:
     """``record`` with the fold's per-deal win probabilities compared with the truth's.
 
-    ``out`` is the replicate's :class:`~partner_forecast.evaluate.backtest.FoldOutput`, ``deals``
+    ``out`` is the replicate's :class:`~partner_forecast.evaluate.folds.FoldOutput`, ``deals``
     the deals the truth check walked and ``check`` the truth-check module
     (:func:`truth_check_module`); adds ``model_open`` and ``model_over_truth`` to the record's
     ``truth_open``, and ``model_new`` (the model's expected total less its open pipeline).
@@ -422,12 +422,9 @@ def run_profile(profile: str, args: argparse.Namespace, settings: Any, supported
                 log: Path | None) -> tuple[list[dict[str, Any]], float]:
     """Generate, fit, forecast and score every missing replicate of ``profile``."""
     from partner_forecast.data.export import load_export
-    from partner_forecast.evaluate.backtest import (
-        fold_quarters,
-        make_fold_task,
-        run_folds,
-        score_folds,
-    )
+    from partner_forecast.evaluate.backtest import run_folds
+    from partner_forecast.evaluate.folds import fold_quarters, make_fold_task
+    from partner_forecast.evaluate.scoring import score_folds
 
     fym = settings.calendar.fiscal_year_start_month
     check = truth_check_module() if supported else None

@@ -40,9 +40,10 @@ ARR is partner-attributed, currency per year; probabilities in [0, 1]; percentil
 
 from __future__ import annotations
 
-import sys
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,10 @@ from partner_forecast.errors import PartnerForecastError
 from partner_forecast.formatting import money
 from partner_forecast.ledger.percentiles import percentile_of
 from partner_forecast.metrics.attribution import attribution_weight
+from partner_forecast.model_source import FITTED_MODELS, ModelSource
 from partner_forecast.outcomes import realised, won_deals
+
+logger = logging.getLogger(__name__)
 
 OPEN_STATUSES: tuple[str, ...] = ("won", "lost", "slipped", "won_earlier", "missing")
 """Status at the quarter's end of a deal open at the origin (``missing``: no longer in the export)."""
@@ -534,7 +538,8 @@ def variance_review(data: str | Path | Export, quarter: str | Quarter, *, run_id
                     workspace: str | Path | None = None, draws: int | None = None,
                     seed: int | None = None, progress: bool = True,
                     notify: Callable[[str], None] | None = None, fit_hint: str = "",
-                    forecaster: Callable[..., Any] | None = None) -> VarianceResult:
+                    forecaster: Callable[..., Any] | None = None,
+                    models: ModelSource = FITTED_MODELS) -> VarianceResult:
     """Compare the ledger's forecast of ``quarter`` with what actually closed, and explain the gap.
 
     Parameters
@@ -558,26 +563,28 @@ def variance_review(data: str | Path | Export, quarter: str | Quarter, *, run_id
     progress : bool
         Progress on stderr while making a forecast.
     notify : callable, optional
-        Receives notes for the user (default: printed on stderr): which run is reviewed, or,
-        before a forecast is made, whether it fits models and how long that is likely to take.
+        Receives notes for the user (default: logged at INFO level): which run is reviewed,
+        or, before a forecast is made, whether it fits models and how long that is likely to
+        take.
     fit_hint : str
         Appended to the note announcing a fit (e.g. how to skip the review).
     forecaster : callable, optional
         Makes the forecast when the ledger has none (default
-        :func:`partner_forecast.forecast.forecast`, same keyword arguments).
+        :func:`partner_forecast.forecast.forecast` with ``models``, same keyword arguments).
+    models : ModelSource
+        Where the fitted models of a forecast made by the review come from (default: fit with
+        PyMC or load from the workspace).
 
     Returns
     -------
     VarianceResult
     """
     from partner_forecast.evaluate.fit_cost import describe_fit, missing_fits
-    from partner_forecast.forecast import DEFAULT_WORKSPACE, load_inputs
+    from partner_forecast.forecast import DEFAULT_WORKSPACE, forecast, load_inputs
     from partner_forecast.ledger.store import Ledger
 
-    say = notify or (lambda msg: print(msg, file=sys.stderr, flush=True))
-    make_forecast = forecaster
-    if make_forecast is None:
-        from partner_forecast.forecast import forecast as make_forecast
+    say = notify or logger.info
+    make_forecast = forecaster if forecaster is not None else partial(forecast, models=models)
     settings, export = load_inputs(data, config)
     fym = settings.calendar.fiscal_year_start_month
     q = quarter if isinstance(quarter, Quarter) else Quarter.parse(str(quarter), fym)
