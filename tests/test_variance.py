@@ -13,14 +13,14 @@ from partner_forecast.cli import main
 from partner_forecast.config import load_settings
 from partner_forecast.data.export import load_export
 from partner_forecast.errors import PartnerForecastError
-from partner_forecast.evaluate.variance import (
+from partner_forecast.evaluate.decomposition import (
     NEW_MEASURES,
     OPEN_STATUSES,
     decompose,
     new_pipeline_lines,
     sequential_substitution,
-    variance_review,
 )
+from partner_forecast.evaluate.variance import variance_review
 from partner_forecast.forecast import forecast
 from partner_forecast.ledger.store import Ledger, LedgerRun
 from partner_forecast.testing.exports import tiny_export_tables, write_tiny_export
