@@ -3,7 +3,7 @@
 For each generator profile (``partner-forecast sample --profile NAME``) and replicate, the
 benchmark generates an export (``--partners`` partners, ``--quarters`` quarters, a seed of its
 own), cuts it at the start of its last complete quarter, fits the models on that view and
-forecasts the quarter (the backtest's fold: :func:`partner_forecast.evaluate.backtest.run_fold`,
+forecasts the quarter (the backtest's fold: :func:`partner_forecast.evaluate.folds.run_fold`,
 small sampler settings written to a temporary TOML config), and scores the forecast against
 the partner-attributed ARR the full export says was won in it (the generator's truth; the
 ``won_arr_attributed`` figure of its ``truth.json`` is recorded beside it as a check).
@@ -152,7 +152,7 @@ def replicate_record(per_quarter: Any, meta: dict[str, Any], info: dict[str, Any
     Parameters
     ----------
     per_quarter : pandas.DataFrame
-        :func:`partner_forecast.evaluate.backtest.score_folds`'s first table for the fold.
+        :func:`partner_forecast.evaluate.scoring.score_folds`'s first table for the fold.
     meta : dict
         The fold output's ``meta`` (seconds, warnings).
     info : dict

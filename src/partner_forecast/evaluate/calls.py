@@ -149,7 +149,7 @@ def score_calls(export: Export, settings: Settings, per_quarter: pd.DataFrame,
     settings : Settings
         Attribution weights and calendar.
     per_quarter : pandas.DataFrame
-        The backtest's :func:`~.backtest.score_folds` rows; the model's lead-1 rows (each
+        The backtest's :func:`~.scoring.score_folds` rows; the model's lead-1 rows (each
         quarter forecast from its start) are the ones set beside the calls.
     by : str, optional
         The backtest's segment dimension: calls of that scope (and of the total) get the
