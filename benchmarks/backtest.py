@@ -21,7 +21,8 @@ import pandas as pd
 
 from partner_forecast.config import load_settings
 from partner_forecast.data.export import load_export
-from partner_forecast.evaluate.backtest import backtest, fold_quarters
+from partner_forecast.evaluate.backtest import backtest
+from partner_forecast.evaluate.folds import fold_quarters
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_SECONDS = 240.0

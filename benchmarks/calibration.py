@@ -3,7 +3,7 @@
 For each generator profile (``partner-forecast sample --profile NAME``) and replicate, the
 benchmark generates an export (``--partners`` partners, ``--quarters`` quarters, a seed of its
 own), cuts it at the start of its last complete quarter, fits the models on that view and
-forecasts the quarter (the backtest's fold: :func:`partner_forecast.evaluate.backtest.run_fold`,
+forecasts the quarter (the backtest's fold: :func:`partner_forecast.evaluate.folds.run_fold`,
 small sampler settings written to a temporary TOML config), and scores the forecast against
 the partner-attributed ARR the full export says was won in it (the generator's truth; the
 ``won_arr_attributed`` figure of its ``truth.json`` is recorded beside it as a check).
@@ -152,7 +152,7 @@ def replicate_record(per_quarter: Any, meta: dict[str, Any], info: dict[str, Any
     Parameters
     ----------
     per_quarter : pandas.DataFrame
-        :func:`partner_forecast.evaluate.backtest.score_folds`'s first table for the fold.
+        :func:`partner_forecast.evaluate.scoring.score_folds`'s first table for the fold.
     meta : dict
         The fold output's ``meta`` (seconds, warnings).
     info : dict
@@ -407,7 +407,7 @@ def _generate(folder: Path, profile: str, seed: int, args: argparse.Namespace, s
 def with_model_view(record: dict[str, Any], out: Any, deals: Any, check: Any) -> dict[str, Any]:
     """``record`` with the fold's per-deal win probabilities compared with the truth's.
 
-    ``out`` is the replicate's :class:`~partner_forecast.evaluate.backtest.FoldOutput`, ``deals``
+    ``out`` is the replicate's :class:`~partner_forecast.evaluate.folds.FoldOutput`, ``deals``
     the deals the truth check walked and ``check`` the truth-check module
     (:func:`truth_check_module`); adds ``model_open`` and ``model_over_truth`` to the record's
     ``truth_open``, and ``model_new`` (the model's expected total less its open pipeline).
@@ -422,12 +422,9 @@ def run_profile(profile: str, args: argparse.Namespace, settings: Any, supported
                 log: Path | None) -> tuple[list[dict[str, Any]], float]:
     """Generate, fit, forecast and score every missing replicate of ``profile``."""
     from partner_forecast.data.export import load_export
-    from partner_forecast.evaluate.backtest import (
-        fold_quarters,
-        make_fold_task,
-        run_folds,
-        score_folds,
-    )
+    from partner_forecast.evaluate.backtest import run_folds
+    from partner_forecast.evaluate.folds import fold_quarters, make_fold_task
+    from partner_forecast.evaluate.scoring import score_folds
 
     fym = settings.calendar.fiscal_year_start_month
     check = truth_check_module() if supported else None

@@ -686,7 +686,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from partner_forecast.data.export import load_export
     from partner_forecast.data.sample.truth import Truth
     from partner_forecast.errors import PartnerForecastError
-    from partner_forecast.evaluate.backtest import fold_quarters
+    from partner_forecast.evaluate.folds import fold_quarters
 
     truth = Truth.load(truth_path)
     if not supported(list(truth.settings.get("profiles") or [])):

@@ -4,9 +4,8 @@ The slow test at the end uses the real models on a generated sample with known t
 """
 
 import json
-import sys
-import types
 from dataclasses import replace
+from importlib.util import find_spec
 
 import numpy as np
 import pandas as pd
@@ -19,15 +18,14 @@ from partner_forecast.config import load_settings
 from partner_forecast.data.export import Export, load_export
 from partner_forecast.errors import PartnerForecastError
 from partner_forecast.evaluate import scores
-from partner_forecast.evaluate.backtest import METHODS, backtest, fold_quarters, run_folds
-from partner_forecast.evaluate.leakage import check_fold_leakage, perturb_after, view_digest
+from partner_forecast.evaluate.backtest import backtest, run_folds
+from partner_forecast.evaluate.digests import view_digest
+from partner_forecast.evaluate.folds import fold_quarters, make_fold_task
+from partner_forecast.evaluate.leakage import check_fold_leakage, perturb_after
+from partner_forecast.evaluate.scoring import METHODS
+from partner_forecast.executor import DaskCluster, DaskConnection, share_cores, threads_per_worker
 from partner_forecast.testing.exports import write_tiny_export
-from test_backtest_fakes import (
-    install_broken_models,
-    install_fake_models,
-    small_sample,
-    use_fake_models,
-)
+from test_backtest_fakes import BROKEN_MODELS, FAKE_MODELS, small_sample
 
 
 @pytest.fixture(scope="module")
@@ -38,11 +36,6 @@ def sample_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def sample_export(sample_dir):
     return load_export(sample_dir)
-
-
-@pytest.fixture
-def fakes(monkeypatch):
-    use_fake_models(monkeypatch)
 
 
 # -- folds ---------------------------------------------------------------------------------------
@@ -60,9 +53,9 @@ def test_fold_quarters_are_the_last_complete_ones(sample_export, tmp_path):
         fold_quarters(sample_export, 0)
 
 
-def test_backtest_scores_every_fold_and_method(fakes, sample_dir, tmp_path):
+def test_backtest_scores_every_fold_and_method(sample_dir, tmp_path):
     result = backtest(sample_dir, quarters=3, horizon=2, by="partner_type", draws=300, seed=5,
-                      workspace=tmp_path / "ws", progress=False)
+                      workspace=tmp_path / "ws", progress=False, models=FAKE_MODELS)
     pq = result.per_quarter
     assert set(pq["method"]) == set(METHODS)
     # Fold 2025Q2's second quarter (2025Q3) is not complete: only its lead 1 is scored.
@@ -106,12 +99,11 @@ def test_backtest_scores_every_fold_and_method(fakes, sample_dir, tmp_path):
     assert len(result.folds) == 3 and result.folds["diagnostics_ok"].all()
 
 
-def test_same_seed_same_scores_in_processes_and_in_process(fakes, sample_dir, tmp_path):
-    kw = dict(quarters=2, draws=200, seed=11, workspace=tmp_path / "ws", progress=False)
-    inline = backtest(sample_dir, **kw)
+def test_same_seed_same_scores_in_processes_and_in_process(sample_dir, tmp_path):
+    kw = dict(quarters=2, draws=200, seed=11, workspace=tmp_path / "ws", models=FAKE_MODELS)
+    inline = backtest(sample_dir, progress=False, **kw)
     messages = []
-    pooled = backtest(sample_dir, workers=2, worker_init=install_fake_models,
-                      **{**kw, "progress": messages.append})
+    pooled = backtest(sample_dir, workers=2, progress=messages.append, **kw)
     pd.testing.assert_frame_equal(inline.per_quarter, pooled.per_quarter)
     pd.testing.assert_frame_equal(inline.deals, pooled.deals)
     assert "2 worker process(es)" in messages[0]
@@ -120,90 +112,79 @@ def test_same_seed_same_scores_in_processes_and_in_process(fakes, sample_dir, tm
 
 def test_a_failing_fold_in_a_worker_process_names_the_fold(sample_dir, tmp_path):
     with pytest.raises(RuntimeError, match="boom") as info:
-        backtest(sample_dir, quarters=2, draws=50, workers=2, worker_init=install_broken_models,
+        backtest(sample_dir, quarters=2, draws=50, workers=2, models=BROKEN_MODELS,
                  workspace=tmp_path, progress=False)
     assert any("in backtest fold" in note for note in info.value.__notes__)
 
 
-def _fake_dask(monkeypatch, calls):
-    class Future:
-        def __init__(self, key, value):
-            self.key, self._value = key, value
+class StandInDask:
+    """A Dask cluster stand-in in this process: records its calls, completes tasks in reverse."""
 
-        def result(self):
-            return self._value
+    def __init__(self):
+        self.calls = {}
 
-    class Client:
-        def __init__(self, address=None, timeout=None):
-            calls["address"] = address
+    def connect(self, scheduler, workers):
+        calls = self.calls
+        calls["address"], calls["workers"] = scheduler, workers
 
-        def scatter(self, objs):
-            calls["scattered"] = calls.get("scattered", 0) + len(objs)
-            return list(objs)
+        class Future:
+            def __init__(self, key, value):
+                self.key, self._value = key, value
 
-        def submit(self, fn, *args, pure=True):
-            calls["pure"] = pure
-            return Future(f"k{len(calls.setdefault('keys', []))}", fn(*args))
+            def result(self):
+                return self._value
 
-        def run(self, fn, *args):
-            calls.setdefault("run", []).append(args)
-            fn(*args)
+        class Client:
+            def scatter(self, objs):
+                calls["scattered"] = calls.get("scattered", 0) + len(objs)
+                return list(objs)
 
-        def close(self):
-            calls["closed"] = True
+            def submit(self, fn, *args, pure=True):
+                calls["pure"] = pure
+                keys = calls.setdefault("keys", [])
+                keys.append(f"k{len(keys)}")
+                return Future(keys[-1], fn(*args))
 
-    class LocalCluster:
-        def __init__(self, **kw):
-            calls["local"] = kw
+            def run(self, fn, *args):
+                calls.setdefault("run", []).append((fn, args))
 
-        def close(self):
-            pass
+            def close(self):
+                calls["closed"] = True
 
-    dask = types.ModuleType("dask")
-    dist = types.ModuleType("dask.distributed")
-    dist.Client, dist.LocalCluster = Client, LocalCluster
-    dist.as_completed = lambda futures: iter(list(futures)[::-1])
-    dask.distributed = dist
-    monkeypatch.setitem(sys.modules, "dask", dask)
-    monkeypatch.setitem(sys.modules, "dask.distributed", dist)
+        return DaskConnection(client=Client(), as_completed=lambda futures: iter(futures[::-1]))
 
 
-def test_dask_scheduler_runs_folds_and_keeps_fold_order(fakes, monkeypatch, sample_dir, tmp_path):
-    import numba
-
-    threads = numba.get_num_threads()  # the fake cluster's workers are this process: restore
-    monkeypatch.setattr(numba, "set_num_threads", lambda n: None)
-    calls = {}
-    _fake_dask(monkeypatch, calls)
-    kw = dict(quarters=2, draws=200, seed=11, workspace=tmp_path / "ws", progress=False)
-    on_dask = backtest(sample_dir, scheduler="tcp://scheduler:8786", **kw)
-    assert calls["address"] == "tcp://scheduler:8786" and calls["closed"]
-    assert calls["scattered"] == 2 and calls["pure"] is False
-    inline = backtest(sample_dir, **kw)
+def test_dask_scheduler_runs_folds_and_keeps_fold_order(sample_dir, tmp_path):
+    dask = StandInDask()
+    kw = dict(quarters=2, draws=200, seed=11, workspace=tmp_path / "ws", models=FAKE_MODELS)
+    messages = []
+    on_dask = backtest(sample_dir, executor=DaskCluster("tcp://scheduler:8786", connect=dask.connect),
+                       progress=messages.append, **kw)
+    assert "on Dask scheduler tcp://scheduler:8786" in messages[0]
+    assert dask.calls["address"] == "tcp://scheduler:8786" and dask.calls["closed"]
+    assert dask.calls["scattered"] == 2 and dask.calls["pure"] is False
+    assert "run" not in dask.calls  # a remote cluster's workers keep their own threads
+    inline = backtest(sample_dir, progress=False, **kw)
     pd.testing.assert_frame_equal(inline.per_quarter, on_dask.per_quarter)
-    backtest(sample_dir, scheduler="local", workers=2, worker_init=install_fake_models, **kw)
-    assert calls["local"]["n_workers"] == 2
-    assert calls["run"][-1][1] is install_fake_models  # each worker: share cores, then the hook
-    assert numba.get_num_threads() == threads
+    assert [o.index for o in on_dask.outputs] == [0, 1]  # completed in reverse, kept in order
+    local = StandInDask()
+    backtest(sample_dir, executor=DaskCluster("local", 2, connect=local.connect), progress=False,
+             **kw)
+    assert local.calls["workers"] == 2
+    assert local.calls["run"] == [(share_cores, (threads_per_worker(2),))]  # share the cores
 
 
-def test_missing_dask_is_a_clear_user_error(fakes, monkeypatch, sample_dir, tmp_path):
-    monkeypatch.setitem(sys.modules, "dask.distributed", None)
+@pytest.mark.skipif(find_spec("dask") is not None, reason="Dask is installed")
+def test_missing_dask_is_a_clear_user_error(sample_dir, tmp_path):
     with pytest.raises(PartnerForecastError, match=r"pip install 'partner-forecast\[dask\]'"):
-        backtest(sample_dir, quarters=1, scheduler="tcp://x:1", workspace=tmp_path, progress=False)
+        backtest(sample_dir, quarters=1, scheduler="tcp://x:1", workspace=tmp_path, progress=False,
+                 models=FAKE_MODELS)
 
 
-def test_fold_errors_name_the_fold(monkeypatch, sample_export, tmp_path):
-    from partner_forecast.evaluate.backtest import make_fold_task
-
-    use_fake_models(monkeypatch)
-
-    def broken(*args, **kwargs):
-        raise RuntimeError("boom")
-
-    sys.modules["partner_forecast.posterior.inputs"].simulation_inputs = broken
+def test_fold_errors_name_the_fold(sample_export, tmp_path):
     task = make_fold_task(sample_export, Quarter.parse("2025Q1"), index=0, horizon=1, by=None,
-                          draws=10, seed=0, workspace=tmp_path, settings=load_settings())
+                          draws=10, seed=0, workspace=tmp_path, settings=load_settings(),
+                          models=BROKEN_MODELS)
     with pytest.raises(RuntimeError, match="boom") as info:
         run_folds([task])
     assert any("2025Q1" in note for note in info.value.__notes__)
@@ -224,11 +205,11 @@ def test_perturbation_changes_the_future_only(sample_export):
         sample_export.as_of(cut + pd.Timedelta(days=1)))
 
 
-def test_fold_does_not_leak(fakes, sample_export, tmp_path):
+def test_fold_does_not_leak(sample_export, tmp_path):
     settings = load_settings()
     for quarter in ("2024Q4", "2025Q2"):
         assert check_fold_leakage(sample_export, quarter, settings, horizon=2, by="partner_type",
-                                  draws=200, workspace=tmp_path) == []
+                                  draws=200, workspace=tmp_path, models=FAKE_MODELS) == []
 
 
 def _keep_current_stage(monkeypatch):
@@ -259,24 +240,29 @@ def _cut_one_day_late(monkeypatch):
 
 
 @pytest.mark.parametrize("plant", [_keep_current_stage, _cut_one_day_late])
-def test_leak_check_catches_planted_leaks(fakes, monkeypatch, sample_export, tmp_path, plant):
+def test_leak_check_catches_planted_leaks(monkeypatch, sample_export, tmp_path, plant):
     plant(monkeypatch)
     found = check_fold_leakage(sample_export, "2025Q1", load_settings(), draws=200,
-                               workspace=tmp_path)
+                               workspace=tmp_path, models=FAKE_MODELS)
     assert any(f.startswith("as-of view: opportunities") or f.startswith("as-of view: stage")
                for f in found), found
     assert any(f.startswith("fold output") for f in found), found
 
 
+FAKES = {"models": FAKE_MODELS}
+"""The CLI's click context object: the fake models in place of the fitted ones."""
+
+
 # -- CLI -----------------------------------------------------------------------------------------
 
 
-def test_cli_backtest_json_and_table(fakes, tmp_path):
+def test_cli_backtest_json_and_table(tmp_path):
     tiny = write_tiny_export(tmp_path / "tiny")
     ws = tmp_path / "ws"
     runner = CliRunner()
     result = runner.invoke(main, ["backtest", str(tiny), "--quarters", "1", "--draws", "200",
-                                  "--workspace", str(ws), "--format", "json", "--by", "partner_type"])
+                                  "--workspace", str(ws), "--format", "json", "--by", "partner_type"],
+                           obj=FAKES)
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert {"meta", "summary", "per_quarter", "deal_calibration", "folds"} <= set(doc)
@@ -289,19 +275,20 @@ def test_cli_backtest_json_and_table(fakes, tmp_path):
                                                                     "cohort"}
     assert "backtest: fold 2026Q2 done" in result.stderr
     text = runner.invoke(main, ["backtest", str(tiny), "--quarters", "1", "--draws", "100",
-                                "--workspace", str(ws)])
+                                "--workspace", str(ws)], obj=FAKES)
     assert text.exit_code == 0, text.output
     assert "== summary ==" in text.stdout and "crps_vs_model" in text.stdout
     out = tmp_path / "bt.xlsx"
     xlsx = runner.invoke(main, ["backtest", str(tiny), "--quarters", "1", "--draws", "100",
-                                "--workspace", str(ws), "--format", "xlsx", "--output", str(out)])
+                                "--workspace", str(ws), "--format", "xlsx", "--output", str(out)],
+                         obj=FAKES)
     assert xlsx.exit_code == 0 and out.exists()
 
 
-def test_cli_backtest_user_errors_exit_2(fakes, tmp_path):
+def test_cli_backtest_user_errors_exit_2(tmp_path):
     tiny = write_tiny_export(tmp_path / "tiny")
     result = CliRunner().invoke(main, ["backtest", str(tiny), "--quarters", "3",
-                                       "--workspace", str(tmp_path / "ws")])
+                                       "--workspace", str(tmp_path / "ws")], obj=FAKES)
     assert result.exit_code == 2
     assert "history starts" in result.stderr and "Traceback" not in result.output
 

@@ -11,14 +11,14 @@ from partner_forecast.calendar import Quarter
 from partner_forecast.config import load_settings
 from partner_forecast.data.export import load_export
 from partner_forecast.evaluate import scores
-from partner_forecast.evaluate.backtest import summarise
 from partner_forecast.evaluate.baselines import (
     BASELINES,
     baseline_points,
     open_deals_at_origin,
     same_quarter_last_year,
 )
-from partner_forecast.evaluate.record import percentile_of
+from partner_forecast.evaluate.scoring import summarise
+from partner_forecast.ledger.percentiles import percentile_of
 from partner_forecast.metrics.stage_forecast import stage_weighted_forecast
 from partner_forecast.outcomes import realised
 from partner_forecast.testing.exports import write_tiny_export

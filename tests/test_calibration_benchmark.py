@@ -17,8 +17,9 @@ from partner_forecast.calendar import Quarter
 from partner_forecast.config import load_settings
 from partner_forecast.data.export import load_export
 from partner_forecast.evaluate import scores
-from partner_forecast.evaluate.backtest import FoldOutput, score_folds
 from partner_forecast.evaluate.baselines import baseline_points, open_deals_at_origin
+from partner_forecast.evaluate.folds import FoldOutput
+from partner_forecast.evaluate.scoring import score_folds
 from partner_forecast.testing.exports import write_tiny_export
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "calibration.py"

@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from partner_forecast.cli import main
-from partner_forecast.evaluate.recalibration import CALIBRATION_FILE, Recalibration
 from partner_forecast.models import MODEL_CLASSES
 from partner_forecast.models.testing import fake_fit
+from partner_forecast.recalibration import CALIBRATION_FILE, Recalibration
 from partner_forecast.workspace import Workspace, data_fingerprint
 
 

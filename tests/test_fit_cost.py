@@ -24,7 +24,7 @@ from partner_forecast.evaluate.fit_cost import (
     saved_fit_seconds,
     side_by_side_seconds,
 )
-from partner_forecast.ledger import Ledger, LedgerRun
+from partner_forecast.ledger.store import Ledger, LedgerRun
 from test_report_fakes import fake_fit_workspace, small_sample
 
 
@@ -153,7 +153,8 @@ def test_backtest_cli_output_has_no_bar(sample, ws):
 
 def test_backtest_announces_the_folds_that_need_a_fit(sample, ws, tmp_path):
     from partner_forecast.calendar import Quarter
-    from partner_forecast.evaluate.backtest import _fit_note, make_fold_task
+    from partner_forecast.evaluate.backtest import _fit_note
+    from partner_forecast.evaluate.folds import make_fold_task
 
     export, settings = load_export(sample), load_settings(None)
     tasks = [make_fold_task(export, Quarter.parse(q), index=i, horizon=1, by=None, draws=100,

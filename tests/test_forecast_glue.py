@@ -12,7 +12,7 @@ import pytest
 from partner_forecast import forecast as fc
 from partner_forecast.calendar import Quarter
 from partner_forecast.errors import PartnerForecastError
-from partner_forecast.ledger import Ledger
+from partner_forecast.ledger.store import Ledger
 from partner_forecast.testing.exports import write_tiny_export
 from partner_forecast.testing.fits import DegenerateModels
 

@@ -24,8 +24,9 @@ from partner_forecast.cli import main
 from partner_forecast.config import load_settings
 from partner_forecast.data.export import load_export
 from partner_forecast.errors import PartnerForecastError
-from partner_forecast.evaluate.history import DRIVERS, TOTAL_DRIVER, forecast_history
-from partner_forecast.ledger import Ledger, LedgerRun
+from partner_forecast.evaluate.history import forecast_history
+from partner_forecast.evaluate.history_moves import DRIVERS, TOTAL_DRIVER
+from partner_forecast.ledger.store import Ledger, LedgerRun
 from partner_forecast.outcomes import realised
 from partner_forecast.testing.exports import tiny_export_tables, write_tiny_export
 

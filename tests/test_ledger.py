@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 
 from partner_forecast.errors import PartnerForecastError
-from partner_forecast.ledger import Ledger, LedgerRun
+from partner_forecast.ledger.store import Ledger, LedgerRun
 
 
 def _run(as_of="2026-10-01", quarters=("2026Q4",)):

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from _metrics_data import write_metrics_export
 from partner_forecast.cli import main
-from partner_forecast.ledger import Ledger
+from partner_forecast.ledger.store import Ledger
 from partner_forecast.reports.output import MONEY_FORMAT, PERCENT_FORMAT
 
 

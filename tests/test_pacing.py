@@ -25,9 +25,9 @@ from partner_forecast.cli import main
 from partner_forecast.config import load_settings
 from partner_forecast.data.export import load_export
 from partner_forecast.errors import PartnerForecastError
-from partner_forecast.evaluate.pace_path import PATH_KEY, ExpectedPath, expected_path
 from partner_forecast.evaluate.pacing import pacing, won_by_day
-from partner_forecast.ledger import Ledger
+from partner_forecast.ledger.pace_path import PATH_KEY, ExpectedPath, expected_path
+from partner_forecast.ledger.store import Ledger
 from partner_forecast.outcomes import realised
 from partner_forecast.simulate import simulate
 from partner_forecast.testing.posteriors import degenerate_inputs, open_deals_frame, random_inputs
@@ -228,7 +228,7 @@ def test_cli_table_json_and_errors(half_over, tmp_path):
 def test_a_start_forecast_from_failed_fits_makes_the_output_unreliable(half_over, tmp_path):
     import shutil
 
-    from partner_forecast.ledger import LedgerRun
+    from partner_forecast.ledger.store import LedgerRun
 
     data, ws, result = half_over
     copy = shutil.copytree(ws, tmp_path / "ws")

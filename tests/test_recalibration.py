@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from partner_forecast.evaluate.recalibration import (
+from partner_forecast.recalibration import (
     Z90,
     NoCalibrationError,
     Recalibration,

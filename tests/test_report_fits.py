@@ -27,7 +27,7 @@ from partner_forecast.data.export import load_export
 from partner_forecast.evaluate.fit_cost import missing_fits
 from partner_forecast.evaluate.variance import variance_review
 from partner_forecast.forecast import forecast
-from partner_forecast.ledger import Ledger, LedgerRun
+from partner_forecast.ledger.store import Ledger, LedgerRun
 from partner_forecast.reports.executive import build_report
 from test_report_fakes import fake_fit_workspace, small_sample
 

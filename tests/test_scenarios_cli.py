@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from partner_forecast.cli import main
-from partner_forecast.ledger import Ledger
+from partner_forecast.ledger.store import Ledger
 from partner_forecast.testing.exports import write_tiny_export
 from partner_forecast.testing.posteriors import TIERS, degenerate_inputs
 

@@ -22,7 +22,7 @@ from partner_forecast.config import load_settings
 from partner_forecast.data.export import load_export
 from partner_forecast.data.sample import generate_sample
 from partner_forecast.data.schema import OPEN_STAGES
-from partner_forecast.evaluate.backtest import FoldOutput
+from partner_forecast.evaluate.folds import FoldOutput
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 CUT, END = 1000, 1091  # a 91-day quarter

@@ -13,18 +13,18 @@ from partner_forecast.cli import main
 from partner_forecast.config import load_settings
 from partner_forecast.data.export import load_export
 from partner_forecast.errors import PartnerForecastError
-from partner_forecast.evaluate.variance import (
+from partner_forecast.evaluate.decomposition import (
     NEW_MEASURES,
     OPEN_STATUSES,
     decompose,
     new_pipeline_lines,
     sequential_substitution,
-    variance_review,
 )
+from partner_forecast.evaluate.variance import variance_review
 from partner_forecast.forecast import forecast
-from partner_forecast.ledger import Ledger, LedgerRun
+from partner_forecast.ledger.store import Ledger, LedgerRun
 from partner_forecast.testing.exports import tiny_export_tables, write_tiny_export
-from test_backtest_fakes import use_fake_models
+from test_backtest_fakes import FAKE_MODELS
 
 money = st.floats(0, 1e7, allow_nan=False)
 count = st.one_of(st.just(0.0), st.floats(0, 1e4, allow_nan=False))
@@ -98,8 +98,7 @@ def test_new_pipeline_substitution_by_hand():
 
 
 @pytest.fixture
-def tiny(tmp_path, monkeypatch):
-    use_fake_models(monkeypatch)
+def tiny(tmp_path):
     return write_tiny_export(tmp_path / "tiny")
 
 
@@ -107,10 +106,12 @@ def test_review_makes_a_run_when_none_exists_then_reuses_it(tiny, tmp_path):
     notes = []
     ws = tmp_path / "ws"
     first = variance_review(tiny, "2026Q2", workspace=ws, draws=2000, seed=3, progress=False,
+                            models=FAKE_MODELS,
                             notify=notes.append)
     assert first.created and any("making one now" in n for n in notes)
     assert first.origin == pd.Timestamp("2026-04-01")
-    second = variance_review(tiny, "2026Q2", workspace=ws, progress=False, notify=notes.append)
+    second = variance_review(tiny, "2026Q2", workspace=ws, progress=False, models=FAKE_MODELS,
+                             notify=notes.append)
     assert not second.created and second.run_id == first.run_id
     # Exact decomposition of actual minus mean.
     d = first.drivers
@@ -141,7 +142,7 @@ def test_review_makes_a_run_when_none_exists_then_reuses_it(tiny, tmp_path):
 def test_review_of_a_segmented_run_reads_the_total_from_recorded_percentiles(tiny, tmp_path):
     ws = tmp_path / "ws"
     result = variance_review(tiny, "2026Q2", by="partner_type", workspace=ws, draws=1000,
-                             progress=False, notify=lambda m: None)
+                             progress=False, models=FAKE_MODELS, notify=lambda m: None)
     fva = result.forecast_vs_actual.set_index("segment")
     assert fva.loc["total", "mean"] == pytest.approx(fva.drop("total")["mean"].sum())
     assert np.isfinite(fva.loc["total", "p50"])
@@ -154,11 +155,12 @@ def test_review_of_a_segmented_run_reads_the_total_from_recorded_percentiles(tin
 def test_review_of_a_run_without_drivers_falls_back(tiny, tmp_path):
     """An older ledger run with quantiles only: interpolated percentile, one new-pipeline line."""
     ws = tmp_path / "ws"
-    made = forecast(tiny, as_of="2026-04-01", draws=500, workspace=ws, record=False, progress=False)
+    made = forecast(tiny, as_of="2026-04-01", draws=500, workspace=ws, record=False, progress=False,
+                    models=FAKE_MODELS)
     run_id = Ledger(ws).append(LedgerRun(kind="forecast", as_of="2026-04-01", quarters=["2026Q2"],
                                          data_fingerprint="x", config_fingerprint="y", version="0",
                                          draws=500, seed=1), made.quantiles)
-    result = variance_review(tiny, "2026Q2", run_id=run_id, workspace=ws, progress=False,
+    result = variance_review(tiny, "2026Q2", run_id=run_id, workspace=ws, progress=False, models=FAKE_MODELS,
                              notify=lambda m: None)
     assert not result.created
     assert result.forecast_vs_actual["percentile_method"].iloc[0] in (
@@ -173,20 +175,25 @@ def test_review_of_a_run_without_drivers_falls_back(tiny, tmp_path):
 
 def test_review_errors(tiny, tmp_path):
     with pytest.raises(PartnerForecastError, match="has not started"):
-        variance_review(tiny, "2027Q1", workspace=tmp_path / "ws", progress=False)
+        variance_review(tiny, "2027Q1", workspace=tmp_path / "ws", progress=False, models=FAKE_MODELS)
     with pytest.raises(PartnerForecastError, match="no run"):
-        variance_review(tiny, "2026Q2", run_id="nope", workspace=tmp_path / "ws", progress=False)
+        variance_review(tiny, "2026Q2", run_id="nope", workspace=tmp_path / "ws", progress=False,
+                        models=FAKE_MODELS)
 
 
 def test_forecast_records_driver_means_and_percentiles(tiny, tmp_path):
     ws = tmp_path / "ws"
-    result = forecast(tiny, as_of="2026-04-01", draws=300, workspace=ws, progress=False)
+    result = forecast(tiny, as_of="2026-04-01", draws=300, workspace=ws, progress=False, models=FAKE_MODELS)
     assert [r["quarter"] for r in result.meta["drivers"]] == ["2026Q2"]
     record = Ledger(ws).run(result.run_id)
     grid = record["meta"]["attributed_percentiles"]["quarters"]["2026Q2"]["total"]
     assert len(grid) == 101 and grid == sorted(grid)
     assert grid[50] == pytest.approx(float(np.median(result.draws("attributed")[:, 0, :].sum(axis=1))))
     assert "attributed_percentiles" not in result.meta  # ledger only: keeps forecast output small
+
+
+FAKES = {"models": FAKE_MODELS}
+"""The CLI's click context object: the fake models in place of the fitted ones."""
 
 
 # -- CLI -----------------------------------------------------------------------------------------
@@ -196,7 +203,7 @@ def test_cli_variance(tiny, tmp_path):
     ws = tmp_path / "ws"
     runner = CliRunner()
     result = runner.invoke(main, ["variance", str(tiny), "--quarter", "2026Q2", "--workspace", str(ws),
-                                  "--draws", "500", "--format", "json"])
+                                  "--draws", "500", "--format", "json"], obj=FAKES)
     assert result.exit_code == 0, result.output
     assert "making one now" in result.stderr
     doc = json.loads(result.stdout)
@@ -206,19 +213,20 @@ def test_cli_variance(tiny, tmp_path):
     values = [r["value"] for r in doc["drivers"]]
     assert sum(values[:-1]) == pytest.approx(values[-1], abs=1e-6)
     table = runner.invoke(main, ["variance", str(tiny), "--quarter", "2026Q2", "--workspace", str(ws),
-                                 "--by", "tier"])
+                                 "--by", "tier"], obj=FAKES)
     assert table.exit_code == 0, table.output
     assert "== drivers ==" in table.stdout and "activation" in table.stdout
-    bad = runner.invoke(main, ["variance", str(tiny), "--quarter", "2027Q3", "--workspace", str(ws)])
+    bad = runner.invoke(main, ["variance", str(tiny), "--quarter", "2027Q3", "--workspace", str(ws)],
+                        obj=FAKES)
     assert bad.exit_code == 2 and "has not started" in bad.stderr
-    missing = runner.invoke(main, ["variance", str(tiny), "--workspace", str(ws)])
+    missing = runner.invoke(main, ["variance", str(tiny), "--workspace", str(ws)], obj=FAKES)
     assert missing.exit_code == 2  # --quarter is required
 
 
 def test_settings_attribution_is_used_for_values(tiny, tmp_path):
     """Deal values are attributed ARR: an influenced deal counts at its influence %."""
     ws = tmp_path / "ws"
-    result = variance_review(tiny, "2026Q3", workspace=ws, draws=500, progress=False,
+    result = variance_review(tiny, "2026Q3", workspace=ws, draws=500, progress=False, models=FAKE_MODELS,
                              notify=lambda m: None, config=load_settings())
     misses = result.largest_misses.set_index("opportunity_id")
     if "O04" in misses.index:  # influenced at 30%, open at 2026-07-01, won 2026-07-14
@@ -226,13 +234,13 @@ def test_settings_attribution_is_used_for_values(tiny, tmp_path):
     assert result.meta["decomposition_check"] == pytest.approx(0.0, abs=1e-6)
 
 
-def test_largest_misses_name_missing_fields(tmp_path, monkeypatch):
-    use_fake_models(monkeypatch)
+def test_largest_misses_name_missing_fields(tmp_path):
     tables = tiny_export_tables()
     opps = tables["opportunities"]
     opps.loc[opps["opportunity_id"] == "O03", "deal_registration_id"] = ""
     folder = write_tiny_export(tmp_path / "tiny", tables)
     result = variance_review(folder, "2026Q2", workspace=tmp_path / "ws", draws=300, progress=False,
+                             models=FAKE_MODELS,
                              notify=lambda m: None)
     misses = result.largest_misses.set_index("opportunity_id")
     assert misses.loc["O03", "missing_fields"] == "deal_registration_id"

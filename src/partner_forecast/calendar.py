@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import total_ordering
+from typing import overload
 
 import pandas as pd
 
@@ -62,6 +63,12 @@ class Quarter:
     def __add__(self, n: int) -> Quarter:
         i = self.index + int(n)
         return Quarter(i // 4, i % 4 + 1, self.fiscal_year_start_month)
+
+    @overload
+    def __sub__(self, other: Quarter) -> int: ...
+
+    @overload
+    def __sub__(self, other: int) -> Quarter: ...
 
     def __sub__(self, other: int | Quarter) -> Quarter | int:
         if isinstance(other, Quarter):

@@ -30,7 +30,7 @@ from partner_forecast.outcomes import realised
 from partner_forecast.simulate.result import SimulationResult
 
 if TYPE_CHECKING:
-    from partner_forecast.evaluate.recalibration import Recalibration
+    from partner_forecast.recalibration import Recalibration
 
 DEFAULT_WORKSPACE = Path(".partner_forecast")
 SUMMARY_MEASURES = ("attributed", "gross", "attributed_open", "attributed_new", "committed",
@@ -110,7 +110,7 @@ class ForecastResult:
 
         ARR won before as-of (first quarter) is certain and left out of the correction.
         """
-        from partner_forecast.evaluate.recalibration import recalibrate_table
+        from partner_forecast.recalibration import recalibrate_table
 
         table = self.tables()["forecast"].reset_index(drop=True)
         first = str(self.quarters[0])
@@ -297,7 +297,8 @@ def run(context: ForecastContext, *, levers=None, record: bool = True, progress:
     given such a ``baseline`` reuses it when its changes cannot reach the open deals (see
     :func:`partner_forecast.simulate.simulate`), with the same result as a full run.
     """
-    from partner_forecast.ledger import Ledger, LedgerRun
+    from partner_forecast.ledger.run_record import record_forecast
+    from partner_forecast.ledger.store import Ledger, LedgerRun
     from partner_forecast.simulate import simulate
 
     ctx = context
@@ -336,40 +337,21 @@ def run(context: ForecastContext, *, levers=None, record: bool = True, progress:
         meta["scenario_hash"] = content_hash
     run_id = None
     if record:
-        from partner_forecast.evaluate.record import attributed_percentiles
-
-        deals = sim.deal_probabilities()
-        long = deals.melt(id_vars=["opportunity_id"], value_vars=[str(q) for q in sim.quarters],
-                          var_name="quarter", value_name="p_won")
-        arr = ctx.inputs.open_deals.set_index("opportunity_id")["arr"]
-        long["expected_arr"] = long["p_won"] * long["opportunity_id"].map(arr).to_numpy()
-        run_id, repeat = Ledger(ctx.workspace).record(
+        run_id, repeat = record_forecast(
+            Ledger(ctx.workspace),
             LedgerRun(kind=kind, as_of=meta["as_of"], quarters=meta["quarters"],
                       data_fingerprint=ctx.export.fingerprint,
                       config_fingerprint=ctx.settings.fingerprint, version=__version__,
                       draws=ctx.n_draws, seed=ctx.seed, segment_by=ctx.segment_by, name=name,
-                      content_hash=content_hash,
-                      meta={**meta, "attributed_percentiles": attributed_percentiles(
-                          sim, ctx.report, ctx.won_to_date), **_path_meta(sim, ctx)}),
-            quantiles, long)
+                      content_hash=content_hash, meta=dict(meta)),
+            sim, quantiles, report=ctx.report, won_to_date=ctx.won_to_date, as_of=ctx.as_of,
+            open_deals=ctx.inputs.open_deals)
         meta["run_id"] = run_id
         if repeat:  # the same forecast again (e.g. for another format): not a new forecast
             meta["repeat_of"] = run_id
     return ForecastResult(run_id=run_id, quarters=tuple(ctx.report), segment_by=ctx.segment_by,
                           simulation=sim, won_to_date=ctx.won_to_date, quantiles=quantiles,
                           targets=targets, meta=meta)
-
-
-def _path_meta(sim: SimulationResult, ctx: ForecastContext) -> dict[str, Any]:
-    """``{"pacing_path": ...}``: the first reported quarter's expected path (for ``pacing``)."""
-    from partner_forecast.evaluate.pace_path import PATH_KEY, expected_path
-
-    if sim.pace is None:
-        return {}
-    won = ctx.won_to_date
-    before = float(won.loc[won["segment"] == "total", "attributed_arr"].sum()) \
-        if sim.pace_quarter == sim.quarters[0] and len(won) else 0.0
-    return {PATH_KEY: expected_path(sim, ctx.as_of, before).to_meta()}
 
 
 def failed_fit_alert(warnings: list[str]) -> dict[str, str]:

@@ -46,8 +46,8 @@ def forecast(data: Path, as_of, quarter, config_path, by, horizon, draws, seed, 
     of partner-attributed ARR (and gross ARR), split from open vs new pipeline, committed vs
     upside, with the probability of reaching the target. Every run is appended to the ledger.
     """
-    from partner_forecast.evaluate.recalibration import CALIBRATION_FILE, Recalibration
     from partner_forecast.forecast import forecast as run_forecast
+    from partner_forecast.recalibration import CALIBRATION_FILE, Recalibration
 
     recal = Recalibration.load(Path(workspace) / CALIBRATION_FILE) if recalibrate else None
     result = run_forecast(data, as_of=as_of, quarter=quarter, horizon=horizon, by=by,
@@ -84,7 +84,7 @@ def ledger(workspace: Path, run_id: str | None, fmt: str, output: Path | None) -
     ARR and P(>= target) where a target exists. A forecast rerun identically (same data, as-of,
     config, seed and draws, e.g. for another format) is not recorded again.
     """
-    from partner_forecast.ledger import Ledger
+    from partner_forecast.ledger.store import Ledger
 
     book = Ledger(workspace)
     if run_id is None:

@@ -13,6 +13,7 @@ from partner_forecast.cli.common import (
     data_argument,
     emit,
     main,
+    model_source,
     output_options,
 )
 from partner_forecast.cli.forecast_commands import workspace_option
@@ -56,7 +57,7 @@ def pacing(data: Path, quarter: str | None, as_of, config_path: str | None, draw
     from partner_forecast.evaluate.pacing import pacing as run_pacing
 
     result = run_pacing(data, quarter, as_of=as_of, workspace=workspace, config=config_path,
-                        draws=draws, seed=seed, progress=True)
+                        draws=draws, seed=seed, progress=True, models=model_source())
     for w in result.meta.get("warnings", []):
         click.echo(f"note: {w}", err=True)
     tables = result.tables()

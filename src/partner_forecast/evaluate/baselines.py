@@ -245,10 +245,10 @@ def baseline_points(view: Export, settings: Settings, quarters: list[Quarter],
     cohort: tuple[dict[str, float], str] = ({}, "")
     parts = _cohort_parts(view, settings, quarters[0], by, deals) if quarters else None
     if parts is not None:
-        new, source = parts
+        new, new_from = parts
         open_part = _by_segment(deals["attributed_arr"] * deals["p_cohort"], labels, by)
         cohort = ({s: open_part.get(s, 0.0) + new.get(s, 0.0) for s in set(open_part) | set(new)},
-                  str(source))
+                  str(new_from))
     rows = []
     for h, q in enumerate(quarters):
         lag = same_quarter_last_year(q, origin_quarter)

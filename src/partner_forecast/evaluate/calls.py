@@ -149,7 +149,7 @@ def score_calls(export: Export, settings: Settings, per_quarter: pd.DataFrame,
     settings : Settings
         Attribution weights and calendar.
     per_quarter : pandas.DataFrame
-        The backtest's :func:`~.backtest.score_folds` rows; the model's lead-1 rows (each
+        The backtest's :func:`~.scoring.score_folds` rows; the model's lead-1 rows (each
         quarter forecast from its start) are the ones set beside the calls.
     by : str, optional
         The backtest's segment dimension: calls of that scope (and of the total) get the
@@ -307,7 +307,7 @@ def beside_model(latest: pd.DataFrame, forecast: pd.DataFrame, by: str | None,
         the model's distribution and the model's probability of reaching it, and, with
         ``actual``, each side's error (commit - actual, P50 - actual) and which was ``closer``.
     """
-    from partner_forecast.evaluate.record import percentile_of
+    from partner_forecast.ledger.percentiles import percentile_of
 
     model = forecast.set_index(forecast["segment"].astype(str))
     keep = latest[latest["scope"].isin({"total", by}) & latest["segment"].astype(str).isin(

@@ -11,7 +11,6 @@ shows up as differences.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,36 +21,12 @@ from partner_forecast.calendar import Quarter
 from partner_forecast.config import Settings
 from partner_forecast.data.convert import ROW_COLUMN
 from partner_forecast.data.export import Export, current_stage
-from partner_forecast.data.schema import OPEN_STAGES, TABLES
+from partner_forecast.data.schema import OPEN_STAGES
+from partner_forecast.evaluate.digests import view_digests
+from partner_forecast.evaluate.folds import make_fold_task, run_fold
+from partner_forecast.model_source import FITTED_MODELS, ModelSource
 
 _FLIP = {"won": "lost", "lost": "won"}
-
-
-def table_digest(frame: pd.DataFrame) -> str:
-    """Order-independent content hash of a frame (columns by name, rows as a multiset).
-
-    The source line column (``_row``) is left out: line numbers say nothing about the data.
-    """
-    cols = sorted(c for c in frame.columns if c != ROW_COLUMN)
-    digest = hashlib.sha256(",".join(cols).encode())
-    if len(frame) and cols:
-        norm = frame[cols].astype(object).where(frame[cols].notna(), None)
-        rows = np.sort(pd.util.hash_pandas_object(norm, index=False).to_numpy())
-        digest.update(rows.tobytes())
-    return digest.hexdigest()[:16]
-
-
-def view_digests(export: Export) -> dict[str, str]:
-    """:func:`table_digest` of every contract table, plus the as-of date."""
-    out = {name: table_digest(getattr(export, name)) for name in TABLES}
-    out["as_of_date"] = "" if export.as_of_date is None else export.as_of_date.date().isoformat()
-    return out
-
-
-def view_digest(export: Export) -> str:
-    """One content hash of an export (or as-of view): tables and as-of date, not its source."""
-    parts = view_digests(export)
-    return hashlib.sha256("|".join(f"{k}={v}" for k, v in sorted(parts.items())).encode()).hexdigest()[:16]
 
 
 def _append(frame: pd.DataFrame, template: pd.Series, **values: object) -> pd.DataFrame:
@@ -196,7 +171,8 @@ def _frame_differs(a: pd.DataFrame, b: pd.DataFrame) -> bool:
 def check_fold_leakage(export: Export, quarter: Quarter | str, settings: Settings, *,
                        horizon: int = 1, by: str | None = None, draws: int | None = 200,
                        seed: int = 0, workspace: str | Path = ".partner_forecast",
-                       perturbed: Export | None = None) -> list[str]:
+                       perturbed: Export | None = None,
+                       models: ModelSource = FITTED_MODELS) -> list[str]:
     """Run the backtest fold of ``quarter`` on the export and on a perturbed copy; list differences.
 
     Parameters
@@ -211,6 +187,8 @@ def check_fold_leakage(export: Export, quarter: Quarter | str, settings: Setting
         As for :func:`partner_forecast.evaluate.backtest.backtest`.
     perturbed : Export, optional
         The changed export (default :func:`perturb_after` at the origin).
+    models : ModelSource
+        Where the folds' fitted models come from (default: fit or load from the workspace).
 
     Returns
     -------
@@ -219,16 +197,14 @@ def check_fold_leakage(export: Export, quarter: Quarter | str, settings: Setting
         probabilities, open deals, baselines and baseline draws); empty when the fold is
         leak-free.
     """
-    from partner_forecast.evaluate.backtest import make_fold_task, run_fold
-
     fym = settings.calendar.fiscal_year_start_month
     q = quarter if isinstance(quarter, Quarter) else Quarter.parse(quarter, fym)
     if perturbed is None:
         perturbed = perturb_after(export, q.start)
-    kw = dict(index=0, horizon=horizon, by=by, draws=draws, seed=seed, workspace=workspace,
-              settings=settings)
-    task_a = make_fold_task(export, q, **kw)
-    task_b = make_fold_task(perturbed, q, **kw)
+    task_a, task_b = (make_fold_task(data, q, index=0, horizon=horizon, by=by, draws=draws,
+                                     seed=seed, workspace=workspace, settings=settings,
+                                     models=models)
+                      for data in (export, perturbed))
     differences = []
     da, db = view_digests(task_a.view), view_digests(task_b.view)
     differences += [f"as-of view: {name} differs" for name in da if da[name] != db[name]]
@@ -245,4 +221,4 @@ def check_fold_leakage(export: Export, quarter: Quarter | str, settings: Setting
     return differences
 
 
-__all__ = ["check_fold_leakage", "perturb_after", "table_digest", "view_digest", "view_digests"]
+__all__ = ["check_fold_leakage", "perturb_after"]

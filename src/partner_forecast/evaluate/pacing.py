@@ -8,7 +8,7 @@
   latest such forecast run in the ledger; without one, this function makes it, as of the
   quarter's start, and records it). Its simulation dated every win, so each draw is a path of
   ARR won by each day; the path's mean and P10-P90 band by day were recorded with the run
-  (:mod:`partner_forecast.evaluate.pace_path`). Where won-to-date falls in that band says
+  (:mod:`partner_forecast.ledger.pace_path`). Where won-to-date falls in that band says
   whether the quarter is ahead of, on or behind the pace the forecast expected;
 - **P(>= target) given what is already won**: from a forecast *as of the pacing date* (the
   ledger's forecast run of the quarter made on that date from the same data, else one made
@@ -39,8 +39,9 @@ from partner_forecast.calendar import Quarter
 from partner_forecast.config import Settings
 from partner_forecast.data.export import Export
 from partner_forecast.errors import PartnerForecastError
-from partner_forecast.evaluate.pace_path import PATH_KEY, ExpectedPath, expected_path
+from partner_forecast.ledger.pace_path import PATH_KEY, ExpectedPath, expected_path
 from partner_forecast.metrics.coverage import segment_targets
+from partner_forecast.model_source import FITTED_MODELS, ModelSource
 from partner_forecast.outcomes import won_deals
 
 WEEK = 7
@@ -167,7 +168,7 @@ def pacing(data: str | Path | Export, quarter: str | Quarter | None = None, *,
            as_of: str | pd.Timestamp | None = None, workspace: str | Path | None = None,
            config: str | Path | Settings | None = None, draws: int | None = None,
            seed: int | None = None, forecast_missing: bool = True,
-           progress: bool = False) -> PacingResult:
+           progress: bool = False, models: ModelSource = FITTED_MODELS) -> PacingResult:
     """Pace ``quarter`` as of ``as_of``: won to date against the forecast's expected path.
 
     Parameters
@@ -192,6 +193,9 @@ def pacing(data: str | Path | Export, quarter: str | Quarter | None = None, *,
         and leave P(>= target) blank without a forecast as of the pacing date.
     progress : bool
         Progress bars of forecasts made here.
+    models : ModelSource
+        Where the fitted models of a forecast made here come from (default: fit with PyMC or
+        load from the workspace).
 
     Returns
     -------
@@ -204,7 +208,7 @@ def pacing(data: str | Path | Export, quarter: str | Quarter | None = None, *,
         start-of-quarter forecast with ``forecast_missing=False``.
     """
     from partner_forecast.forecast import DEFAULT_WORKSPACE, forecast, load_inputs
-    from partner_forecast.ledger import Ledger
+    from partner_forecast.ledger.store import Ledger
 
     settings, export = load_inputs(data, config)
     fym = settings.calendar.fiscal_year_start_month
@@ -246,7 +250,7 @@ def pacing(data: str | Path | Export, quarter: str | Quarter | None = None, *,
         notes.append(f"no forecast of {label} made on or before {q.start.date()} with its path in "
                      f"the ledger: made one as of {q.start.date()} and recorded it")
         made = forecast(export, as_of=q.start, quarter=q, draws=draws, seed=seed, config=settings,
-                        workspace=ws, record=True, progress=progress)
+                        workspace=ws, record=True, progress=progress, models=models)
         # Through the ledger's rounding, so a later call reading this run gives the same figures.
         path = ExpectedPath.from_meta(expected_path(made.simulation, q.start, 0.0).to_meta())
         if made.meta.get("diagnostics_ok") is False:
@@ -289,7 +293,7 @@ def pacing(data: str | Path | Export, quarter: str | Quarter | None = None, *,
             notes.append(f"no forecast of {label} as of {cut.date()} from this data in the ledger: "
                          "made one and recorded it")
             made = forecast(view, as_of=cut, quarter=q, draws=draws, seed=seed, config=settings,
-                            workspace=ws, record=True, progress=progress)
+                            workspace=ws, record=True, progress=progress, models=models)
             now_run = str(made.run_id or "")
             if made.meta.get("diagnostics_ok") is False:
                 failed.append(now_run)

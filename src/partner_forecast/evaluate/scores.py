@@ -168,14 +168,6 @@ def ensemble_quantiles(draws: npt.ArrayLike, levels: Sequence[float] = QUANTILE_
     return np.quantile(np.asarray(draws, dtype=np.float64), np.asarray(levels), axis=axis)
 
 
-def safe_ratio(numerator: npt.ArrayLike, denominator: npt.ArrayLike) -> np.ndarray:
-    """``numerator / denominator`` with NaN where the denominator is 0."""
-    num = np.asarray(numerator, dtype=np.float64)
-    den = np.asarray(denominator, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(den != 0, num / np.where(den != 0, den, 1.0), np.nan)
-
-
 __all__ = ["QUANTILE_LEVELS", "brier_score", "crps_ensemble", "crps_point", "ensemble_quantiles",
-           "expected_calibration_error", "interval_covered", "pinball_loss", "pit", "safe_ratio",
+           "expected_calibration_error", "interval_covered", "pinball_loss", "pit",
            "wilson_interval"]

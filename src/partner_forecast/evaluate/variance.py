@@ -7,7 +7,8 @@ saying beforehand whether that fits models and how long it is likely to take), a
 
 - actual partner-attributed ARR against P10/P50/P90 and the mean, with the actual's
   percentile in the forecast distribution, in total and per segment;
-- a decomposition of *actual minus forecast mean* (total) into drivers that sums exactly:
+- a decomposition of *actual minus forecast mean* (total) into drivers that sums exactly
+  (:mod:`partner_forecast.evaluate.decomposition`):
 
   open pipeline (deals open at the origin, each with the run's win-in-Q probability
   ``p_i`` and attributed value ``v_i`` = ARR x attribution weight):
@@ -25,7 +26,8 @@ saying beforehand whether that fits models and how long it is likely to take), a
       order -- activation, productivity, conversion, deal size, attribution mix. The lines
       telescope to actual minus expected new ARR; when a factor is undefined (no wins, no
       active sellers) its other side's value is used and the lines are rescaled so that they
-      still sum exactly -- or, when that would take a factor outside :data:`RESCALE_RANGE`
+      still sum exactly -- or, when that would take a factor outside
+      :data:`~partner_forecast.evaluate.decomposition.RESCALE_RANGE`
       (the factors explain too little of the difference), the rest is its own line;
 - conversion by partner type, model vs actual (and the seed stage table), for the deals open at
   the origin, and for the new pipeline as a whole;
@@ -40,9 +42,10 @@ ARR is partner-attributed, currency per year; probabilities in [0, 1]; percentil
 
 from __future__ import annotations
 
-import sys
+import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -54,222 +57,18 @@ from partner_forecast.calendar import Quarter
 from partner_forecast.config import Settings
 from partner_forecast.data.export import Export, calls_fingerprint
 from partner_forecast.errors import PartnerForecastError
-from partner_forecast.evaluate.record import percentile_of
+from partner_forecast.evaluate.decomposition import DRIVER_KEYS, NEW_MEASURES, decompose
+from partner_forecast.evaluate.recorded_run import choose_run, forecast_table, record_gaps, sum_measure
 from partner_forecast.formatting import money
+from partner_forecast.ledger.percentiles import percentile_of
 from partner_forecast.metrics.attribution import attribution_weight
+from partner_forecast.model_source import FITTED_MODELS, ModelSource
 from partner_forecast.outcomes import realised, won_deals
 
-OPEN_STATUSES: tuple[str, ...] = ("won", "lost", "slipped", "won_earlier", "missing")
-"""Status at the quarter's end of a deal open at the origin (``missing``: no longer in the export)."""
-NEW_FACTORS: tuple[tuple[str, str], ...] = (
-    ("activation", "active sellers"),
-    ("productivity", "opportunities per active seller"),
-    ("conversion", "new deals won per opportunity"),
-    ("deal size", "gross ARR per won deal"),
-    ("attribution mix", "attributed share of won ARR"),
-)
-"""The new-pipeline factors, in substitution order: (driver, what the factor is)."""
-NEW_MEASURES: tuple[str, ...] = ("active_sellers", "opportunities", "won_deals", "won_arr",
-                                 "attributed_arr")
-"""Totals behind the new-pipeline factors (won_arr gross, attributed_arr partner-attributed)."""
-DRIVER_KEYS: dict[str, str] = {"active_sellers": "new_active_sellers",
-                               "opportunities": "new_opportunities", "won_deals": "new_won_deals",
-                               "won_arr": "new_won_arr"}
-"""Simulation driver (``meta["drivers"]``) behind each new-pipeline total."""
+logger = logging.getLogger(__name__)
+
 TOP_MISSES = 10
-RESCALE_RANGE: tuple[float, float] = (0.5, 2.0)
-"""New-pipeline lines are rescaled to the exact difference only by a factor in this range;
-beyond it the factors explain too little of it, and the rest is shown as its own line."""
-MAX_LINE_OVER_SCALE = 1e6
-"""A new-pipeline line larger than this multiple of the ARR involved means inconsistent totals."""
-
-
-# -- pure decomposition -------------------------------------------------------------------------
-def open_pipeline_lines(p_won: np.ndarray, value: np.ndarray, status: np.ndarray) -> dict[str, float]:
-    """Conversion / lost / timing lines of the open pipeline.
-
-    Parameters
-    ----------
-    p_won : array
-        Forecast probability that each deal is won in the quarter.
-    value : array
-        Attributed value of each deal (currency per year).
-    status : array of str
-        Each deal's status at the quarter's end (:data:`OPEN_STATUSES`).
-
-    Returns
-    -------
-    dict
-        ``conversion`` = sum of (1 - p) v over won deals, ``lost`` = -sum p v over lost ones,
-        ``timing`` = -sum p v over the rest; together: actual won value - sum p v.
-    """
-    p = np.asarray(p_won, dtype=np.float64)
-    v = np.asarray(value, dtype=np.float64)
-    s = np.asarray(status, dtype=object)
-    won = s == "won"
-    lost = s == "lost"
-    other = ~(won | lost)
-    # "+ 0.0" turns a negative zero into 0.0 for display.
-    return {"conversion": float(((1.0 - p[won]) * v[won]).sum()) + 0.0,
-            "lost": float(-(p[lost] * v[lost]).sum()) + 0.0,
-            "timing": float(-(p[other] * v[other]).sum()) + 0.0}
-
-
-def factor_text(driver: str, value: float) -> str:
-    """A new-pipeline factor in words: money for deal size, a percentage for shares and rates.
-
-    ``deal size`` -> ``$25.9k``; ``conversion`` / ``attribution mix`` -> ``2.3%``; counts and
-    per-seller ratios with two significant decimals at most (never scientific notation).
-    """
-    v = float(value)
-    if not np.isfinite(v):
-        return "n/a"
-    if driver == "deal size":
-        return money(v)
-    if driver in ("conversion", "attribution mix"):
-        return f"{100 * v:.1f}%"
-    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}".rstrip("0").rstrip(".")
-
-
-def _factors(totals: Mapping[str, float], fallback: list[float] | None = None) -> list[float]:
-    """Factor values (active, opps/active, wins/opp, ARR/win, attributed/ARR) of some totals.
-
-    A ratio with a zero denominator takes ``fallback``'s value (the other side's), or 0.
-    """
-    a, o, w, g, x = (float(totals[k]) for k in NEW_MEASURES)
-    nums, dens = (o, w, g, x), (a, o, w, g)
-    out = [a]
-    for k, (num, den) in enumerate(zip(nums, dens, strict=True)):
-        if den != 0:
-            out.append(num / den)
-        else:
-            out.append(fallback[k + 1] if fallback is not None else 0.0)
-    return out
-
-
-def sequential_substitution(expected: list[float], actual: list[float]) -> np.ndarray:
-    """Lines of replacing each expected factor by its actual value, in order.
-
-    Line ``k`` = prod(actual[:k+1]) prod(expected[k+1:]) - prod(actual[:k]) prod(expected[k:]);
-    the lines sum to prod(actual) - prod(expected).
-    """
-    e = np.asarray(expected, dtype=np.float64)
-    a = np.asarray(actual, dtype=np.float64)
-    chain = [float(np.prod(np.concatenate([a[:k], e[k:]]))) for k in range(len(e) + 1)]
-    return np.diff(np.asarray(chain))
-
-
-def new_pipeline_lines(expected: Mapping[str, float] | None, actual: Mapping[str, float],
-                       expected_arr: float) -> pd.DataFrame:
-    """Driver lines of the new pipeline, summing exactly to actual - expected attributed ARR.
-
-    Parameters
-    ----------
-    expected : mapping or None
-        Expected totals of the quarter (:data:`NEW_MEASURES` but ``attributed_arr``): mean
-        active sellers, opportunities, new wins, gross won ARR. None when the run did not
-        record them.
-    actual : mapping
-        Actual totals of :data:`NEW_MEASURES`.
-    expected_arr : float
-        The forecast mean of attributed ARR from new pipeline (currency per year).
-
-    Returns
-    -------
-    pandas.DataFrame
-        driver, factor (what it measures), expected, actual (factor values) and value
-        (currency per year); an ``other`` line appears only when the factors cannot explain the
-        difference (see :data:`RESCALE_RANGE`), or a single line when no drivers were recorded.
-    """
-    target = float(actual["attributed_arr"]) - float(expected_arr)
-    cols = ["driver", "factor", "expected", "actual", "value"]
-    if expected is None:
-        return pd.DataFrame([("new pipeline", "drivers not recorded in this run", np.nan, np.nan,
-                              target)], columns=cols)
-    exp_totals = {**{k: float(expected[k]) for k in DRIVER_KEYS}, "attributed_arr": float(expected_arr)}
-    with np.errstate(all="ignore"):
-        raw_e = _factors(exp_totals)
-        f_a = _factors(actual, fallback=raw_e)
-        f_e = _factors(exp_totals, fallback=f_a)
-        lines = sequential_substitution(f_e, f_a)
-    scale = max(1.0, abs(float(actual["attributed_arr"])), abs(float(expected_arr)))
-    if not np.all(np.isfinite(lines)) or np.abs(lines).max() > MAX_LINE_OVER_SCALE * scale:
-        # Inconsistent totals (e.g. a vanishing expected count with a finite ARR): the
-        # substitution is numerically meaningless, the whole difference is unexplained.
-        lines = np.zeros(len(NEW_FACTORS))
-    explained = float(lines.sum())
-    rest = 0.0
-    if abs(explained - target) > 1e-9 * scale:
-        ratio = target / explained if explained != 0.0 else np.nan
-        if np.isfinite(ratio) and RESCALE_RANGE[0] <= ratio <= RESCALE_RANGE[1]:
-            lines = lines * ratio
-        else:
-            rest = target - explained
-    frame = pd.DataFrame({"driver": [d for d, _ in NEW_FACTORS], "factor": [f for _, f in NEW_FACTORS],
-                          "expected": f_e, "actual": f_a, "value": lines})
-    if rest != 0.0:
-        frame = pd.concat([frame, pd.DataFrame([("other", "not explained by the factors", np.nan,
-                                                 np.nan, rest)], columns=cols)], ignore_index=True)
-    # Absorb float rounding so the lines sum to the target as closely as floats allow.
-    frame.loc[frame.index[-1], "value"] += target - float(frame["value"].sum())
-    return frame[cols]
-
-
-def decompose(deals: pd.DataFrame, *, forecast_open: float, forecast_new: float,
-              forecast_won_to_date: float, forecast_total: float, actual_won_to_date: float,
-              actual_unlisted: float, new_expected: Mapping[str, float] | None,
-              new_actual: Mapping[str, float]) -> pd.DataFrame:
-    """Decompose actual minus forecast mean (total attributed ARR of a quarter) into drivers.
-
-    Parameters
-    ----------
-    deals : pandas.DataFrame
-        Deals open at the origin: p_won, value (attributed, currency per year), status.
-    forecast_open, forecast_new, forecast_won_to_date, forecast_total : float
-        The run's means: open pipeline, new pipeline, won before the origin in the quarter,
-        and the total (which should equal their sum up to rounding).
-    actual_won_to_date : float
-        Attributed ARR won in the quarter before the origin, per today's export.
-    actual_unlisted : float
-        Attributed ARR won in the quarter by deals created before the origin that are not in
-        the run's open pipeline.
-    new_expected, new_actual : mapping
-        See :func:`new_pipeline_lines`.
-
-    Returns
-    -------
-    pandas.DataFrame
-        component, driver, description, value (currency per year); the values sum to
-        ``actual total - forecast_total`` where actual total = won value of ``deals`` +
-        ``actual_won_to_date`` + ``actual_unlisted`` + ``new_actual["attributed_arr"]``.
-    """
-    p = deals["p_won"].to_numpy(dtype=np.float64)
-    v = deals["value"].to_numpy(dtype=np.float64)
-    open_lines = open_pipeline_lines(p, v, deals["status"].to_numpy(dtype=object))
-    expected_open = float((p * v).sum())
-    residual = expected_open + forecast_new + forecast_won_to_date - forecast_total
-    rows = [
-        ("open pipeline", "conversion", "open deals won in the quarter: (1 - p) x value",
-         open_lines["conversion"]),
-        ("open pipeline", "lost", "open deals lost by the quarter's end: -p x value", open_lines["lost"]),
-        ("open pipeline", "timing", "open deals still open at the quarter's end (slipped) or closed "
-         "in another quarter: -p x value", open_lines["timing"]),
-        ("open pipeline", "model residual", "per-deal expectation (sum of p x value) minus the "
-         "simulated mean, incl. rounding", residual),
-        ("open pipeline", "not in forecast", "won deals created before the origin but absent from "
-         "the run's open pipeline", float(actual_unlisted)),
-        ("won before origin", "data revisions", "ARR won in the quarter before the origin: actual "
-         "now minus recorded then", float(actual_won_to_date) - float(forecast_won_to_date)),
-    ]
-    new = new_pipeline_lines(new_expected, new_actual, forecast_new)
-    for driver, factor, e, a, value in new.itertuples(index=False):
-        desc = (factor if not np.isfinite(e) else
-                f"{factor}: expected {factor_text(driver, e)}, actual {factor_text(driver, a)}")
-        rows.append(("new pipeline", driver, desc, float(value)))
-    out = pd.DataFrame(rows, columns=["component", "driver", "description", "value"])
-    for c in ("component", "driver", "description"):
-        out[c] = out[c].astype("str")
-    return out
+"""Deals listed per kind of miss (most expected not won, largest unexpected wins)."""
 
 
 # -- reading the export and the ledger -----------------------------------------------------------
@@ -307,106 +106,6 @@ def actual_new_pipeline(export: Export, settings: Settings, quarter: Quarter,
     return {"active_sellers": float(selling["seller_id"].nunique()),
             "opportunities": float(len(created)), "won_deals": float(len(won)),
             "won_arr": float(won["arr"].sum()), "attributed_arr": float(won["attributed_arr"].sum())}
-
-
-def same_data_source(run: Mapping[str, Any], export: Export) -> bool:
-    """Whether a ledger run was made from the same data source as ``export``.
-
-    Yes when the run recorded no source (older runs, exports built in memory), when its
-    recorded source folder is ``export``'s (resolved), or when its data fingerprint is that
-    of ``export``'s files as of the run's as-of (the same bytes, moved or renamed).
-    """
-    recorded = str(run.get("data") or "")
-    if not recorded or not export.source:
-        return True
-    if _resolved(recorded) == _resolved(export.source):
-        return True
-    if not export.source_fingerprint:
-        return False
-    then = replace(export, as_of_date=pd.Timestamp(run["as_of"]).normalize())
-    return str(run.get("data_fingerprint") or "") == then.fingerprint
-
-
-def _resolved(path: str) -> str:
-    try:
-        return str(Path(path).expanduser().resolve())
-    except (OSError, RuntimeError):
-        return path
-
-
-@dataclass(frozen=True)
-class RunChoice:
-    """The ledger run a review would use, and the runs it passed over.
-
-    Attributes
-    ----------
-    run : dict or None
-        The chosen run's row of :meth:`Ledger.forecasts_of` (None: no usable run).
-    other_sources : pandas.DataFrame
-        Runs of the quarter with the right origin and segmentation, made from another data
-        source (not used unless asked for with ``run_id``).
-    """
-
-    run: dict[str, Any] | None
-    other_sources: pd.DataFrame
-
-    @property
-    def run_id(self) -> str | None:
-        """The chosen run's id."""
-        return None if self.run is None else str(self.run["run_id"])
-
-
-def choose_run(ledger: Any, quarter: Quarter, by: str | None,
-               export: Export | None = None) -> RunChoice:
-    """The latest forecast run of ``quarter`` made on or before its start, segmented by ``by``.
-
-    With ``export``, only runs from its data source count (:func:`same_data_source`); the
-    others are listed in :attr:`RunChoice.other_sources`.
-    """
-    runs = ledger.forecasts_of(str(quarter), quarter.start)
-    runs = runs[runs["segment_by"] == (by or "total")]
-    if export is not None and len(runs):
-        same = runs.apply(lambda r: same_data_source(r, export), axis=1).astype(bool)
-    else:
-        same = pd.Series(True, index=runs.index)
-    usable, others = runs[same], runs[~same].reset_index(drop=True)
-    run = usable.iloc[-1].to_dict() if len(usable) else None
-    return RunChoice(run=run, other_sources=others)
-
-
-def select_run(ledger: Any, quarter: Quarter, by: str | None,
-               export: Export | None = None) -> str | None:
-    """Id of the run :func:`choose_run` picks (None when the ledger holds none)."""
-    return choose_run(ledger, quarter, by, export).run_id
-
-
-def record_gaps(record: Mapping[str, Any], quarter: str) -> list[str]:
-    """What a ledger run lacks for a full review of ``quarter``, and what is used instead.
-
-    A run recorded by an older version (or by hand) may hold only its quantiles; the review
-    then works from what it has (P10/P50/P90, the per-segment figures) and says so.
-    """
-    gaps = []
-    run_id = record.get("run_id", "?")
-    dp = record["deal_probabilities"]
-    if not (dp["quarter"] == quarter).any():
-        gaps.append(f"run {run_id} recorded no per-deal win probabilities for {quarter}: the "
-                    "open pipeline is not split into conversion, lost and timing (the deals won "
-                    "show as 'not in forecast', its expectation as the model residual)")
-    q = record["quantiles"]
-    measures = set(q.loc[q["quarter"] == quarter, "measure"])
-    if not {"attributed_open", "attributed_new"} <= measures:
-        gaps.append(f"run {run_id} recorded no open/new pipeline split for {quarter}: the new "
-                    "pipeline's expectation is taken as zero and the difference shows in the "
-                    "model residual")
-    grids = (record["meta"].get("attributed_percentiles") or {}).get("quarters", {})
-    if quarter not in grids:
-        gaps.append(f"run {run_id} recorded no percentile grid for {quarter}: the actual's "
-                    "percentile is interpolated from P10/P50/P90")
-    drivers = {str(r.get("quarter")) for r in record["meta"].get("drivers", []) or []}
-    if quarter not in drivers:
-        gaps.append(f"run {run_id} did not record driver means: the new pipeline is one line")
-    return gaps
 
 
 @dataclass(frozen=True)
@@ -469,72 +168,13 @@ class VarianceResult:
                 "largest_misses": self.largest_misses}
 
 
-def _band(actual: float, p10: float, p50: float, p90: float) -> str:
-    if not np.isfinite(p10):
-        return ""
-    if actual < p10:
-        return "below P10"
-    if actual > p90:
-        return "above P90"
-    return "P10-P50" if actual <= p50 else "P50-P90"
-
-
-def _forecast_table(record: dict[str, Any], quarter: str, actual: dict[str, float],
-                    segment_by: str | None) -> pd.DataFrame:
-    q = record["quantiles"]
-    q = q[(q["quarter"] == quarter) & (q["measure"] == "attributed")]
-    grids = (record["meta"].get("attributed_percentiles") or {}).get("quarters", {}).get(quarter)
-    levels_total = (record["meta"].get("attributed_percentiles") or {}).get("total_levels")
-    levels_seg = (record["meta"].get("attributed_percentiles") or {}).get("segment_levels")
-    rows = []
-    by_seg = {str(r.segment): r for r in q.itertuples(index=False)}
-    segments = ["total"]
-    if segment_by is not None:
-        segments += sorted((set(by_seg) | set(actual)) - {"total"})
-    for seg in segments:
-        y = actual.get(seg, 0.0)
-        grid, levels = None, None
-        if seg == "total" and "total" not in by_seg:
-            mean = float(q["mean"].sum())
-            if grids is not None:
-                grid, levels = grids["total"], levels_total
-                p10, p50, p90 = (float(np.interp(x, levels, grid)) for x in (10, 50, 90))
-            else:
-                p10 = p50 = p90 = np.nan
-        elif seg in by_seg:
-            r = by_seg[seg]
-            p10, p50, p90, mean = float(r.p10), float(r.p50), float(r.p90), float(r.mean)
-            if grids is not None:
-                grid, levels = ((grids["total"], levels_total) if seg == "total"
-                                else (grids["segments"].get(seg), levels_seg))
-        else:  # a segment the run did not forecast (e.g. a partner recruited since)
-            p10 = p50 = p90 = mean = 0.0
-        if grid is not None and levels is not None:
-            pct, method = percentile_of(y, levels, grid), "recorded percentiles"
-        elif np.isfinite(p10):
-            pct, method = percentile_of(y, (10, 50, 90), (p10, p50, p90)), "interpolated P10/P50/P90"
-        else:
-            pct, method = np.nan, "not available"
-        rows.append({"segment": seg, "actual": y, "p10": p10, "p50": p50, "p90": p90, "mean": mean,
-                     "actual_minus_mean": y - mean, "percentile": pct,
-                     "band": _band(y, p10, p50, p90), "percentile_method": method})
-    return pd.DataFrame(rows)
-
-
-def _sum_measure(record: dict[str, Any], quarter: str, measure: str) -> float:
-    q = record["quantiles"]
-    q = q[(q["quarter"] == quarter) & (q["measure"] == measure)]
-    if "total" in set(q["segment"]):
-        q = q[q["segment"] == "total"]
-    return float(q["mean"].sum())
-
-
 def variance_review(data: str | Path | Export, quarter: str | Quarter, *, run_id: str | None = None,
                     by: str | None = None, config: str | Path | Settings | None = None,
                     workspace: str | Path | None = None, draws: int | None = None,
                     seed: int | None = None, progress: bool = True,
                     notify: Callable[[str], None] | None = None, fit_hint: str = "",
-                    forecaster: Callable[..., Any] | None = None) -> VarianceResult:
+                    forecaster: Callable[..., Any] | None = None,
+                    models: ModelSource = FITTED_MODELS) -> VarianceResult:
     """Compare the ledger's forecast of ``quarter`` with what actually closed, and explain the gap.
 
     Parameters
@@ -558,26 +198,28 @@ def variance_review(data: str | Path | Export, quarter: str | Quarter, *, run_id
     progress : bool
         Progress on stderr while making a forecast.
     notify : callable, optional
-        Receives notes for the user (default: printed on stderr): which run is reviewed, or,
-        before a forecast is made, whether it fits models and how long that is likely to take.
+        Receives notes for the user (default: logged at INFO level): which run is reviewed,
+        or, before a forecast is made, whether it fits models and how long that is likely to
+        take.
     fit_hint : str
         Appended to the note announcing a fit (e.g. how to skip the review).
     forecaster : callable, optional
         Makes the forecast when the ledger has none (default
-        :func:`partner_forecast.forecast.forecast`, same keyword arguments).
+        :func:`partner_forecast.forecast.forecast` with ``models``, same keyword arguments).
+    models : ModelSource
+        Where the fitted models of a forecast made by the review come from (default: fit with
+        PyMC or load from the workspace).
 
     Returns
     -------
     VarianceResult
     """
     from partner_forecast.evaluate.fit_cost import describe_fit, missing_fits
-    from partner_forecast.forecast import DEFAULT_WORKSPACE, load_inputs
-    from partner_forecast.ledger import Ledger
+    from partner_forecast.forecast import DEFAULT_WORKSPACE, forecast, load_inputs
+    from partner_forecast.ledger.store import Ledger
 
-    say = notify or (lambda msg: print(msg, file=sys.stderr, flush=True))
-    make_forecast = forecaster
-    if make_forecast is None:
-        from partner_forecast.forecast import forecast as make_forecast
+    say = notify or logger.info
+    make_forecast = forecaster if forecaster is not None else partial(forecast, models=models)
     settings, export = load_inputs(data, config)
     fym = settings.calendar.fiscal_year_start_month
     q = quarter if isinstance(quarter, Quarter) else Quarter.parse(str(quarter), fym)
@@ -646,7 +288,7 @@ def variance_review(data: str | Path | Export, quarter: str | Quarter, *, run_id
     # Forecast vs actual, total and per segment.
     won_now = realised(export, settings, q, by=run_by)
     actual = {str(s): float(v) for s, v in zip(won_now["segment"], won_now["attributed_arr"], strict=True)}
-    fva = _forecast_table(record, label, actual, run_by)
+    fva = forecast_table(record, label, actual, run_by)
 
     # Decomposition of the total.
     opps = export.opportunities.set_index("opportunity_id")
@@ -672,9 +314,9 @@ def variance_review(data: str | Path | Export, quarter: str | Quarter, *, run_id
     new_expected = ({k: float(drivers_meta[label][v]) for k, v in DRIVER_KEYS.items()}
                     if label in drivers_meta else None)
     forecast_total = float(fva.loc[fva["segment"] == "total", "mean"].iloc[0])
-    lines = decompose(deals, forecast_open=_sum_measure(record, label, "attributed_open"),
-                      forecast_new=_sum_measure(record, label, "attributed_new"),
-                      forecast_won_to_date=_sum_measure(record, label, "won_to_date"),
+    lines = decompose(deals, forecast_open=sum_measure(record, label, "attributed_open"),
+                      forecast_new=sum_measure(record, label, "attributed_new"),
+                      forecast_won_to_date=sum_measure(record, label, "won_to_date"),
                       forecast_total=forecast_total, actual_won_to_date=actual_wtd,
                       actual_unlisted=actual_unlisted, new_expected=new_expected,
                       new_actual=new_actual)
@@ -686,7 +328,7 @@ def variance_review(data: str | Path | Export, quarter: str | Quarter, *, run_id
     new_table = pd.DataFrame({
         "measure": list(NEW_MEASURES),
         "expected": [new_expected[k] if new_expected else np.nan for k in DRIVER_KEYS]
-        + [_sum_measure(record, label, "attributed_new")],
+        + [sum_measure(record, label, "attributed_new")],
         "actual": [new_actual[k] for k in NEW_MEASURES]})
 
     calls = _calls_beside(export, fym, label, origin, fva, run_by, record, actual)
@@ -827,7 +469,5 @@ def _largest_misses(deals: pd.DataFrame, export: Export, view: Export, settings:
     return out[cols].rename(columns={"status": "status_at_quarter_end"}).reset_index(drop=True)
 
 
-__all__ = ["DRIVER_KEYS", "NEW_FACTORS", "NEW_MEASURES", "OPEN_STATUSES", "RESCALE_RANGE", "RunChoice",
-           "VarianceResult", "actual_new_pipeline", "choose_run", "decompose", "deal_status",
-           "missing_fields", "new_pipeline_lines", "open_pipeline_lines", "record_gaps",
-           "same_data_source", "select_run", "sequential_substitution", "variance_review"]
+__all__ = ["TOP_MISSES", "VarianceResult", "actual_new_pipeline", "deal_status", "missing_fields",
+           "variance_review"]

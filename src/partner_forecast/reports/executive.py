@@ -1024,7 +1024,8 @@ def _pacing_items(inp: _Inputs, block: Block) -> None:
 
 def _backtest_items(inp: _Inputs, block: Block, k: int) -> None:
     try:
-        from partner_forecast.evaluate.backtest import MODEL, backtest
+        from partner_forecast.evaluate.backtest import backtest
+        from partner_forecast.evaluate.scoring import MODEL
 
         result = backtest(inp.export, quarters=k, draws=inp.draws, seed=inp.seed, config=inp.settings,
                           workspace=inp.workspace, progress=inp.notify if inp.progress else False,

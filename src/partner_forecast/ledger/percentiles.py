@@ -1,8 +1,8 @@
-"""What a forecast run records, beyond its quantiles, for later variance reviews.
+"""Percentile grids a forecast run records, and an actual's percentile read off one.
 
 The ledger keeps P10/P50/P90 and means; a variance review also needs the actual's percentile
 (which three quantiles cannot give) and the expected drivers of the new pipeline. Both travel
-in the run's ``meta`` (see :func:`partner_forecast.forecast.run`):
+in the run's ``meta`` (see :mod:`partner_forecast.ledger.run_record`):
 
 - ``meta["drivers"]``: :meth:`SimulationResult.driver_means` records (one per simulated
   quarter: expected new active sellers, new opportunities, new won deals, new won gross ARR,
