@@ -26,8 +26,8 @@ from partner_forecast.models.summaries import (
     new_partner_activation,
     posterior_activation,
 )
-from partner_forecast.models.testing import fake_fit
 from partner_forecast.simulate.inputs import OPEN_DEAL_COLUMNS
+from partner_forecast.testing.fake_fit import fake_fit
 from partner_forecast.workspace import Workspace, data_fingerprint, fit_all
 
 

@@ -1,6 +1,6 @@
 """``levers`` and a ``recruit`` scenario through the real path: CLI -> prepare -> fit_all (loading
 fake posteriors from the workspace cache) -> simulation inputs -> recruits from the activation
-posterior. No module is swapped: the fake fits (``partner_forecast.models.testing.fake_fit``)
+posterior. No module is swapped: the fake fits (``partner_forecast.testing.fake_fit.fake_fit``)
 carry the real variables and dims, they are only not sampled.
 """
 
@@ -17,8 +17,8 @@ from partner_forecast.cli import main
 from partner_forecast.models import MODEL_CLASSES
 from partner_forecast.models.fitted import FittedModels
 from partner_forecast.models.inputs import simulation_inputs
-from partner_forecast.models.testing import fake_fit
 from partner_forecast.scenarios.recruit import ModelPredictive, predictive_for, sample_indices
+from partner_forecast.testing.fake_fit import fake_fit
 from partner_forecast.workspace import Workspace, data_fingerprint
 
 RECRUIT = """
