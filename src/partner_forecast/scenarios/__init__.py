@@ -19,6 +19,7 @@ from partner_forecast.scenarios.recruit import (
     ModelPredictive,
     NewPartnerDraws,
     NewPartnerPredictive,
+    fitted_models,
     predictive_for,
 )
 from partner_forecast.scenarios.run import (
@@ -40,5 +41,5 @@ from partner_forecast.scenarios.spec import (
 __all__ = ["LEVERS", "STANDARD_STEPS", "Change", "InputsPredictive", "LeverStep", "ModelPredictive",
            "NewPartnerDraws", "NewPartnerPredictive", "PartnerAttributes", "Scenario",
            "ScenarioComparison", "ScenarioPlan", "Selector", "apply_scenario", "binding_constraints",
-           "compare_files", "compare_scenarios", "lever_sensitivity", "load_scenario_files",
+           "compare_files", "compare_scenarios", "fitted_models", "lever_sensitivity", "load_scenario_files",
            "load_scenarios", "parse_scenarios", "predictive_for"]
