@@ -3,6 +3,7 @@
 All on fabricated posteriors (``partner_forecast.testing.posteriors``): no MCMC.
 """
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -113,9 +114,36 @@ def test_parse_normalises_labels_and_start():
 def test_static_errors_name_file_scenario_and_key(text, key):
     with pytest.raises(ConfigError) as info:
         scenarios_from(text, "bad.toml")
-    message = str(info.value)
+    message = info.value.problems[0]  # a misspelt operation is also a missing one: two problems
     assert message.startswith("bad.toml: scenario ")
     assert f"key {key!r}" in message
+
+
+def test_every_problem_of_a_file_is_reported_at_once(tmp_path):
+    """Like the priors: one error lists each problem, located, and nothing is half-read."""
+    text = ('[[scenario]]\nname = "baseline"\ncolour = 1\n'
+            '[[scenario.change]]\nlever = "activation_rat"\nset = 0.2\n'
+            '[[scenario.change]]\nlever = "win_rate"\nodds_multiplier = 0\nstages = ["closing"]\n'
+            '[[scenario.change]]\nlever = "recruit"\ncount = 0\npartner_type = "msp"\n'
+            'select = { tier = "growth" }\n'
+            '[[scenario]]\ndescription = 3\n')
+    with pytest.raises(ConfigError) as info:
+        scenarios_from(text, "bad.toml")
+    problems = info.value.problems
+    located = {re.search(r"key ('[^']+')", p).group(1) for p in problems}
+    assert located == {"'name'", "'colour'", "'lever'", "'odds_multiplier'", "'stages'", "'select'",
+                       "'count'", "'tier'", "'sellers'", "'description'"}
+    assert str(info.value).startswith(f"{len(problems)} problems:\n  bad.toml: scenario 'baseline'")
+    assert all(p.startswith("bad.toml: scenario ") for p in problems)
+    # Across files too: a missing file, a bad one and a name used twice, in one error.
+    good = '[[scenario]]\nname = "same"\n'
+    for name, body in (("a.toml", good), ("b.toml", good), ("c.toml", "[[scenario]]\nname = 3\n")):
+        (tmp_path / name).write_text(body)
+    with pytest.raises(ConfigError) as info:
+        load_scenario_files([tmp_path / n for n in ("a.toml", "b.toml", "c.toml", "gone.toml")])
+    text = str(info.value)
+    assert text.startswith("3 problems:") and "duplicate scenario name" in text
+    assert "c.toml: scenario '#1', key 'name'" in text and "gone.toml: scenario file not found" in text
 
 
 def test_duplicate_names_across_files(tmp_path):

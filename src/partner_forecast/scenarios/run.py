@@ -284,7 +284,7 @@ def compare_files(data: str | Path | Any, files: Sequence[str | Path], *, by: st
     (or stands in for them); other keyword arguments go to
     :func:`partner_forecast.forecast.prepare`.
     """
-    from partner_forecast.scenarios.spec import load_scenario_files
+    from partner_forecast.scenarios.parse import load_scenario_files
 
     scenarios = load_scenario_files(files)
     context = prepare(data, by=by, progress=progress, models=models, **kwargs)
