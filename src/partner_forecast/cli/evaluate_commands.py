@@ -6,8 +6,15 @@ from pathlib import Path
 
 import click
 
-from partner_forecast.cli.common import SEED, _parse_quarter, data_argument, emit, main, output_options
-from partner_forecast.cli.forecast_commands import workspace_option
+from partner_forecast.cli.common import (
+    SEED,
+    _parse_quarter,
+    data_argument,
+    emit,
+    main,
+    output_options,
+    workspace_option,
+)
 from partner_forecast.evaluate import BACKTEST_SEGMENTS
 
 config_option = click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True),

@@ -12,17 +12,20 @@ import click
 import pandas as pd
 
 from partner_forecast.cli.common import (
-    SEED,
+    DRAWS_HELP,
     UserError,
     by_option,
     common_options,
     default_data,
+    draws_option,
     emit,
+    horizon_option,
     main,
     model_source,
     output_options,
+    seed_option,
+    workspace_option,
 )
-from partner_forecast.cli.forecast_commands import workspace_option
 
 SCENARIO_TABLE_COLUMNS = ("quarter", "segment", "scenario", "p10", "p50", "p90", "delta_p10",
                           "delta_p50", "delta_p90", "delta_mean_pct", "p_above_baseline",
@@ -42,13 +45,9 @@ def _run_options(draws_help: str) -> Callable[[Callable], Callable]:
     """``--horizon``, ``--draws`` (with its help text) and ``--seed``."""
 
     def decorator(f: Callable) -> Callable:
-        f = click.option("--seed", type=SEED, default=None,
-                         help="Random seed (baseline and every run share it).")(f)
-        f = click.option("--draws", type=click.IntRange(1, 200_000), default=None,
-                         help=draws_help)(f)
-        f = click.option("--horizon", type=click.IntRange(1, 8), default=1, show_default=True,
-                         help="Number of quarters to report, from --quarter.")(f)
-        return f
+        f = seed_option("Random seed (baseline and every run share it).")(f)
+        f = draws_option(draws_help)(f)
+        return horizon_option("Number of quarters to report, from --quarter.")(f)
     return decorator
 
 
@@ -84,7 +83,7 @@ def _shown(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
 @click.argument("paths", nargs=-1, metavar="[DATA] FILE...")
 @common_options
 @by_option
-@_run_options("Monte Carlo draws (default from [simulation] draws: 4000).")
+@_run_options(DRAWS_HELP)
 @workspace_option
 @click.option("--no-ledger", is_flag=True, help="Do not record the runs in the forecast ledger.")
 @output_options()
