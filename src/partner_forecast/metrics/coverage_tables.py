@@ -70,7 +70,7 @@ def commit_table(export: Export, settings: Settings, date: pd.Timestamp, by: str
     scores = scores.assign(weighted_arr=scores["arr"] * rates,
                            committed_arr=scores["arr"] * rates * scores["commit_factor"])
     group = [] if by is None else [SEGMENT]
-    if group:
+    if by is not None:
         scores[SEGMENT] = label_deals(view, by, scores).to_numpy()
     out = (scores.groupby([*group, "commit_category"])
            .agg(deals=("arr", "size"), pipeline_arr=("arr", "sum"), weighted_arr=("weighted_arr", "sum"),

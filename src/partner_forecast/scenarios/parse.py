@@ -10,7 +10,7 @@ it, and the file's problems are raised together in one
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,7 +94,8 @@ def _change(raw: Any, problems: _Problems, name: str, position: int) -> Change |
             report(f"unknown key for lever {lever.name!r}{closest(key, sorted(allowed))}; "
                    f"expected {', '.join(sorted(allowed))}", key)
     kwargs: dict[str, Any] = {"lever": lever.name}
-    checks = [("select", selector, "select")] if "select" in allowed else []
+    checks: list[tuple[str, Callable[[Any, str], Any], str]] = (
+        [("select", selector, "select")] if "select" in allowed else [])
     checks += [("start", start, "start"), *((k.key, k.check, k.target) for k in lever.keys)]
     ops = tuple(lever.operations)
     given = [op for op in ops if op in raw]

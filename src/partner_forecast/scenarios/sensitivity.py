@@ -97,7 +97,7 @@ def _recruit(partners: PartnerAttributes, pool: np.ndarray, segment_by: str | No
     if segment_by in ("partner_type", "tier"):
         column = partners.partner_type if segment_by == "partner_type" else partners.tier
         groups = [column == value for value in dict.fromkeys(column)]
-    out = []
+    out: list[Change] = []
     for mask in groups:
         typical = typical_partner(partners, pool, mask)
         if typical is None:
