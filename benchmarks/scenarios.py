@@ -62,10 +62,10 @@ def fabricated_context(args: argparse.Namespace, workspace: Path) -> ForecastCon
 
 def fitted_context(args: argparse.Namespace) -> ForecastContext:
     """A context from the data, with the fit loaded from the workspace cache (or fitted)."""
-    from partner_forecast.scenarios import prepare_context
+    from partner_forecast.forecast import prepare
 
-    return prepare_context(args.data, by="partner_type", horizon=args.horizon, draws=args.draws,
-                           workspace=args.workspace, progress=False)
+    return prepare(args.data, by="partner_type", horizon=args.horizon, draws=args.draws,
+                   workspace=args.workspace, progress=False)
 
 
 CPU: list[float] = [0.0]  # CPU seconds of the last ``clock`` call (all threads)

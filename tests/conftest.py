@@ -58,7 +58,7 @@ def fake_fits(models_export, models_settings):
     """The five models built on the small export with fake posteriors (2 chains x 50 draws)."""
     from partner_forecast.models import MODEL_CLASSES
     from partner_forecast.models.fitted import FittedModels
-    from partner_forecast.models.testing import fake_fit
+    from partner_forecast.testing.fake_fit import fake_fit
 
     models = {cls.name: fake_fit(cls.from_export(models_export, models_settings), seed=i)
               for i, cls in enumerate(MODEL_CLASSES)}

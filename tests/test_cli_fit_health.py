@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from partner_forecast.cli import main
 from partner_forecast.models import MODEL_CLASSES
-from partner_forecast.models.testing import fake_fit
 from partner_forecast.recalibration import CALIBRATION_FILE, Recalibration
+from partner_forecast.testing.fake_fit import fake_fit
 from partner_forecast.workspace import Workspace, data_fingerprint
 
 

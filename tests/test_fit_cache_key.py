@@ -1,7 +1,7 @@
 """``fit`` and ``forecast`` share one workspace cache entry per (data, as-of).
 
 Both commands run for real on the small generated export; the workspace holds fake posteriors
-(``partner_forecast.models.testing.fake_fit``) keyed by the raw export, and sampling is made to
+(``partner_forecast.testing.fake_fit.fake_fit``) keyed by the raw export, and sampling is made to
 fail, so a command that computed another key would refit and fail loudly instead of loading.
 """
 

@@ -48,7 +48,7 @@ def test_duration_in_words(seconds, text):
 
 
 def _timed_fit(export, settings, ws_root: Path, cls, compile_s: float, sample_s: float) -> Path:
-    from partner_forecast.models.testing import fake_fit
+    from partner_forecast.testing.fake_fit import fake_fit
     from partner_forecast.workspace import Workspace, data_fingerprint
 
     fp = data_fingerprint(export)

@@ -15,7 +15,6 @@ from partner_forecast.models import MODEL_CLASSES, ActivationModel, TimingModel
 from partner_forecast.models.errors import ModelMismatchError
 from partner_forecast.models.fitted import FitMismatchError, FittedModels
 from partner_forecast.models.saved import read_tree, write_tree
-from partner_forecast.models.testing import fake_fit
 from partner_forecast.posterior.inputs import (
     deal_mix,
     draw_indices,
@@ -28,6 +27,7 @@ from partner_forecast.posterior.summaries import (
     new_partner_activation,
     posterior_activation,
 )
+from partner_forecast.testing.fake_fit import fake_fit
 from partner_forecast.workspace import Workspace, data_fingerprint, fit_all
 
 

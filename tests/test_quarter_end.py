@@ -177,7 +177,7 @@ def test_censored_closes_recover_the_true_stays_where_exact_ones_do_not(pushed_d
 def test_fit_and_forecast_record_the_reading(pushed_dir, plain_dir, tmp_path, monkeypatch):
     """`fit` and `forecast` run for real on fake posteriors cached under the export's keys."""
     from partner_forecast.models import MODEL_CLASSES
-    from partner_forecast.models.testing import fake_fit
+    from partner_forecast.testing.fake_fit import fake_fit
     from partner_forecast.workspace import Workspace, data_fingerprint
 
     def refuse(*args, **kwargs):

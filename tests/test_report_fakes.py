@@ -1,7 +1,7 @@
 """Test doubles for the report, spreadsheet and docs tests: fitted models without MCMC.
 
 :func:`fake_fit_workspace` goes through the real code path: it saves the library's fake fits
-(:func:`partner_forecast.models.testing.fake_fit`: the real posterior variables and dims, seeded
+(:func:`partner_forecast.testing.fake_fit.fake_fit`: the real posterior variables and dims, seeded
 values, no sampling) into a workspace under the keys ``fit_all`` looks up, so ``forecast``,
 ``report`` and the variance review load them as cached fits.
 
@@ -101,7 +101,7 @@ def fake_fit_workspace(data: Path, workspace: Path, cuts: tuple[pd.Timestamp, ..
     from partner_forecast.config import load_settings
     from partner_forecast.data.export import load_export
     from partner_forecast.models import MODEL_CLASSES
-    from partner_forecast.models.testing import fake_fit
+    from partner_forecast.testing.fake_fit import fake_fit
     from partner_forecast.workspace import Workspace, data_fingerprint
 
     export = load_export(data)

@@ -171,7 +171,7 @@ def test_a_run_with_quantiles_only_is_reviewed_with_what_it_has(sample, tmp_path
 def test_a_fit_is_announced_with_its_estimate_before_it_starts(sample, tmp_path):
     """No ledger run and no saved fits as of the origin: the note comes before the forecast."""
     from partner_forecast.models import MODEL_CLASSES
-    from partner_forecast.models.testing import fake_fit
+    from partner_forecast.testing.fake_fit import fake_fit
     from partner_forecast.workspace import Workspace, data_fingerprint
 
     export, settings = load_export(sample), load_settings(None)

@@ -3,6 +3,7 @@
 All on fabricated posteriors (``partner_forecast.testing.posteriors``): no MCMC.
 """
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from partner_forecast.scenarios import (
     Scenario,
     Selector,
     apply_scenario,
+    fitted_models,
     load_scenario_files,
     parse_scenarios,
     predictive_for,
@@ -30,6 +32,7 @@ from partner_forecast.scenarios.recruit import activation_path
 from partner_forecast.scenarios.sensitivity import typical_partner
 from partner_forecast.simulate import SegmentSpec, simulate
 from partner_forecast.simulate.result import ARR_FIELDS
+from partner_forecast.testing.fits import FakeFits
 from partner_forecast.testing.posteriors import degenerate_inputs, logit, random_inputs
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "configs" / "scenarios").glob("*.toml"))
@@ -111,9 +114,36 @@ def test_parse_normalises_labels_and_start():
 def test_static_errors_name_file_scenario_and_key(text, key):
     with pytest.raises(ConfigError) as info:
         scenarios_from(text, "bad.toml")
-    message = str(info.value)
+    message = info.value.problems[0]  # a misspelt operation is also a missing one: two problems
     assert message.startswith("bad.toml: scenario ")
     assert f"key {key!r}" in message
+
+
+def test_every_problem_of_a_file_is_reported_at_once(tmp_path):
+    """Like the priors: one error lists each problem, located, and nothing is half-read."""
+    text = ('[[scenario]]\nname = "baseline"\ncolour = 1\n'
+            '[[scenario.change]]\nlever = "activation_rat"\nset = 0.2\n'
+            '[[scenario.change]]\nlever = "win_rate"\nodds_multiplier = 0\nstages = ["closing"]\n'
+            '[[scenario.change]]\nlever = "recruit"\ncount = 0\npartner_type = "msp"\n'
+            'select = { tier = "growth" }\n'
+            '[[scenario]]\ndescription = 3\n')
+    with pytest.raises(ConfigError) as info:
+        scenarios_from(text, "bad.toml")
+    problems = info.value.problems
+    located = {re.search(r"key ('[^']+')", p).group(1) for p in problems}
+    assert located == {"'name'", "'colour'", "'lever'", "'odds_multiplier'", "'stages'", "'select'",
+                       "'count'", "'tier'", "'sellers'", "'description'"}
+    assert str(info.value).startswith(f"{len(problems)} problems:\n  bad.toml: scenario 'baseline'")
+    assert all(p.startswith("bad.toml: scenario ") for p in problems)
+    # Across files too: a missing file, a bad one and a name used twice, in one error.
+    good = '[[scenario]]\nname = "same"\n'
+    for name, body in (("a.toml", good), ("b.toml", good), ("c.toml", "[[scenario]]\nname = 3\n")):
+        (tmp_path / name).write_text(body)
+    with pytest.raises(ConfigError) as info:
+        load_scenario_files([tmp_path / n for n in ("a.toml", "b.toml", "c.toml", "gone.toml")])
+    text = str(info.value)
+    assert text.startswith("3 problems:") and "duplicate scenario name" in text
+    assert "c.toml: scenario '#1', key 'name'" in text and "gone.toml: scenario file not found" in text
 
 
 def test_duplicate_names_across_files(tmp_path):
@@ -290,30 +320,47 @@ def test_recruits_keep_existing_partners_draws_and_add_their_own():
     np.testing.assert_array_equal(again.inputs.asr, plan.inputs.asr)
 
 
-class _FakeActivation:
-    """Duck-typed ActivationModel: logit theta = a + ramp * exp(-tenure / 2) (no noise)."""
+class _FakeModel:
+    """Duck-typed fitted model: fixed posterior samples by name, over reseller/msp and 3 tiers."""
 
-    def __init__(self, n=50, a=0.3, ramp=-1.0):
+    def __init__(self, name, samples):
         coords = {"partner_type": ("reseller", "msp"), "tier": ("strategic", "growth", "transactional")}
+        self.name, self._s = name, samples
         self.spec = type("Spec", (), {"coords": coords, "meta": {"first_quarter_index": 0,
                                                                     "q_center": 0.0}})()
-        self._s = {"intercept": np.full(n, logit(a)), "type_effect": np.zeros((n, 2)),
-                   "tier_effect": np.zeros((n, 3)), "partner_sigma": np.zeros(n),
-                   "ramp": np.full(n, ramp), "trend": np.zeros(n), "noise_sigma": np.zeros(n)}
+        self.n_samples = len(next(iter(samples.values())))
 
     def samples(self, name):
         return self._s[name]
 
 
+def _fake_activation(n=50, a=0.3, ramp=-1.0):
+    """logit theta = a + ramp * exp(-tenure / 2) (no partner spread, no noise)."""
+    return _FakeModel("activation", {
+        "intercept": np.full(n, logit(a)), "type_effect": np.zeros((n, 2)),
+        "tier_effect": np.zeros((n, 3)), "partner_sigma": np.zeros(n), "ramp": np.full(n, ramp),
+        "trend": np.zeros(n), "noise_sigma": np.zeros(n)})
+
+
 class _FakeFits:
-    def __init__(self, aligned=True):
-        self.activation = _FakeActivation()
-        if aligned:
-            self.draw_indices = lambda n_draws, seed: np.arange(n_draws) % 50
+    """Duck-typed FittedModels: the five fits, iterated in fitting order."""
+
+    def __init__(self, n=50):
+        level = {"intercept": np.zeros(n), "type_effect": np.zeros((n, 2)),
+                 "partner_sigma": np.zeros(n)}
+        self.activation = _fake_activation(n)
+        self.productivity = _FakeModel("productivity", level)
+        self.conversion = _FakeModel("conversion", {"partner_sigma": np.zeros(n)})
+        self.timing = _FakeModel("timing", {"time_mu": np.zeros(n)})
+        self.deal_size = _FakeModel("deal_size", {**level, "intercept": np.full(n, 10.0)})
+
+    def __iter__(self):
+        return iter((self.activation, self.productivity, self.conversion, self.timing,
+                     self.deal_size))
 
 
 def test_activation_path_follows_the_onboarding_ramp():
-    fit = _FakeActivation()
+    fit = _fake_activation()
     quarters = [Quarter.parse(q) for q in ("2026Q4", "2027Q1", "2027Q2", "2027Q3")]
     path = activation_path(fit, "msp", "growth", quarters[1], quarters, np.random.default_rng(0))
     expected = [0.0] + [1 / (1 + np.exp(-(logit(0.3) - np.exp(-t / 2)))) for t in (0, 1, 2)]
@@ -323,18 +370,28 @@ def test_activation_path_follows_the_onboarding_ramp():
 
 def test_recruits_use_the_activation_posterior_when_the_fits_have_one():
     inputs = degenerate_inputs(n_draws=40, quarters=("2026Q4", "2027Q1"))
-    predictive = predictive_for(_FakeFits(), 40, seed=7)
-    assert isinstance(predictive, ModelPredictive)
-    assert isinstance(predictive_for(object(), 40, seed=7), InputsPredictive)
+    predictive = ModelPredictive(_FakeFits(), 40, seed=7)
     s = change("recruit", 'count = 1\npartner_type = "reseller"\ntier = "growth"\nsellers = 10')
     plan = apply_scenario(s, inputs, predictive=predictive)
     ramp0 = 1 / (1 + np.exp(-(logit(0.3) - 1.0)))
     np.testing.assert_allclose(plan.inputs.asr[:, 1, 0], ramp0)
+    new = len(inputs.partner_ids)  # the recruit: levels from the fits (no spread: their means)
+    np.testing.assert_allclose(plan.inputs.opp_rate[:, new], 1.0)
+    np.testing.assert_allclose(plan.inputs.size_mu[:, new], 10.0)
     assert plan.recruited["source"].iloc[0].startswith("activation model")
-    assert not any("assumed rule" in n for n in plan.notes)
-    # Fits that neither expose draw_indices nor iterate over fitted models: an assumed rule.
-    unaligned = apply_scenario(s, inputs, predictive=predictive_for(_FakeFits(aligned=False), 40, 7))
-    assert any("assumed rule" in n for n in unaligned.notes)
+    assert not any("approximation" in n for n in plan.notes)
+
+
+def test_recruits_without_a_posterior_are_an_approximation_said_so():
+    """A model source that fitted no posterior (fitted_models -> None): InputsPredictive, noted."""
+    inputs = degenerate_inputs(n_draws=40, quarters=("2026Q4", "2027Q1"))
+    assert fitted_models(FakeFits()) is None and fitted_models(_FakeFits()) is None
+    predictive = predictive_for(None, 40, seed=7)
+    assert isinstance(predictive, InputsPredictive)
+    s = change("recruit", 'count = 1\npartner_type = "reseller"\ntier = "growth"\nsellers = 10')
+    plan = apply_scenario(s, inputs, predictive=predictive)
+    assert plan.recruited["source"].iloc[0].startswith("approximation")
+    assert any("no activation posterior" in n for n in plan.notes)
 
 
 def test_typical_partner():

@@ -1,12 +1,11 @@
 """The ``scenario`` and ``levers`` commands through CliRunner, on the tiny export.
 
-The models are replaced by a fake fitted-models module (as in ``test_forecast_glue.py``): a
-degenerate posterior over the tiny export's four partners, so no MCMC runs.
+The models are :class:`~partner_forecast.testing.fits.DegenerateModels` (a degenerate posterior
+over the tiny export's four partners), given to the CLI through its click context: no MCMC runs
+and no module is swapped.
 """
 
 import json
-import sys
-import types
 
 import numpy as np
 import pandas as pd
@@ -16,36 +15,13 @@ from click.testing import CliRunner
 from partner_forecast.cli import main
 from partner_forecast.ledger.store import Ledger
 from partner_forecast.testing.exports import write_tiny_export
-from partner_forecast.testing.posteriors import TIERS, degenerate_inputs
+from partner_forecast.testing.fits import DegenerateModels
 
 AS_OF = "2026-07-01"  # a quarter start: 2026Q3 is simulated whole
 
 
-class _FakeFits:
-    def diagnostics_table(self):
-        return pd.DataFrame([{"model": "fake", "divergences": 0, "max_rhat": 1.0}])
-
-
-@pytest.fixture
-def fake_models(monkeypatch):
-    def fit_all(export, settings, workspace, progress=True):
-        return _FakeFits()
-
-    def simulation_inputs(fits, export, settings, quarters, n_draws, seed):
-        partners = export.partners.sort_values("partner_id")
-        inputs = degenerate_inputs(n_draws=n_draws, quarters=[str(q) for q in quarters],
-                                   as_of=str(export.default_as_of.date()), n_partners=len(partners))
-        return inputs.replace(
-            partner_ids=partners["partner_id"].to_numpy(dtype=str),
-            partner_type=np.array([inputs.types.index(t) for t in partners["partner_type"]]),
-            partner_tier=np.array([TIERS.index(t) for t in partners["tier"]])).check()
-
-    ws = types.ModuleType("partner_forecast.workspace")
-    ws.fit_all = fit_all
-    mi = types.ModuleType("partner_forecast.posterior.inputs")
-    mi.simulation_inputs = simulation_inputs
-    monkeypatch.setitem(sys.modules, "partner_forecast.workspace", ws)
-    monkeypatch.setitem(sys.modules, "partner_forecast.posterior.inputs", mi)
+MODELS = DegenerateModels(own_partners=True)
+"""A degenerate posterior over the tiny export's four partners: no MCMC runs."""
 
 
 @pytest.fixture
@@ -53,8 +29,8 @@ def tiny(tmp_path):
     return write_tiny_export(tmp_path / "export")
 
 
-def invoke(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
+def invoke(*args, runner: CliRunner | None = None):
+    return (runner or CliRunner()).invoke(main, [str(a) for a in args], obj={"models": MODELS})
 
 
 def write(tmp_path, name, text):
@@ -84,7 +60,7 @@ name = "two_msps"
 """
 
 
-def test_scenario_command_compares_with_common_random_numbers(fake_models, tiny, tmp_path):
+def test_scenario_command_compares_with_common_random_numbers(tiny, tmp_path):
     path = write(tmp_path, "good.toml", GOOD)
     ws = tmp_path / "ws"
     r = invoke("scenario", tiny, path, "--as-of", AS_OF, "--draws", 2000, "--seed", 5,
@@ -119,7 +95,7 @@ def test_scenario_command_compares_with_common_random_numbers(fake_models, tiny,
     assert any("approximation" in w for w in doc["meta"]["warnings"])  # no activation posterior
 
 
-def test_scenario_command_by_segment_table_and_examples(fake_models, tiny, tmp_path):
+def test_scenario_command_by_segment_table_and_examples(tiny, tmp_path):
     from pathlib import Path
 
     examples = sorted((Path(__file__).resolve().parents[1] / "configs" / "scenarios").glob("*.toml"))
@@ -135,7 +111,7 @@ def test_scenario_command_by_segment_table_and_examples(fake_models, tiny, tmp_p
     assert "EMEA" in r.stdout and "AMER" in r.stdout
 
 
-def test_levers_command(fake_models, tiny, tmp_path):
+def test_levers_command(tiny, tmp_path):
     r = invoke("levers", tiny, "--as-of", AS_OF, "--draws", 400, "--workspace", tmp_path / "ws",
                "--format", "json")
     assert r.exit_code == 0, r.output
@@ -197,7 +173,7 @@ BAD = {
 
 
 @pytest.mark.parametrize("kind", sorted(BAD))
-def test_bad_scenario_files_exit_2_naming_file_scenario_and_key(kind, fake_models, tiny, tmp_path):
+def test_bad_scenario_files_exit_2_naming_file_scenario_and_key(kind, tiny, tmp_path):
     text, key = BAD[kind]
     path = write(tmp_path, f"{kind}.toml", text)
     r = invoke("scenario", tiny, path, "--as-of", AS_OF, "--draws", 50, "--workspace", tmp_path / "ws",
@@ -213,19 +189,19 @@ def test_bad_scenario_files_exit_2_naming_file_scenario_and_key(kind, fake_model
     assert "scenario 's1'" in message or (key == "name" and "scenario '#1'" in message)
 
 
-def test_scenario_usage_errors(fake_models, tiny, tmp_path):
+def test_scenario_usage_errors(tiny, tmp_path):
     assert invoke("scenario", tiny).exit_code == 2  # no FILE
     r = invoke("scenario", tiny, tmp_path / "missing.toml", "--workspace", tmp_path / "ws")
     assert r.exit_code == 2 and "not found" in r.output
 
 
-def test_levers_progress_bar_only_on_a_terminal_or_when_asked(fake_models, tiny, tmp_path):
+def test_levers_progress_bar_only_on_a_terminal_or_when_asked(tiny, tmp_path):
     args = ("levers", tiny, "--as-of", AS_OF, "--draws", 100, "--workspace", tmp_path / "ws",
             "--format", "json")
-    quiet = CliRunner().invoke(main, [str(a) for a in args])
+    quiet = invoke(*args)
     assert quiet.exit_code == 0, quiet.output
     assert "levers:" not in quiet.stderr and "run/s" not in quiet.stderr
-    asked = CliRunner(env={"PARTNER_FORECAST_PROGRESS": "1"}).invoke(main, [str(a) for a in args])
+    asked = invoke(*args, runner=CliRunner(env={"PARTNER_FORECAST_PROGRESS": "1"}))
     assert asked.exit_code == 0, asked.output
     # baseline + 7 steps; tqdm redraws at most every few tenths of a second (and a bar that
     # does not stay is cleared), so only the drawn start is certain to be in the capture

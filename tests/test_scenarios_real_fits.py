@@ -1,6 +1,6 @@
 """``levers`` and a ``recruit`` scenario through the real path: CLI -> prepare -> fit_all (loading
 fake posteriors from the workspace cache) -> simulation inputs -> recruits from the activation
-posterior. No module is swapped: the fake fits (``partner_forecast.models.testing.fake_fit``)
+posterior. No module is swapped: the fake fits (``partner_forecast.testing.fake_fit.fake_fit``)
 carry the real variables and dims, they are only not sampled.
 """
 
@@ -16,9 +16,14 @@ from click.testing import CliRunner
 from partner_forecast.cli import main
 from partner_forecast.models import MODEL_CLASSES
 from partner_forecast.models.fitted import FittedModels
-from partner_forecast.models.testing import fake_fit
 from partner_forecast.posterior.inputs import simulation_inputs
-from partner_forecast.scenarios.recruit import ModelPredictive, predictive_for, sample_indices
+from partner_forecast.scenarios.recruit import (
+    ModelPredictive,
+    fitted_models,
+    predictive_for,
+    sample_indices,
+)
+from partner_forecast.testing.fake_fit import fake_fit
 from partner_forecast.workspace import Workspace, data_fingerprint
 
 RECRUIT = """
@@ -89,12 +94,12 @@ def test_recruits_use_the_posterior_samples_behind_each_draw(view_fits, view, mo
     fake_fits = view_fits
     quarters = [view.quarter()]
     inputs = simulation_inputs(fake_fits, view, models_settings, quarters, 70, seed=11)
-    idx, note = sample_indices(fake_fits, 70, 11)
-    assert note is None
+    idx = sample_indices(fake_fits, 70, 11)
     np.testing.assert_array_equal(
         inputs.opp_rate, fake_fits.productivity.opp_rate()[idx["productivity"]])
     np.testing.assert_array_equal(
         inputs.adv_partner, fake_fits.conversion.samples("partner_effect")[idx["conversion"]])
     np.testing.assert_array_equal(inputs.size_mu, fake_fits.deal_size.size_mu()[idx["deal_size"]])
-    predictive = predictive_for(fake_fits, 70, 11)
+    assert fitted_models(fake_fits) is fake_fits
+    predictive = predictive_for(fitted_models(fake_fits), 70, 11)
     assert isinstance(predictive, ModelPredictive)

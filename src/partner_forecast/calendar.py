@@ -71,6 +71,7 @@ class Quarter:
     def __sub__(self, other: int) -> Quarter: ...
 
     def __sub__(self, other: int | Quarter) -> Quarter | int:
+        """``quarter - n``: n quarters earlier; ``quarter - other``: quarters between them."""
         if isinstance(other, Quarter):
             return self.index - other.index
         return self + (-int(other))

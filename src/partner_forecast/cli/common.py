@@ -178,15 +178,59 @@ def output_options(formats: tuple[str, ...] = ("table", "csv", "json", "xlsx")) 
     return decorator
 
 
+AS_OF_HELP = ("View the data as it stood on this date (default: the day after the latest date "
+              "in the data).")
+QUARTER_HELP = "Fiscal quarter, e.g. 2026Q4 (default: the one containing as-of)."
+CONFIG_HELP = "TOML config merged over the defaults."
+DRAWS_HELP = "Monte Carlo draws (default from [simulation] draws: 4000)."
+SEED_HELP = "Random seed (same seed, same output)."
+
+
+def as_of_option(help: str = AS_OF_HELP) -> Callable[[Callable], Callable]:
+    """``--as-of DATE`` (an ISO date, normalised to midnight); ``help`` as the command reads it."""
+    return click.option("--as-of", "as_of", callback=_parse_date, help=help)
+
+
+def quarter_option(help: str = QUARTER_HELP, required: bool = False) -> Callable[[Callable], Callable]:
+    """``--quarter`` (a fiscal quarter label, checked and made canonical)."""
+    return click.option("--quarter", required=required, callback=_parse_quarter, help=help)
+
+
+def config_option(help: str = CONFIG_HELP) -> Callable[[Callable], Callable]:
+    """``--config FILE`` (a TOML file merged over the defaults), as ``config_path``."""
+    return click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True),
+                        help=help)
+
+
+def draws_option(help: str = DRAWS_HELP) -> Callable[[Callable], Callable]:
+    """``--draws`` (Monte Carlo draws, 1 to 200,000; None: the config's)."""
+    return click.option("--draws", type=click.IntRange(1, 200_000), default=None, help=help)
+
+
+def seed_option(help: str = SEED_HELP, default: int | None = None) -> Callable[[Callable], Callable]:
+    """``--seed`` (:data:`SEED`); None: the config's seed."""
+    return click.option("--seed", type=SEED, default=default, show_default=default is not None,
+                        help=help)
+
+
+def horizon_option(help: str = "Number of quarters to forecast, from --quarter.", default: int = 1
+                   ) -> Callable[[Callable], Callable]:
+    """``--horizon`` (1 to 8 quarters)."""
+    return click.option("--horizon", type=click.IntRange(1, 8), default=default, show_default=True,
+                        help=help)
+
+
+workspace_option = click.option(
+    "--workspace", type=click.Path(file_okay=False, path_type=Path), default=".partner_forecast",
+    show_default=True, help="Folder holding cached posteriors and the forecast ledger.")
+"""``--workspace DIR``: cached posteriors and the forecast ledger."""
+
+
 def common_options(f: Callable) -> Callable:
     """``--as-of``, ``--quarter``, ``--config`` shared by table commands."""
-    f = click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True),
-                     help="TOML config merged over the defaults.")(f)
-    f = click.option("--quarter", callback=_parse_quarter,
-                     help="Fiscal quarter, e.g. 2026Q4 (default: the one containing as-of).")(f)
-    f = click.option("--as-of", "as_of", callback=_parse_date,
-                     help="View the data as it stood on this date (default: the day after the "
-                          "latest date in the data).")(f)
+    f = config_option()(f)
+    f = quarter_option()(f)
+    f = as_of_option()(f)
     return f
 
 
@@ -268,16 +312,3 @@ def load_context(data: Path, as_of, config_path: str | None):
     if as_of is not None:
         export = export.as_of(as_of)
     return settings, export
-
-
-def wraps_errors(f: Callable) -> Callable:
-    """Decorator kept for commands called outside the group (e.g. in tests)."""
-
-    @functools.wraps(f)
-    def inner(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return f(*args, **kwargs)
-        except PartnerForecastError as exc:
-            raise UserError(str(exc)) from None
-
-    return inner

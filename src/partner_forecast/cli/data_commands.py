@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from partner_forecast.cli.common import UserError, _parse_date, data_argument, main
+from partner_forecast.cli.common import UserError, as_of_option, config_option, data_argument, main
 from partner_forecast.errors import ExportError
 
 
@@ -49,11 +49,9 @@ def _leakage_lines(table) -> list[str]:
 
 @main.command()
 @data_argument
-@click.option("--as-of", "as_of", callback=_parse_date,
-              help="Audit the deals closed in the window before this date (default: the day "
-                   "after the latest date in the data).")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True),
-              help="TOML config merged over the defaults ([audit] window and fields).")
+@as_of_option("Audit the deals closed in the window before this date (default: the day after "
+              "the latest date in the data).")
+@config_option("TOML config merged over the defaults ([audit] window and fields).")
 def validate(data: str, as_of: pd.Timestamp | None, config_path: str | None) -> None:
     """Check an export against the data contract and audit its data quality.
 

@@ -14,8 +14,8 @@ from partner_forecast.cli.common import (
     main,
     model_source,
     output_options,
+    workspace_option,
 )
-from partner_forecast.cli.forecast_commands import workspace_option
 from partner_forecast.evaluate import BACKTEST_SEGMENTS
 
 config_option = click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True),

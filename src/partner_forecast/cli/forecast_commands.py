@@ -7,30 +7,27 @@ from pathlib import Path
 import click
 
 from partner_forecast.cli.common import (
-    SEED,
     by_option,
     common_options,
     data_argument,
+    draws_option,
     emit,
+    horizon_option,
     main,
     model_source,
     output_options,
+    seed_option,
+    workspace_option,
 )
-
-workspace_option = click.option(
-    "--workspace", type=click.Path(file_okay=False, path_type=Path), default=".partner_forecast",
-    show_default=True, help="Folder holding cached posteriors and the forecast ledger.")
 
 
 @main.command()
 @data_argument
 @common_options
 @by_option
-@click.option("--horizon", type=click.IntRange(1, 8), default=1, show_default=True,
-              help="Number of quarters to forecast, from --quarter.")
-@click.option("--draws", type=click.IntRange(1, 200_000), default=None,
-              help="Monte Carlo draws (default from [simulation] draws: 4000).")
-@click.option("--seed", type=SEED, default=None, help="Random seed (same seed, same output).")
+@horizon_option()
+@draws_option()
+@seed_option()
 @workspace_option
 @click.option("--no-ledger", is_flag=True, help="Do not record this run in the forecast ledger.")
 @click.option("--recalibrate", is_flag=True,

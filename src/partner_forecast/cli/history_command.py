@@ -13,8 +13,8 @@ from partner_forecast.cli.common import (
     emit,
     main,
     output_options,
+    workspace_option,
 )
-from partner_forecast.cli.forecast_commands import workspace_option
 
 _RUNS_TEXT = ["run_id", "as_of", "segment", "p10", "p50", "p90", "mean", "p_at_least_target",
               "actual", "percentile", "refit", "data_fingerprint", "config_fingerprint", "version"]

@@ -7,35 +7,27 @@ from pathlib import Path
 import click
 
 from partner_forecast.cli.common import (
-    SEED,
+    as_of_option,
     base_meta,
+    config_option,
     data_argument,
     emit,
     load_context,
     main,
     output_options,
+    seed_option,
+    workspace_option,
 )
-from partner_forecast.cli.forecast_commands import workspace_option
 
-
-def _config_option(f):
-    return click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True),
-                        help="TOML config merged over the defaults.")(f)
-
-
-def _as_of_option(f):
-    from partner_forecast.cli.common import _parse_date
-
-    return click.option("--as-of", "as_of", callback=_parse_date,
-                        help="Fit on the data as it stood on this date (default: the day after "
-                             "the latest date in the data).")(f)
+_as_of_option = as_of_option("Fit on the data as it stood on this date (default: the day after "
+                             "the latest date in the data).")
 
 
 @main.command()
 @data_argument
 @_as_of_option
 @workspace_option
-@_config_option
+@config_option()
 @click.option("--refit", is_flag=True, help="Fit again even when the workspace has the posteriors.")
 @output_options(("table", "csv", "json"))
 def fit(data: Path, as_of, workspace: Path, config_path: str | None, refit: bool, fmt: str,
@@ -67,9 +59,8 @@ def fit(data: Path, as_of, workspace: Path, config_path: str | None, refit: bool
 @data_argument
 @_as_of_option
 @workspace_option
-@_config_option
-@click.option("--seed", type=SEED, default=0, show_default=True,
-              help="Seed of the Monte Carlo average over deals.")
+@config_option()
+@seed_option("Seed of the Monte Carlo average over deals.", default=0)
 @output_options(("table", "csv", "json"))
 def curves(data: Path, as_of, workspace: Path, config_path: str | None, seed: int, fmt: str,
            output: Path | None) -> None:

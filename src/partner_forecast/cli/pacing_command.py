@@ -15,8 +15,8 @@ from partner_forecast.cli.common import (
     main,
     model_source,
     output_options,
+    workspace_option,
 )
-from partner_forecast.cli.forecast_commands import workspace_option
 
 _SUMMARY_TEXT = ["quarter", "as_of", "day", "days", "won_to_date", "expected_p10", "expected_p50",
                  "expected_p90", "won_vs_p50", "position", "arr_target", "p_at_least_target",

@@ -6,8 +6,14 @@ from pathlib import Path
 
 import click
 
-from partner_forecast.cli.common import SEED, UserError, common_options, data_argument, main
-from partner_forecast.cli.forecast_commands import workspace_option
+from partner_forecast.cli.common import (
+    SEED,
+    UserError,
+    common_options,
+    data_argument,
+    main,
+    workspace_option,
+)
 
 REPORT_FORMATS = ("html", "pdf")
 

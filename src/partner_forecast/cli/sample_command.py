@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from partner_forecast.cli.common import SEED, UserError, main
+from partner_forecast.cli.common import UserError, main, seed_option
 from partner_forecast.data.sample.profiles import parse_profiles, profile_help
 
 
@@ -37,7 +37,7 @@ def _parse_start(ctx: click.Context, param: click.Parameter, value: str) -> pd.T
               help="Number of partner companies.")
 @click.option("--quarters", type=click.IntRange(1, 40), default=12, show_default=True,
               help="Quarters of history; the export date is START plus this many quarters.")
-@click.option("--seed", type=SEED, default=2026, show_default=True, help="Random seed.")
+@seed_option("Random seed.", default=2026)
 @click.option("--start", callback=_parse_start, default="2024-01-01", show_default=True,
               help="First day of the history window (a calendar quarter start).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv",

@@ -12,16 +12,20 @@ import click
 import pandas as pd
 
 from partner_forecast.cli.common import (
-    SEED,
+    DRAWS_HELP,
     UserError,
     by_option,
     common_options,
     default_data,
+    draws_option,
     emit,
+    horizon_option,
     main,
+    model_source,
     output_options,
+    seed_option,
+    workspace_option,
 )
-from partner_forecast.cli.forecast_commands import workspace_option
 
 SCENARIO_TABLE_COLUMNS = ("quarter", "segment", "scenario", "p10", "p50", "p90", "delta_p10",
                           "delta_p50", "delta_p90", "delta_mean_pct", "p_above_baseline",
@@ -41,13 +45,9 @@ def _run_options(draws_help: str) -> Callable[[Callable], Callable]:
     """``--horizon``, ``--draws`` (with its help text) and ``--seed``."""
 
     def decorator(f: Callable) -> Callable:
-        f = click.option("--seed", type=SEED, default=None,
-                         help="Random seed (baseline and every run share it).")(f)
-        f = click.option("--draws", type=click.IntRange(1, 200_000), default=None,
-                         help=draws_help)(f)
-        f = click.option("--horizon", type=click.IntRange(1, 8), default=1, show_default=True,
-                         help="Number of quarters to report, from --quarter.")(f)
-        return f
+        f = seed_option("Random seed (baseline and every run share it).")(f)
+        f = draws_option(draws_help)(f)
+        return horizon_option("Number of quarters to report, from --quarter.")(f)
     return decorator
 
 
@@ -83,7 +83,7 @@ def _shown(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
 @click.argument("paths", nargs=-1, metavar="[DATA] FILE...")
 @common_options
 @by_option
-@_run_options("Monte Carlo draws (default from [simulation] draws: 4000).")
+@_run_options(DRAWS_HELP)
 @workspace_option
 @click.option("--no-ledger", is_flag=True, help="Do not record the runs in the forecast ledger.")
 @output_options()
@@ -107,8 +107,8 @@ def scenario(paths: tuple[str, ...], as_of: pd.Timestamp | None, quarter: str | 
     data, files = _split_paths(paths)
     scenarios = load_scenario_files(files)  # every file checked before the fit
     context = prepare(data, as_of=as_of, quarter=quarter, horizon=horizon, by=by,
-                              draws=draws, seed=seed, config=config_path, workspace=workspace,
-                              progress=True)
+                      draws=draws, seed=seed, config=config_path, workspace=workspace,
+                      progress=True, models=model_source())
     comparison = compare_scenarios(context, scenarios, record=not no_ledger, progress=True)
     warnings = list(comparison.meta.get("warnings", []))
     _warn(warnings + comparison.notes)
@@ -148,11 +148,10 @@ def levers(data: str | None, as_of: pd.Timestamp | None, quarter: str | None,
     from partner_forecast.scenarios import binding_constraints, lever_sensitivity
     from partner_forecast.scenarios.constraints import constraint_meta
 
-    if data is None:
-        data = default_data()
-    context = prepare(Path(data), as_of=as_of, quarter=quarter, horizon=horizon, by=by,
-                              draws=draws or LEVERS_DRAWS, seed=seed, config=config_path,
-                              workspace=workspace, progress=True)
+    context = prepare(Path(data) if data is not None else default_data(), as_of=as_of,
+                      quarter=quarter, horizon=horizon, by=by, draws=draws or LEVERS_DRAWS,
+                      seed=seed, config=config_path, workspace=workspace, progress=True,
+                      models=model_source())
     table, meta = lever_sensitivity(context, progress=True)
     constraints = binding_constraints(context.export, context.settings, window_quarters=window)
     warnings = list(meta.pop("warnings", []))

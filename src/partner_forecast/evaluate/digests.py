@@ -11,8 +11,8 @@ import hashlib
 import numpy as np
 import pandas as pd
 
-from partner_forecast.data.export import Export
 from partner_forecast.data.convert import ROW_COLUMN
+from partner_forecast.data.export import Export
 from partner_forecast.data.schema import TABLES
 
 

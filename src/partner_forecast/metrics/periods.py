@@ -59,4 +59,7 @@ def in_quarter(dates: pd.Series, export: Export, quarter: Quarter) -> pd.Series:
     return dates.notna() & (dates >= quarter.start) & (dates < quarter_cut(export, quarter))
 
 
-__all__ = ["last_data_quarter", "resolve_quarter", "quarter_cut", "in_quarter"]
+TREND_QUARTERS = 4
+"""Quarters of the trend tables (coverage's pipeline trend, the scorecard's seller trend)."""
+
+__all__ = ["TREND_QUARTERS", "last_data_quarter", "resolve_quarter", "quarter_cut", "in_quarter"]

@@ -1,6 +1,9 @@
 """What-if scenarios on activation levers, lever sensitivity and the binding-driver reading.
 
-- :mod:`~partner_forecast.scenarios.spec`: scenario files (TOML) -> :class:`Scenario`, validated.
+- :mod:`~partner_forecast.scenarios.spec`: what a scenario is (:class:`Scenario`, :class:`Change`).
+- :mod:`~partner_forecast.scenarios.levers`: the lever table (each lever's keys and checks).
+- :mod:`~partner_forecast.scenarios.parse`: scenario files (TOML) -> scenarios, every problem
+  of a file reported at once.
 - :mod:`~partner_forecast.scenarios.apply`: a scenario applied to simulation inputs ->
   :class:`ScenarioPlan` (changed inputs + engine :class:`~partner_forecast.simulate.Levers`).
 - :mod:`~partner_forecast.scenarios.recruit`: new partners' draws from the models' population
@@ -14,11 +17,19 @@
 
 from partner_forecast.scenarios.apply import PartnerAttributes, ScenarioPlan, apply_scenario
 from partner_forecast.scenarios.constraints import binding_constraints
+from partner_forecast.scenarios.levers import LEVER_TABLE, LEVERS, Lever
+from partner_forecast.scenarios.parse import (
+    ScenarioFileError,
+    load_scenario_files,
+    load_scenarios,
+    parse_scenarios,
+)
 from partner_forecast.scenarios.recruit import (
     InputsPredictive,
     ModelPredictive,
     NewPartnerDraws,
     NewPartnerPredictive,
+    fitted_models,
     predictive_for,
 )
 from partner_forecast.scenarios.run import (
@@ -27,18 +38,11 @@ from partner_forecast.scenarios.run import (
     compare_scenarios,
 )
 from partner_forecast.scenarios.sensitivity import STANDARD_STEPS, LeverStep, lever_sensitivity
-from partner_forecast.scenarios.spec import (
-    LEVERS,
-    Change,
-    Scenario,
-    Selector,
-    load_scenario_files,
-    load_scenarios,
-    parse_scenarios,
-)
+from partner_forecast.scenarios.spec import Change, Scenario, Selector
 
-__all__ = ["LEVERS", "STANDARD_STEPS", "Change", "InputsPredictive", "LeverStep", "ModelPredictive",
-           "NewPartnerDraws", "NewPartnerPredictive", "PartnerAttributes", "Scenario",
-           "ScenarioComparison", "ScenarioPlan", "Selector", "apply_scenario", "binding_constraints",
-           "compare_files", "compare_scenarios", "lever_sensitivity", "load_scenario_files",
+__all__ = ["LEVERS", "LEVER_TABLE", "STANDARD_STEPS", "Change", "InputsPredictive", "Lever",
+           "LeverStep", "ModelPredictive", "NewPartnerDraws", "NewPartnerPredictive",
+           "PartnerAttributes", "Scenario", "ScenarioComparison", "ScenarioFileError",
+           "ScenarioPlan", "Selector", "apply_scenario", "binding_constraints", "compare_files",
+           "compare_scenarios", "fitted_models", "lever_sensitivity", "load_scenario_files",
            "load_scenarios", "parse_scenarios", "predictive_for"]

@@ -374,18 +374,18 @@ def apply_scenario(scenario: Scenario, inputs: SimulationInputs, *,
                          f"the start of {start.quarter} (levers change by whole quarters)")
         stages = np.array([OPEN_STAGES.index(s) for s in (change.stages or OPEN_STAGES)])
         stage_cells = np.ix_(idx, stages, np.arange(h0, H))
-        value = float(change.value) if change.value is not None else 0.0
+        amount = float(change.value) if change.value is not None else 0.0
         if change.lever == "activation_rate":
             if change.operation == "set":
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    scale = np.where(base_mean > 0, value / base_mean, 1.0)
+                    scale = np.where(base_mean > 0, amount / base_mean, 1.0)
                 asr_m[cells] = scale[cells]
-                asr_a[cells] = np.where(base_mean[cells] > 0, 0.0, value)
+                asr_a[cells] = np.where(base_mean[cells] > 0, 0.0, amount)
             elif change.operation == "add_pp":
-                asr_a[cells] += value / 100.0
+                asr_a[cells] += amount / 100.0
             else:
-                asr_m[cells] *= value
-                asr_a[cells] *= value
+                asr_m[cells] *= amount
+                asr_a[cells] *= amount
             after = base_mean * asr_m + asr_a
             bad = ((after < -_TOL) | (after > 1 + _TOL)) & (pool + pool_add > 0) & ~gone
             if strict and bad.any():
@@ -395,18 +395,18 @@ def apply_scenario(scenario: Scenario, inputs: SimulationInputs, *,
                     f"{ext.quarters[h]} to {after[p, h]:.3f}, outside [0, 1] (posterior mean "
                     f"{base_mean[p, h]:.3f} before the scenario)", change, change.operation)
         elif change.lever == "productivity":
-            prod[cells] *= value
+            prod[cells] *= amount
         elif change.lever == "deal_size":
-            size[cells] *= value
+            size[cells] *= amount
         elif change.lever == "win_rate":
-            odds[stage_cells] *= value
+            odds[stage_cells] *= amount
         elif change.lever == "sales_cycle":
-            time[stage_cells] *= value
+            time[stage_cells] *= amount
         elif change.lever == "sellers":
             if change.operation == "add":
-                pool_add[cells] += int(value)
+                pool_add[cells] += int(amount)
             else:
-                pool_add[cells] += _round_half_away(pool[cells] * value / 100.0)
+                pool_add[cells] += _round_half_away(pool[cells] * amount / 100.0)
             below = (pool + pool_add < 0) & ~gone
             if below.any():
                 if strict:

@@ -6,38 +6,40 @@ its type and tier, plus (activation) the onboarding ramp by quarters since onboa
 trend and fresh partner-quarter noise. :class:`NewPartnerPredictive` is the interface the
 scenario engine asks; :func:`predictive_for` picks the implementation:
 
-- :class:`ModelPredictive` (the answer): reads the fitted models. Activation needs the
-  activation fit (``partner_forecast.models.ActivationModel``): if it offers
-  ``new_partner_asr_path(partner_type, tier, onboarded, quarters, rng, draws)`` that is used,
-  otherwise the same population predictive is computed from its posterior samples
-  (``intercept``, ``type_effect``, ``tier_effect``, ``partner_sigma``, ``ramp``, ``trend``,
-  ``noise_sigma``) with :func:`partner_forecast.models.activation.ramp_term`. Productivity and
-  deal size use ``intercept + type_effect + Normal(0, partner_sigma)`` of their fits, the
-  conversion partner effect ``Normal(0, partner_sigma)``; where a fit lacks those samples, the
-  approximation below is used for that parameter and said so.
-- :class:`InputsPredictive` (an approximation, used only when no activation posterior is
-  available, e.g. with fabricated inputs): per draw, the mean and spread across existing
-  partners of the same type (and tier where there are two or more) of each parameter in
+- :class:`ModelPredictive` (the answer): reads the real fitted models
+  (:class:`~partner_forecast.models.fitted.FittedModels`). Activation: the population
+  predictive from the activation posterior (``intercept``, ``type_effect``, ``tier_effect``,
+  ``partner_sigma``, ``ramp``, ``trend``, ``noise_sigma``) with
+  :func:`partner_forecast.models.activation.ramp_term`. Productivity and deal size use
+  ``intercept + type_effect + Normal(0, partner_sigma)`` of their fits, the conversion partner
+  effect ``Normal(0, partner_sigma)``.
+- :class:`InputsPredictive` (an approximation, used only when the model source offers no
+  posterior, e.g. fabricated inputs or the test doubles of :mod:`partner_forecast.testing`):
+  per draw, the mean and spread across existing partners of the same type (and tier where
+  there are two or more) of each parameter in
   :class:`~partner_forecast.simulate.inputs.SimulationInputs`, with *no onboarding ramp*.
   Every plan built with it carries a warning.
 
 Posterior draw alignment: draw ``d`` of the simulation inputs is posterior sample
-``draws[d]`` of each model; :func:`sample_indices` asks the fits
-(``fits.draw_indices(n_draws, seed)``), or reproduces for fitted models the per-model indices
-:func:`partner_forecast.posterior.inputs.simulation_inputs` draws from the same seed, and otherwise
-assumes a seeded choice, noting it.
+``draws[d]`` of each model; :func:`sample_indices` reproduces the per-model indices
+:func:`partner_forecast.posterior.inputs.simulation_inputs` draws from the same seed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
 from partner_forecast.calendar import Quarter
 from partner_forecast.simulate.inputs import SimulationInputs
+
+if TYPE_CHECKING:
+    from partner_forecast.models.activation import ActivationModel
+    from partner_forecast.models.base import PartnerModel
+    from partner_forecast.models.fitted import FittedModels
 
 
 @dataclass(frozen=True)
@@ -164,85 +166,34 @@ class InputsPredictive:
 
 
 # -- from the fitted models -----------------------------------------------------------------------
-def model_of(fits: Any, name: str) -> Any | None:
-    """The fitted model ``name`` from a fits object (attribute, mapping or ``.models``)."""
-    if fits is None:
-        return None
-    for getter in (lambda: getattr(fits, name), lambda: fits[name], lambda: fits.models[name]):
-        try:
-            found = getter()
-        except (AttributeError, KeyError, TypeError, IndexError):
-            continue
-        if found is not None:
-            return found
-    return None
+def fitted_models(fits: object) -> FittedModels | None:
+    """The real fitted models behind ``fits``; None for a model source without a posterior.
 
-
-def _has_samples(fit: Any, names: Sequence[str]) -> bool:
-    if fit is None or not hasattr(fit, "samples") or not hasattr(fit, "spec"):
-        return False
-    try:
-        for n in names:
-            fit.samples(n)
-    except Exception:  # noqa: BLE001 -- any failure means "not usable", reported as a note
-        return False
-    return True
-
-
-ACTIVATION_SAMPLES: tuple[str, ...] = ("intercept", "type_effect", "tier_effect", "partner_sigma",
-                                       "ramp", "trend", "noise_sigma")
-
-
-def sample_indices(fits: Any, n_draws: int, seed: int
-                   ) -> tuple[dict[str, np.ndarray] | np.ndarray, str | None]:
-    """Posterior samples behind each simulation draw, and a note when they had to be assumed.
-
-    Three cases, in order:
-
-    - the fits expose ``draw_indices(n_draws, seed)``: one index array, used for every model;
-    - the fits iterate over fitted models (``name``, ``n_samples``), as
-      :class:`~partner_forecast.models.fitted.FittedModels` does: per model, exactly the indices
-      :func:`partner_forecast.posterior.inputs.simulation_inputs` draws, i.e. one
-      ``numpy.random.default_rng(seed)`` passed through
-      :func:`partner_forecast.posterior.inputs.draw_indices` model by model in iteration order, so
-      draw ``d`` of a recruit reads the same posterior sample as draw ``d`` of every partner;
-    - otherwise a seeded choice over the activation samples, with a note (marginally right, the
-      joint correlation with the other draws may be lost).
-
-    Returns
-    -------
-    (dict or numpy.ndarray, str or None)
-        Indices per model name (or one array for all models) and the note.
+    The context of a forecast holds what its :class:`~partner_forecast.model_source.ModelSource`
+    fitted: the five PyMC models for the real source, a stand-in (e.g.
+    :class:`partner_forecast.testing.fits.FakeFits`) for one that simulates from fabricated
+    inputs, whose recruits then come from :class:`InputsPredictive`.
     """
-    own = getattr(fits, "draw_indices", None)
-    if callable(own):
-        return np.asarray(own(n_draws, seed), dtype=np.int64), None
-    try:
-        models = list(fits)
-        sizes = [(m.name, int(m.n_samples)) for m in models]
-    except (TypeError, AttributeError):
-        sizes = []
-    if sizes:
-        from partner_forecast.posterior.inputs import draw_indices as model_draw_indices
+    from partner_forecast.models.fitted import FittedModels
 
-        rng = np.random.default_rng(seed)
-        return {name: model_draw_indices(n, n_draws, rng).astype(np.int64) for name, n in sizes}, None
-    activation = model_of(fits, "activation")
-    n_samples = int(np.asarray(activation.samples("intercept")).shape[0])
+    return fits if isinstance(fits, FittedModels) else None
+
+
+def sample_indices(fits: FittedModels, n_draws: int, seed: int) -> dict[str, np.ndarray]:
+    """Posterior samples behind each simulation draw, per model name.
+
+    Exactly the indices :func:`partner_forecast.posterior.inputs.simulation_inputs` draws: one
+    ``numpy.random.default_rng(seed)`` passed through
+    :func:`partner_forecast.posterior.inputs.draw_indices` model by model in fitting order, so
+    draw ``d`` of a recruit reads the same posterior sample as draw ``d`` of every partner.
+    """
+    from partner_forecast.posterior.inputs import draw_indices
+
     rng = np.random.default_rng(seed)
-    idx = np.resize(rng.permutation(n_samples), n_draws)
-    return idx.astype(np.int64), ("the posterior samples behind the simulation draws were not "
-                                  "exposed by the models: new partners' draws are matched to "
-                                  "samples by an assumed rule (marginally right, joint "
-                                  "correlation with the other draws may be lost)")
+    return {m.name: draw_indices(int(m.n_samples), n_draws, rng).astype(np.int64) for m in fits}
 
 
-def _indices_for(indices: dict[str, np.ndarray] | np.ndarray, model: str) -> np.ndarray:
-    """The indices of ``model`` (the shared array when one array serves every model)."""
-    return indices[model] if isinstance(indices, dict) else indices
-
-
-def activation_path(fit: Any, partner_type: str, tier: str, onboarded: Quarter,
+def activation_path(fit: ActivationModel, partner_type: str, tier: str, onboarded: Quarter,
                     quarters: Sequence[Quarter], rng: np.random.Generator,
                     draws: np.ndarray | None = None) -> np.ndarray:
     """Population-predictive ASR of one new partner over ``quarters`` from the activation fit.
@@ -258,9 +209,6 @@ def activation_path(fit: Any, partner_type: str, tier: str, onboarded: Quarter,
     numpy.ndarray
         (len(draws) or samples, len(quarters)) probabilities.
     """
-    own = getattr(fit, "new_partner_asr_path", None)
-    if callable(own):
-        return np.asarray(own(partner_type, tier, onboarded, list(quarters), rng, draws), dtype=float)
     from partner_forecast.models.activation import draw_asr, ramp_term
 
     spec = fit.spec
@@ -287,7 +235,7 @@ def activation_path(fit: Any, partner_type: str, tier: str, onboarded: Quarter,
     return out
 
 
-def _level_draw(fit: Any, partner_type: str, draws: np.ndarray, rng: np.random.Generator,
+def _level_draw(fit: PartnerModel, partner_type: str, draws: np.ndarray, rng: np.random.Generator,
                 with_intercept: bool) -> np.ndarray:
     """``[intercept + type_effect[t]] + Normal(0, partner_sigma)`` per posterior sample."""
     sigma = np.asarray(fit.samples("partner_sigma"), dtype=float)[draws]
@@ -299,11 +247,16 @@ def _level_draw(fit: Any, partner_type: str, draws: np.ndarray, rng: np.random.G
     return value
 
 
+#: Standard normals drawn (and unused) before a recruit's level draws: the approximation's
+#: four once filled gaps here, and keeping them keeps every recruit's draws as they were.
+_RESERVED_NORMALS = 4
+
+
 @dataclass
 class ModelPredictive:
     """New-partner draws from the fitted models' population predictive (see module docs)."""
 
-    fits: Any
+    fits: FittedModels
     n_draws: int
     seed: int
     n_original: int | None = None
@@ -312,44 +265,31 @@ class ModelPredictive:
     def draw(self, inputs: SimulationInputs, partner_type: str, tier: str, onboarded: Quarter,
              rng: np.random.Generator) -> NewPartnerDraws:
         """See :meth:`NewPartnerPredictive.draw`."""
-        activation = model_of(self.fits, "activation")
-        indices, note = sample_indices(self.fits, inputs.n_draws, self.seed)
-        notes = [note] if note else []
-        asr = activation_path(activation, partner_type, tier, onboarded, inputs.quarters, rng,
-                              _indices_for(indices, "activation"))
-        approx = InputsPredictive(self.n_original).draw(inputs, partner_type, tier, onboarded, rng)
-        values: dict[str, np.ndarray] = {}
-        for field_name, model, with_intercept, transform in (
-                ("opp_rate", "productivity", True, np.exp), ("adv_partner", "conversion", False, None),
-                ("size_mu", "deal_size", True, None)):
-            fit = model_of(self.fits, model)
-            needed = ("partner_sigma", "intercept", "type_effect") if with_intercept else ("partner_sigma",)
-            try:
-                if not _has_samples(fit, needed):
-                    raise KeyError(model)
-                value = _level_draw(fit, partner_type, _indices_for(indices, model), rng,
-                                    with_intercept)
-                values[field_name] = transform(value) if transform is not None else value
-            except (KeyError, ValueError, IndexError):
-                values[field_name] = getattr(approx, field_name)
-                notes.append(f"new {partner_type}/{tier} partner: {field_name} approximated from "
-                             f"existing {partner_type} partners (no usable {model} posterior)")
-        return NewPartnerDraws(asr=asr, notes=tuple(notes), **values)
+        indices = sample_indices(self.fits, inputs.n_draws, self.seed)
+        asr = activation_path(self.fits.activation, partner_type, tier, onboarded,
+                              inputs.quarters, rng, indices["activation"])
+        rng.standard_normal(_RESERVED_NORMALS)
+        opp_rate = np.exp(_level_draw(self.fits.productivity, partner_type,
+                                      indices["productivity"], rng, with_intercept=True))
+        adv_partner = _level_draw(self.fits.conversion, partner_type, indices["conversion"], rng,
+                                  with_intercept=False)
+        size_mu = _level_draw(self.fits.deal_size, partner_type, indices["deal_size"], rng,
+                              with_intercept=True)
+        return NewPartnerDraws(asr=asr, opp_rate=opp_rate, adv_partner=adv_partner,
+                               size_mu=size_mu)
 
 
-def predictive_for(fits: Any, n_draws: int, seed: int,
+def predictive_for(fits: FittedModels | None, n_draws: int, seed: int,
                    n_original: int | None = None) -> NewPartnerPredictive:
-    """The new-partner predictive for ``fits``.
+    """The new-partner predictive for ``fits`` (:func:`fitted_models` of a forecast's fits).
 
-    :class:`ModelPredictive` when the fits carry a usable activation posterior, else
-    :class:`InputsPredictive` (an approximation whose use every plan reports).
+    :class:`ModelPredictive` for the real fitted models, :class:`InputsPredictive` (an
+    approximation whose use every plan reports) when there are none.
     """
-    activation = model_of(fits, "activation")
-    if activation is not None and (callable(getattr(activation, "new_partner_asr_path", None))
-                                   or _has_samples(activation, ACTIVATION_SAMPLES)):
-        return ModelPredictive(fits, n_draws, seed, n_original)
-    return InputsPredictive(n_original)
+    if fits is None:
+        return InputsPredictive(n_original)
+    return ModelPredictive(fits, n_draws, seed, n_original)
 
 
-__all__ = ["ACTIVATION_SAMPLES", "InputsPredictive", "ModelPredictive", "NewPartnerDraws",
-           "NewPartnerPredictive", "activation_path", "model_of", "predictive_for", "sample_indices"]
+__all__ = ["InputsPredictive", "ModelPredictive", "NewPartnerDraws", "NewPartnerPredictive",
+           "activation_path", "fitted_models", "predictive_for", "sample_indices"]

@@ -20,8 +20,9 @@ import numpy as np
 import pandas as pd
 
 from partner_forecast.forecast import ForecastContext, ForecastResult, partner_motion, prepare, run
+from partner_forecast.model_source import FITTED_MODELS, ModelSource
 from partner_forecast.scenarios.apply import PartnerAttributes, ScenarioPlan, apply_scenario
-from partner_forecast.scenarios.recruit import NewPartnerPredictive, predictive_for
+from partner_forecast.scenarios.recruit import NewPartnerPredictive, fitted_models, predictive_for
 from partner_forecast.scenarios.spec import Scenario
 from partner_forecast.simulate.inputs import SimulationInputs
 from partner_forecast.simulate.segments import SegmentSpec
@@ -61,7 +62,7 @@ def plan_for(context: ForecastContext, scenario: Scenario, *,
     """Apply ``scenario`` to the context's inputs (recruits drawn from the context's fits)."""
     n0 = len(context.inputs.partner_ids)
     if predictive is None:
-        predictive = predictive_for(context.fits, context.n_draws, context.seed, n0)
+        predictive = predictive_for(fitted_models(context.fits), context.n_draws, context.seed, n0)
     return apply_scenario(scenario, context.inputs, partners=context.export.partners,
                           predictive=predictive, seed=context.seed,
                           fiscal_year_start_month=context.settings.calendar.fiscal_year_start_month,
@@ -275,16 +276,18 @@ def compare_scenarios(context: ForecastContext, scenarios: Sequence[Scenario], *
 
 
 def compare_files(data: str | Path | Any, files: Sequence[str | Path], *, by: str | None = None,
-                  record: bool = True, progress: bool = False, **kwargs: Any) -> ScenarioComparison:
+                  record: bool = True, progress: bool = False,
+                  models: ModelSource = FITTED_MODELS, **kwargs: Any) -> ScenarioComparison:
     """Read scenario files, prepare the forecast context and compare (the CLI's ``scenario``).
 
-    Files are parsed and validated before the (possibly slow) fit. Keyword arguments go to
+    Files are parsed and validated before the (possibly slow) fit. ``models`` fits the models
+    (or stands in for them); other keyword arguments go to
     :func:`partner_forecast.forecast.prepare`.
     """
-    from partner_forecast.scenarios.spec import load_scenario_files
+    from partner_forecast.scenarios.parse import load_scenario_files
 
     scenarios = load_scenario_files(files)
-    context = prepare(data, by=by, progress=progress, **kwargs)
+    context = prepare(data, by=by, progress=progress, models=models, **kwargs)
     return compare_scenarios(context, scenarios, record=record, progress=progress)
 
 

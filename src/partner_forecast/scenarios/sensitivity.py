@@ -22,7 +22,7 @@ import pandas as pd
 
 from partner_forecast.forecast import ForecastContext, run
 from partner_forecast.scenarios.apply import PartnerAttributes
-from partner_forecast.scenarios.recruit import NewPartnerPredictive, predictive_for
+from partner_forecast.scenarios.recruit import NewPartnerPredictive, fitted_models, predictive_for
 from partner_forecast.scenarios.run import (
     aligned_draws,
     context_for,
@@ -97,7 +97,7 @@ def _recruit(partners: PartnerAttributes, pool: np.ndarray, segment_by: str | No
     if segment_by in ("partner_type", "tier"):
         column = partners.partner_type if segment_by == "partner_type" else partners.tier
         groups = [column == value for value in dict.fromkeys(column)]
-    out = []
+    out: list[Change] = []
     for mask in groups:
         typical = typical_partner(partners, pool, mask)
         if typical is None:
@@ -158,7 +158,7 @@ def lever_sensitivity(context: ForecastContext, *, steps: Sequence[LeverStep] = 
                 bar.update()
         partners = PartnerAttributes.from_inputs(context.inputs, context.export.partners)
         if predictive is None:
-            predictive = predictive_for(context.fits, context.n_draws, context.seed,
+            predictive = predictive_for(fitted_models(context.fits), context.n_draws, context.seed,
                                         len(context.inputs.partner_ids))
         results = []
         notes: list[str] = []

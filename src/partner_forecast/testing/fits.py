@@ -7,7 +7,7 @@ report run the code users run, on DOMAIN.md's 100-seller example
 (:func:`~partner_forecast.testing.posteriors.degenerate_inputs`), without swapping a module.
 
 For tests that need the real posterior variables instead (summaries, the workspace cache), use
-:func:`partner_forecast.models.testing.fake_fit`.
+:func:`partner_forecast.testing.fake_fit.fake_fit`.
 """
 
 from __future__ import annotations
