@@ -52,6 +52,7 @@ from partner_forecast.evaluate.baselines import (
     open_deals_at_origin,
 )
 from partner_forecast.evaluate.calls import CALLS_CONVENTION, score_calls, summarise_calls
+from partner_forecast.model_source import FITTED_MODELS, ModelSource
 from partner_forecast.outcomes import realised
 
 MODEL = "model"
@@ -88,6 +89,8 @@ class FoldTask:
         Configuration.
     view : Export or None
         The export as of ``origin`` (the only data the fold sees).
+    models : ModelSource
+        Where the fold gets its fitted models.
     """
 
     index: int
@@ -99,6 +102,7 @@ class FoldTask:
     workspace: str
     settings: Settings
     view: Export | None = None
+    models: ModelSource = FITTED_MODELS
 
 
 @dataclass
@@ -186,13 +190,13 @@ def fold_seed(seed: int, index: int) -> int:
 
 def make_fold_task(export: Export, quarter: Quarter, *, index: int, horizon: int, by: str | None,
                    draws: int | None, seed: int, workspace: str | Path,
-                   settings: Settings) -> FoldTask:
+                   settings: Settings, models: ModelSource = FITTED_MODELS) -> FoldTask:
     """The task of the fold whose first quarter is ``quarter``: the view as of its start."""
     origin = quarter.start
     quarters = tuple(str(quarter + h) for h in range(horizon))
     return FoldTask(index=index, origin=origin, quarters=quarters, by=by, draws=draws,
                     seed=fold_seed(seed, index), workspace=str(workspace), settings=settings,
-                    view=export.as_of(origin))
+                    view=export.as_of(origin), models=models)
 
 
 def run_fold(task: FoldTask) -> FoldOutput:
@@ -206,7 +210,8 @@ def run_fold(task: FoldTask) -> FoldOutput:
     settings = task.settings
     ctx = fc.prepare(task.view, as_of=task.origin, quarter=task.quarters[0],
                      horizon=len(task.quarters), by=task.by, draws=task.draws, seed=task.seed,
-                     config=settings, workspace=task.workspace, progress=False)
+                     config=settings, workspace=task.workspace, progress=False,
+                     models=task.models)
     result = fc.run(ctx, record=False, progress=False)
     draws = result.draws("attributed")
     probs = result.simulation.deal_probabilities()
@@ -660,7 +665,7 @@ def backtest(data: str | Path | Export, *, quarters: int = 4, horizon: int = 1, 
              seed: int | None = None, config: str | Path | Settings | None = None,
              workspace: str | Path | None = None, progress: bool | ProgressFn = True,
              worker_init: Callable[[], None] | None = None, progress_bar: bool | None = None,
-             fit_hint: str = "") -> BacktestResult:
+             fit_hint: str = "", models: ModelSource = FITTED_MODELS) -> BacktestResult:
     """Rolling-origin backtest of the last ``quarters`` complete quarters.
 
     Parameters
@@ -694,6 +699,8 @@ def backtest(data: str | Path | Export, *, quarters: int = 4, horizon: int = 1, 
         output); True / False: always / never.
     fit_hint : str
         Appended to the note announcing fits (e.g. how to skip the backtest).
+    models : ModelSource
+        Where every fold gets its fitted models (carried into the workers with the fold).
 
     Returns
     -------
@@ -716,7 +723,8 @@ def backtest(data: str | Path | Export, *, quarters: int = 4, horizon: int = 1, 
     folds = fold_quarters(export, quarters, fym)
     t0 = time.perf_counter()
     tasks = [make_fold_task(export, q, index=i, horizon=horizon, by=by, draws=draws, seed=seed,
-                            workspace=workspace, settings=settings) for i, q in enumerate(folds)]
+                            workspace=workspace, settings=settings, models=models)
+             for i, q in enumerate(folds)]
     where = (f"Dask scheduler {scheduler}" if scheduler else
              f"{min(workers, len(tasks))} worker process(es)" if workers > 1 else "this process")
     if say:

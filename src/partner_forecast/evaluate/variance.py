@@ -43,6 +43,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,7 @@ from partner_forecast.errors import PartnerForecastError
 from partner_forecast.evaluate.record import percentile_of
 from partner_forecast.formatting import money
 from partner_forecast.metrics.attribution import attribution_weight
+from partner_forecast.model_source import FITTED_MODELS, ModelSource
 from partner_forecast.outcomes import realised, won_deals
 
 OPEN_STATUSES: tuple[str, ...] = ("won", "lost", "slipped", "won_earlier", "missing")
@@ -534,7 +536,8 @@ def variance_review(data: str | Path | Export, quarter: str | Quarter, *, run_id
                     workspace: str | Path | None = None, draws: int | None = None,
                     seed: int | None = None, progress: bool = True,
                     notify: Callable[[str], None] | None = None, fit_hint: str = "",
-                    forecaster: Callable[..., Any] | None = None) -> VarianceResult:
+                    forecaster: Callable[..., Any] | None = None,
+                    models: ModelSource = FITTED_MODELS) -> VarianceResult:
     """Compare the ledger's forecast of ``quarter`` with what actually closed, and explain the gap.
 
     Parameters
@@ -564,7 +567,9 @@ def variance_review(data: str | Path | Export, quarter: str | Quarter, *, run_id
         Appended to the note announcing a fit (e.g. how to skip the review).
     forecaster : callable, optional
         Makes the forecast when the ledger has none (default
-        :func:`partner_forecast.forecast.forecast`, same keyword arguments).
+        :func:`partner_forecast.forecast.forecast` with ``models``, same keyword arguments).
+    models : ModelSource
+        Where the forecast made by the review gets its fitted models.
 
     Returns
     -------
@@ -577,7 +582,9 @@ def variance_review(data: str | Path | Export, quarter: str | Quarter, *, run_id
     say = notify or (lambda msg: print(msg, file=sys.stderr, flush=True))
     make_forecast = forecaster
     if make_forecast is None:
-        from partner_forecast.forecast import forecast as make_forecast
+        from partner_forecast.forecast import forecast
+
+        make_forecast = partial(forecast, models=models)
     settings, export = load_inputs(data, config)
     fym = settings.calendar.fiscal_year_start_month
     q = quarter if isinstance(quarter, Quarter) else Quarter.parse(str(quarter), fym)
