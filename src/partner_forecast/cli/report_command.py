@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from partner_forecast.cli.common import SEED, UserError, common_options, data_argument, main
+from partner_forecast.cli.common import (
+    SEED,
+    UserError,
+    common_options,
+    data_argument,
+    main,
+    model_source,
+)
 from partner_forecast.cli.forecast_commands import workspace_option
 
 REPORT_FORMATS = ("html", "pdf")
@@ -70,7 +77,7 @@ def report(data: Path, as_of, quarter, config_path, horizon, scenario_files, bac
                          variance=not no_variance,
                          config=config_path, workspace=workspace, draws=draws, seed=seed,
                          record=not no_ledger, progress=True,
-                         notify=lambda msg: click.echo(msg, err=True))
+                         notify=lambda msg: click.echo(msg, err=True), models=model_source())
     for w in built.warnings:
         click.secho(f"WARNING: {w}", fg="yellow", err=True)
     for d in built.degraded:
