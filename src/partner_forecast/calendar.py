@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import total_ordering
+from typing import overload
 
 import numpy as np
 import pandas as pd
@@ -64,7 +65,14 @@ class Quarter:
         i = self.index + int(n)
         return Quarter(i // 4, i % 4 + 1, self.fiscal_year_start_month)
 
+    @overload
+    def __sub__(self, other: int) -> Quarter: ...
+
+    @overload
+    def __sub__(self, other: Quarter) -> int: ...
+
     def __sub__(self, other: int | Quarter) -> Quarter | int:
+        """``self - n``: the quarter ``n`` before; ``self - other``: the quarters between them."""
         if isinstance(other, Quarter):
             return self.index - other.index
         return self + (-int(other))

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import click
 
-from partner_forecast.cli.common import SEED, _parse_quarter, data_argument, emit, main, output_options
+from partner_forecast.cli.common import (
+    SEED,
+    _parse_quarter,
+    data_argument,
+    emit,
+    main,
+    model_source,
+    output_options,
+)
 from partner_forecast.cli.forecast_commands import workspace_option
 from partner_forecast.evaluate import BACKTEST_SEGMENTS
 
@@ -81,7 +89,8 @@ def backtest(data: Path, n_quarters: int, horizon: int, by: str | None, workers:
 
     result = run_backtest(data, quarters=n_quarters, horizon=horizon, by=by, workers=workers,
                           scheduler=scheduler, draws=draws, seed=seed, config=config_path,
-                          workspace=workspace, progress=True, progress_bar=progress_bar)
+                          workspace=workspace, progress=True, progress_bar=progress_bar,
+                          models=model_source())
     _warn(result.meta.get("warnings", []))
     meta = dict(result.meta)
     try:
@@ -138,6 +147,6 @@ def variance(data: Path, quarter: str, run_id: str | None, by: str | None, draws
 
     result = variance_review(data, quarter, run_id=run_id, by=by, config=config_path,
                              workspace=workspace, draws=draws, seed=seed, progress=True,
-                             notify=lambda msg: click.echo(msg, err=True))
+                             notify=lambda msg: click.echo(msg, err=True), models=model_source())
     _warn(result.meta.get("warnings", []))
     emit(result.tables(), result.meta, fmt, output)

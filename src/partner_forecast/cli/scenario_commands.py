@@ -19,6 +19,7 @@ from partner_forecast.cli.common import (
     default_data,
     emit,
     main,
+    model_source,
     output_options,
 )
 from partner_forecast.cli.forecast_commands import workspace_option
@@ -108,7 +109,7 @@ def scenario(paths: tuple[str, ...], as_of: pd.Timestamp | None, quarter: str | 
     scenarios = load_scenario_files(files)  # every file checked before the fit
     context = prepare(data, as_of=as_of, quarter=quarter, horizon=horizon, by=by,
                               draws=draws, seed=seed, config=config_path, workspace=workspace,
-                              progress=True)
+                              progress=True, models=model_source())
     comparison = compare_scenarios(context, scenarios, record=not no_ledger, progress=True)
     warnings = list(comparison.meta.get("warnings", []))
     _warn(warnings + comparison.notes)
@@ -152,7 +153,7 @@ def levers(data: str | None, as_of: pd.Timestamp | None, quarter: str | None,
         data = default_data()
     context = prepare(Path(data), as_of=as_of, quarter=quarter, horizon=horizon, by=by,
                               draws=draws or LEVERS_DRAWS, seed=seed, config=config_path,
-                              workspace=workspace, progress=True)
+                              workspace=workspace, progress=True, models=model_source())
     table, meta = lever_sensitivity(context, progress=True)
     constraints = binding_constraints(context.export, context.settings, window_quarters=window)
     warnings = list(meta.pop("warnings", []))

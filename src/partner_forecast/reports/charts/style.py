@@ -18,6 +18,7 @@ import re
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -103,8 +104,11 @@ def wrap(text: object, width: int) -> str:
 
 
 def new_figure(layout: Layout, size: tuple[float, float], ncols: int = 1, nrows: int = 1,
-               **kwargs: object) -> tuple[Figure, np.ndarray]:
-    """A figure and its axes array (always 2-D), styled for the report and ``layout``."""
+               **kwargs: Any) -> tuple[Figure, np.ndarray]:
+    """A figure and its axes array (always 2-D), styled for the report and ``layout``.
+
+    ``kwargs`` go to :meth:`matplotlib.figure.Figure.subplots` (sharey, width_ratios, ...).
+    """
     fig = Figure(figsize=size, layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False, **kwargs)
     for ax in axes.flat:
