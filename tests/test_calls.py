@@ -267,7 +267,8 @@ def test_variance_sets_the_latest_known_call_beside_the_run(sample, fitted, tmp_
 
 
 def test_report_shows_the_call_beside_the_model(sample, fitted):
-    from partner_forecast.reports.executive import Chart, Table, build_report
+    from partner_forecast.reports.document import Chart, Table
+    from partner_forecast.reports.executive import build_report
     from partner_forecast.reports.html import render_html
 
     report = build_report(sample, as_of="2025-11-20", draws=200, seed=2, horizon=1,

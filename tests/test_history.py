@@ -285,8 +285,9 @@ def test_cli_json_and_csv_parse_back(forecast_ledger, tmp_path):
 def test_report_chart_draws_the_band_and_the_actual_at_both_widths(forecast_ledger):
     from matplotlib.text import Text
 
-    from partner_forecast.reports.charts import LAYOUTS, history_band_chart
-    from partner_forecast.reports.executive import history_reading
+    from partner_forecast.reports.charts.accuracy import history_band_chart
+    from partner_forecast.reports.charts.style import LAYOUTS
+    from partner_forecast.reports.readings import history_reading
 
     data, ws, ids = forecast_ledger
     result = forecast_history(data, "2025Q2", workspace=ws)

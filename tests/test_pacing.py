@@ -250,8 +250,9 @@ def test_a_start_forecast_from_failed_fits_makes_the_output_unreliable(half_over
 def test_report_chart_draws_the_band_the_won_line_and_the_target(half_over):
     from matplotlib.text import Text
 
-    from partner_forecast.reports.charts import LAYOUTS, pacing_chart
-    from partner_forecast.reports.executive import pacing_reading
+    from partner_forecast.reports.charts.accuracy import pacing_chart
+    from partner_forecast.reports.charts.style import LAYOUTS
+    from partner_forecast.reports.readings import pacing_reading
 
     _, _, result = half_over
     row = result.summary.iloc[0]

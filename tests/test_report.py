@@ -1,12 +1,12 @@
 """The executive report: readings in words, the self-contained HTML, PDF, degradation, the CLI.
 
-Forecasts run on fake fitted models (tests/test_report_fakes.py): no MCMC.
+Forecasts run on fake fitted models (tests/test_report_fakes.py), passed as ``models=`` (the CLI
+reads them from its click context): no MCMC, no module swapped.
 """
 
 import html as html_lib
 import re
-import sys
-import types
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -14,19 +14,22 @@ import pytest
 from click.testing import CliRunner
 
 from partner_forecast.cli import main
+from partner_forecast.errors import PartnerForecastError
 from partner_forecast.formatting import money, ordinal, pct, signed_pct
-from partner_forecast.reports import charts
-from partner_forecast.reports.executive import (
-    build_report,
+from partner_forecast.report_service.accuracy import waterfall_steps
+from partner_forecast.reports.charts import accuracy, pipeline, productivity, quality, revenue, scenarios
+from partner_forecast.reports.charts.style import NARROW, WIDE, png_bytes
+from partner_forecast.reports.executive import build_report
+from partner_forecast.reports.html import format_value, render_html, table_html
+from partner_forecast.reports.pdf import render_pdf
+from partner_forecast.reports.readings import (
     coverage_reading,
     distribution_reading,
     fan_reading,
     scenario_reading,
-    waterfall_steps,
 )
-from partner_forecast.reports.html import format_value, render_html, table_html
-from partner_forecast.reports.pdf import render_pdf
-from test_report_fakes import small_sample, use_fake_models
+from partner_forecast.testing.fits import DegenerateModels
+from test_report_fakes import FAKE_MODELS, fake_models, small_sample
 
 BLOCKS = ("revenue", "pipeline", "accuracy", "productivity", "growth", "quality")
 SCENARIO = """
@@ -43,13 +46,20 @@ def sample(tmp_path_factory):
     return small_sample(tmp_path_factory.mktemp("report") / "sample")
 
 
-@pytest.fixture
-def fakes(monkeypatch):
-    use_fake_models(monkeypatch)
+@dataclass(frozen=True)
+class FailingBefore(DegenerateModels):
+    """Fake models that cannot forecast the data as of a date before ``cut``."""
+
+    cut: str = "2025-07-01"
+
+    def fit_all(self, export, settings, workspace, progress=True):
+        if export.default_as_of < pd.Timestamp(self.cut):
+            raise PartnerForecastError(f"no fits of the data before {self.cut}")
+        return super().fit_all(export, settings, workspace, progress)
 
 
-def invoke(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
+def invoke(*args, models=FAKE_MODELS):
+    return CliRunner().invoke(main, [str(a) for a in args], obj={"models": models})
 
 
 # -- words --------------------------------------------------------------------------------------
@@ -120,10 +130,10 @@ def test_tables_escape_and_format_cells():
 
 
 def test_charts_are_figures_that_render_to_png():
-    fig = charts.fan_chart(pd.DataFrame({"quarter": ["2026Q3"], "actual": [1.0]}),
-                           pd.DataFrame({"quarter": ["2026Q4"], "p10": [0.5], "p50": [1.0], "p90": [2.0]}))
-    assert charts.png_bytes(fig).startswith(b"\x89PNG")
-    assert charts.png_bytes(fig) == charts.png_bytes(fig)  # no timestamps in the file
+    fig = revenue.fan_chart(pd.DataFrame({"quarter": ["2026Q3"], "actual": [1.0]}),
+                            pd.DataFrame({"quarter": ["2026Q4"], "p10": [0.5], "p50": [1.0], "p90": [2.0]}))
+    assert png_bytes(fig).startswith(b"\x89PNG")
+    assert png_bytes(fig) == png_bytes(fig)  # no timestamps in the file
 
 
 # -- the whole report ---------------------------------------------------------------------------
@@ -146,11 +156,9 @@ def cli_report(sample, tmp_path_factory):
     scenario = tmp / "s.toml"
     scenario.write_text(SCENARIO)
     out = tmp / "report.html"
-    with pytest.MonkeyPatch.context() as mp:
-        use_fake_models(mp)
-        r = invoke("report", sample, *(x for k, v in RUN.items() for x in (f"--{k}", v)),
-                   "--workspace", tmp / "ws", "--scenario", scenario, "--backtest-quarters", 2,
-                   "--output", out)
+    r = invoke("report", sample, *(x for k, v in RUN.items() for x in (f"--{k}", v)),
+               "--workspace", tmp / "ws", "--scenario", scenario, "--backtest-quarters", 2,
+               "--output", out)
     assert r.exit_code == 0, r.output
     return {"html": out.read_text(), "scenario": scenario, "workspace": tmp / "ws"}
 
@@ -174,10 +182,10 @@ def test_report_command_writes_a_self_contained_html_with_the_five_blocks(cli_re
     assert "2025-07-01" in footer
 
 
-def test_report_object_same_seed_same_numbers_as_the_command(fakes, sample, cli_report):
+def test_report_object_same_seed_same_numbers_as_the_command(sample, cli_report):
     report = build_report(sample, **RUN, workspace=cli_report["workspace"], record=False,
                           scenario_files=[cli_report["scenario"]], backtest_quarters=2,
-                          notify=lambda m: None)
+                          notify=lambda m: None, models=FAKE_MODELS)
     captions = [html_lib.unescape(c) for c in
                 re.findall(r'<span class="reading">([^<]*)</span>', cli_report["html"])]
     assert list(report.readings().values()) == captions
@@ -199,75 +207,72 @@ def test_report_object_same_seed_same_numbers_as_the_command(fakes, sample, cli_
     report.close()
 
 
-def test_model_summaries_feed_the_asr_and_conversion_charts(monkeypatch, sample, tmp_path):
-    calls = []
+def test_model_summaries_feed_the_asr_and_conversion_charts(sample, tmp_path):
+    from partner_forecast.config import load_settings
+    from partner_forecast.data.export import load_export
 
-    def posterior_activation(fits, export):
-        calls.append("asr")
-        ids = sorted(export.partners["partner_id"])
-        return pd.DataFrame({"partner_id": ids, "quarter": "2025Q2", "posterior_mean": 0.12,
-                             "p10": 0.08, "p90": 0.17})
-
-    def conversion_curves(fits, export, settings, seed=0):
-        calls.append("conversion")
-        rows = [{"partner_type": t, "stage": s, "p_won": p, "p10": p - 0.05, "p90": p + 0.05,
-                 "seed_table": settings.conversion_probability(t, s)}
-                for t in ("reseller", "msp") for s, p in zip(("discovery", "qualified", "proposal",
-                                                              "negotiation"), (0.1, 0.3, 0.5, 0.8),
-                                                             strict=True)]
-        return pd.DataFrame(rows)
-
-    summaries = types.ModuleType("partner_forecast.posterior.summaries")
-    summaries.posterior_activation = posterior_activation
-    summaries.conversion_curves = conversion_curves
-    use_fake_models(monkeypatch, summaries)
+    ids = sorted(load_export(sample).partners["partner_id"])
+    activation = pd.DataFrame({"partner_id": ids, "quarter": "2025Q2", "posterior_mean": 0.12,
+                               "p10": 0.08, "p90": 0.17})
+    settings = load_settings(None)
+    curves = pd.DataFrame([{"partner_type": t, "stage": s, "p_won": p, "p10": p - 0.05,
+                            "p90": p + 0.05, "seed_table": settings.conversion_probability(t, s)}
+                           for t in ("reseller", "msp")
+                           for s, p in zip(("discovery", "qualified", "proposal", "negotiation"),
+                                           (0.1, 0.3, 0.5, 0.8), strict=True)])
     report = build_report(sample, draws=200, seed=1, horizon=1, workspace=tmp_path / "ws",
-                          record=False, notify=lambda m: None)
-    assert sorted(calls) == ["asr", "conversion"]
+                          record=False, notify=lambda m: None,
+                          models=fake_models(activation=activation, curves=curves))
     asr = next(c for c in report.charts() if c.key == "asr")
     assert "posterior" in asr.note and "12%" in asr.reading
     conv = next(c for c in report.charts() if c.key == "conversion")
     assert "P10-P90 band" in conv.note and ("msp" in conv.reading or "reseller" in conv.reading)
+    assert "posterior mean" in conv.note
+    # A posterior of another quarter than the last closed one: raw ASR with Wilson intervals.
+    stale = activation.assign(quarter="2025Q1")
+    report = build_report(sample, draws=200, seed=1, horizon=1, workspace=tmp_path / "ws",
+                          record=False, notify=lambda m: None, variance=False,
+                          models=fake_models(activation=stale))
+    asr = next(c for c in report.charts() if c.key == "asr")
+    assert "Wilson" in asr.note
     report.close()
 
 
-def test_optional_modules_missing_degrade_to_a_sentence(fakes, monkeypatch, sample, tmp_path):
-    for name in ("partner_forecast.scenarios", "partner_forecast.evaluate.variance",
-                 "partner_forecast.evaluate.backtest"):
-        monkeypatch.setitem(sys.modules, name, None)  # import raises ImportError
+def test_parts_that_raise_degrade_to_a_sentence(sample, tmp_path):
+    """The review and the backtest cannot forecast past views; a scenario selects nobody."""
     scenario = tmp_path / "s.toml"
-    scenario.write_text(SCENARIO)
+    scenario.write_text(SCENARIO + '\n[[scenario]]\nname = "nobody"\n  [[scenario.change]]\n'
+                        '  lever = "activation_rate"\n  add_pp = 5\n'
+                        '  select = { partner_id = "NOPE" }\n')
     report = build_report(sample, draws=200, seed=1, horizon=1, workspace=tmp_path / "ws",
                           record=False, scenario_files=[scenario], backtest_quarters=2,
-                          notify=lambda m: None)
+                          notify=lambda m: None, models=fake_models(cls=FailingBefore))
     html = render_html(report)
     _check_self_contained(html)
-    assert len(report.degraded) == 3
-    assert any("variance review of 2025Q2 is left out" in d for d in report.degraded)
-    assert any("Backtest calibration is left out" in d for d in report.degraded)
-    assert any("Scenario deltas are left out" in d for d in report.degraded)
+    assert len(report.degraded) == 3, report.degraded
+    assert any(d.startswith("The variance review of 2025Q2 is left out: no fits of the data")
+               for d in report.degraded)
+    assert any(d.startswith("Backtest calibration is left out: no fits") for d in report.degraded)
+    assert any(d.startswith("Scenario deltas are left out:") and "NOPE" in d
+               for d in report.degraded)
     assert "Left out" in html
     assert 'id="chart-fan"' in html and 'id="chart-waterfall"' not in html
     report.close()
 
 
-def test_without_fitted_models_the_history_is_still_reported(monkeypatch, sample, tmp_path):
-    for name in ("partner_forecast.workspace", "partner_forecast.posterior.inputs"):
-        monkeypatch.setitem(sys.modules, name, None)  # the models are not installed
-    monkeypatch.setitem(sys.modules, "partner_forecast.posterior.summaries",
-                        types.ModuleType("partner_forecast.posterior.summaries"))
+def test_without_a_forecast_the_history_is_still_reported(sample, tmp_path):
     report = build_report(sample, horizon=2, workspace=tmp_path / "ws", record=False,
-                          notify=lambda m: None)
-    assert report.headline.startswith("No forecast")
+                          notify=lambda m: None, models=fake_models(cls=FailingBefore, cut="2100-01-01"))
+    assert report.headline.startswith("No forecast: the models could not forecast this data (no fits")
     keys = [c.key for c in report.charts()]
     assert "fan" not in keys and {"arr_by_type", "coverage", "asr", "growth"} <= set(keys)
-    assert any("forecast" in d for d in report.degraded)
+    assert any(d.startswith("The forecast (fan chart") for d in report.degraded)
     assert report.meta["quarters"] == ["2025Q3", "2025Q4"]
     _check_self_contained(render_html(report))
     report.close()
 
 
-def test_pdf_format_from_the_output_suffix(fakes, sample, tmp_path):
+def test_pdf_format_from_the_output_suffix(sample, tmp_path):
     out = tmp_path / "report.pdf"
     r = invoke("report", sample, "--draws", 100, "--seed", 1, "--horizon", 1, "--no-ledger",
                "--workspace", tmp_path / "ws", "--output", out)
@@ -275,7 +280,7 @@ def test_pdf_format_from_the_output_suffix(fakes, sample, tmp_path):
     assert out.read_bytes().startswith(b"%PDF")
 
 
-def test_report_usage_errors_exit_2(fakes, monkeypatch, sample, tmp_path):
+def test_report_usage_errors_exit_2(sample, tmp_path):
     r = invoke("report", sample)
     assert r.exit_code == 2 and "--output" in r.output
     r = invoke("report", sample, "--format", "html", "--output", tmp_path / "r.pdf")
@@ -283,9 +288,8 @@ def test_report_usage_errors_exit_2(fakes, monkeypatch, sample, tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text('[[scenario]]\nname = "x"\n  [[scenario.change]]\n  lever = "nope"\n  set = 1\n')
     fitted = []
-    monkeypatch.setattr(sys.modules["partner_forecast.workspace"], "fit_all",
-                        lambda *a, **k: fitted.append(1))
-    r = invoke("report", sample, "--scenario", bad, "--output", tmp_path / "r.html")
+    r = invoke("report", sample, "--scenario", bad, "--output", tmp_path / "r.html",
+               models=fake_models(fits=lambda export, workspace: fitted.append(1)))
     assert r.exit_code == 2 and "bad.toml" in r.output and "Traceback" not in r.output
     assert not fitted  # scenario files are checked before any fit
     assert not (tmp_path / "r.html").exists()
@@ -314,23 +318,24 @@ def test_headers_are_words_not_snake_case():
     assert "<th class=\"num\">Co-sell pipeline ARR</th>" in out
 
 
-@pytest.mark.parametrize("layout", [charts.WIDE, charts.NARROW])
+@pytest.mark.parametrize("layout", [WIDE, NARROW])
 def test_data_strings_with_dollars_never_reach_mathtext(layout):
     odd = ["P$\\x$2", "a$b$c", "$"]
-    asr = pd.DataFrame({"partner_id": odd, "asr": [0.1, 0.2, 0.3], "lower": [0.0, 0.1, 0.2],
-                        "upper": [0.2, 0.3, 0.4], "paper": [False, True, False]})
+    asr = pd.DataFrame({"partner_id": odd, "asr": [0.1, 0.2, 0.3], "asr_p10": [0.0, 0.1, 0.2],
+                        "asr_p90": [0.2, 0.3, 0.4], "paper": [False, True, False]})
     cov = pd.DataFrame({"partner_type": odd, "coverage": [1.0, 3.0, 9.0],
                         "required_coverage": [2.0, 2.0, 2.0]})
     deltas = pd.DataFrame({"scenario": odd, "quarter": ["2026Q1"] * 3, "delta_p10": [-1e3, 0, 1e3],
                            "delta_p50": [0, 1e3, 2e3], "delta_p90": [1e3, 2e3, 3e3]})
     by_type = pd.DataFrame({t: [1e3, 2e3] for t in odd}, index=["2026Q1", "2026Q2"])
     audit = pd.DataFrame({"label": odd, "completeness": [1.0, 0.5, np.nan]})
-    figures = [charts.asr_caterpillar(asr, 0.15, layout=layout), charts.coverage_chart(cov, layout),
-               charts.scenario_chart(deltas, layout), charts.arr_by_type_chart(by_type, layout=layout),
-               charts.completeness_chart(audit, layout),
-               charts.waterfall_chart("start", 10.0, [(t, 1.0) for t in odd], "end", 13.0, layout)]
+    figures = [productivity.asr_caterpillar(asr, 0.15, layout=layout),
+               pipeline.coverage_chart(cov, layout), scenarios.scenario_chart(deltas, layout),
+               revenue.arr_by_type_chart(by_type, layout=layout),
+               quality.completeness_chart(audit, layout),
+               accuracy.waterfall_chart("start", 10.0, [(t, 1.0) for t in odd], "end", 13.0, layout)]
     for fig in figures:
-        assert charts.png_bytes(fig, 50).startswith(b"\x89PNG")  # drawing parses every text
+        assert png_bytes(fig, 50).startswith(b"\x89PNG")  # drawing parses every text
 
 
 def test_no_backtest_contradicting_backtest_quarters_exits_2(sample, tmp_path):

@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 from matplotlib.text import Text
 
-from partner_forecast.reports.charts import NARROW, WIDE
+from partner_forecast.reports.charts.style import NARROW, WIDE
 from partner_forecast.reports.executive import build_report
 from partner_forecast.reports.html import render_html
 from test_report_fakes import fake_fit_workspace, small_sample

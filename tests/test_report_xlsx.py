@@ -1,9 +1,10 @@
 """Spreadsheet exports: every command offering ``--format xlsx`` writes one sheet per table + meta.
 
-Each command runs twice on fake fitted models (no MCMC), as JSON and as XLSX with the same seed;
-the workbook, opened with openpyxl, must hold exactly the JSON document's tables as sheets (same
-columns, same number of rows) and a ``meta`` sheet recording the as-of date, the data and config
-fingerprints and, where the command has fits behind it, the diagnostics.
+Each command runs twice on fake fitted models (no MCMC; ``obj={"models": ...}`` of the click
+context), as JSON and as XLSX with the same seed; the workbook, opened with openpyxl, must hold
+exactly the JSON document's tables as sheets (same columns, same number of rows) and a ``meta``
+sheet recording the as-of date, the data and config fingerprints and, where the command has fits
+behind it, the diagnostics.
 """
 
 import json
@@ -13,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from partner_forecast.cli import main
-from test_report_fakes import small_sample, use_fake_models
+from test_report_fakes import FAKE_MODELS, small_sample
 
 SCENARIO = """
 [[scenario]]
@@ -52,7 +53,7 @@ def run(command, sample, tmp_path, fmt, output=None):
         if command in ("forecast", "scenario"):
             args += ["--no-ledger"]
     args += ["--format", fmt] + (["--output", str(output)] if output else [])
-    r = CliRunner().invoke(main, args)
+    r = CliRunner().invoke(main, args, obj={"models": FAKE_MODELS})
     assert r.exit_code == 0, r.output
     return r
 
@@ -65,10 +66,8 @@ def produced(sample, tmp_path_factory):
     def get(command):
         if command not in cache:
             tmp = tmp_path_factory.mktemp(command)
-            with pytest.MonkeyPatch.context() as mp:
-                use_fake_models(mp)
-                doc = json.loads(run(command, sample, tmp, "json").stdout)
-                run(command, sample, tmp, "xlsx", tmp / f"{command}.xlsx")
+            doc = json.loads(run(command, sample, tmp, "json").stdout)
+            run(command, sample, tmp, "xlsx", tmp / f"{command}.xlsx")
             cache[command] = (doc, openpyxl.load_workbook(tmp / f"{command}.xlsx", read_only=True))
         return cache[command]
 

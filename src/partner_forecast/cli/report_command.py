@@ -12,6 +12,7 @@ from partner_forecast.cli.common import (
     common_options,
     data_argument,
     main,
+    model_source,
     workspace_option,
 )
 
@@ -76,7 +77,7 @@ def report(data: Path, as_of, quarter, config_path, horizon, scenario_files, bac
                          variance=not no_variance,
                          config=config_path, workspace=workspace, draws=draws, seed=seed,
                          record=not no_ledger, progress=True,
-                         notify=lambda msg: click.echo(msg, err=True))
+                         notify=lambda msg: click.echo(msg, err=True), models=model_source())
     for w in built.warnings:
         click.secho(f"WARNING: {w}", fg="yellow", err=True)
     for d in built.degraded:

@@ -1,4 +1,4 @@
-"""Render an :class:`~partner_forecast.reports.executive.ExecutiveReport` as one self-contained HTML file.
+"""Render an :class:`~partner_forecast.reports.document.ExecutiveReport` as one self-contained HTML file.
 
 Built with the standard library (:class:`string.Template` and :func:`html.escape`): the page is a
 fixed skeleton around escaped text, so a template engine would add a dependency and little else.
@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from partner_forecast.formatting import count, money, multiple, pct, signed_money, signed_pct
-from partner_forecast.reports.charts import CSS_PX_PER_INCH, NARROW, WIDE, Layout, png_bytes
-from partner_forecast.reports.executive import Block, Chart, ExecutiveReport, Note, Table
+from partner_forecast.reports.charts.style import CSS_PX_PER_INCH, NARROW, WIDE, Layout, png_bytes
+from partner_forecast.reports.document import Block, Chart, ExecutiveReport, Note, Table
 from partner_forecast.reports.labels import DIAGNOSTICS_FORMATS, column_label, infer_kind
 
 BREAKPOINT_PX = 720

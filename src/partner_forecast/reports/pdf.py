@@ -12,8 +12,8 @@ import textwrap
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from partner_forecast.reports.charts import tex_safe
-from partner_forecast.reports.executive import ExecutiveReport
+from partner_forecast.reports.charts.style import tex_safe
+from partner_forecast.reports.document import ExecutiveReport
 
 A4_LANDSCAPE = (11.69, 8.27)
 
