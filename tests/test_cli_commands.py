@@ -105,18 +105,13 @@ CASES: dict[str, Case] = {
 }
 SCENARIO = '[[scenario]]\nname = "asr_20"\n  [[scenario.change]]\n  lever = "activation_rate"\n  set = 0.2\n'
 
-# Commands whose entry point does not read the click context's model source yet (the evaluate
-# and report layers get it in their own change): they would fit the models, so they run in the
-# slow tier until then.
-NOT_YET_INJECTED = {"backtest", "pacing", "report", "variance"}
 
 
 def test_every_command_has_a_case():
     assert set(CASES) == set(main.commands)
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in NOT_YET_INJECTED
-                                  else n for n in sorted(CASES)])
+@pytest.mark.parametrize("name", sorted(CASES))
 def test_command_runs(name, tmp_path, fake_workspace, models_sample_dir, models_tiny_config):
     case = CASES[name]
     (tmp_path / "s.toml").write_text(SCENARIO)

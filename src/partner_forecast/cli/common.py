@@ -234,10 +234,14 @@ def common_options(f: Callable) -> Callable:
     return f
 
 
-def by_option(f: Callable) -> Callable:
-    """``--by`` segment option."""
-    return click.option("--by", type=click.Choice(BY_CHOICES), default=None,
-                        help="Split results by this segment.")(f)
+def segment_option(choices: tuple[str, ...] = BY_CHOICES, help: str = "Split results by this segment."
+                   ) -> Callable[[Callable], Callable]:
+    """``--by`` (a segment dimension among ``choices``; None: the total)."""
+    return click.option("--by", type=click.Choice(choices), default=None, help=help)
+
+
+by_option = segment_option()
+"""``--by`` over every segment dimension."""
 
 
 def emit(tables: Mapping[str, pd.DataFrame], meta: Mapping[str, Any], fmt: str,

@@ -7,25 +7,23 @@ from pathlib import Path
 import click
 
 from partner_forecast.cli.common import (
-    SEED,
-    _parse_quarter,
+    config_option,
     data_argument,
+    draws_option,
     emit,
+    horizon_option,
     main,
     model_source,
     output_options,
+    quarter_option,
+    seed_option,
+    segment_option,
     workspace_option,
 )
 from partner_forecast.evaluate import BACKTEST_SEGMENTS
 
-config_option = click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True),
-                             help="TOML config merged over the defaults.")
-draws_option = click.option("--draws", type=click.IntRange(1, 200_000), default=None,
-                            help="Monte Carlo draws per forecast (default from [simulation] draws).")
-seed_option = click.option("--seed", type=SEED, default=None,
-                           help="Random seed (same seed, same output).")
-by_option = click.option("--by", type=click.Choice(BACKTEST_SEGMENTS), default=None,
-                         help="Also score / review each segment of this dimension.")
+FOLD_DRAWS = draws_option("Monte Carlo draws per forecast (default from [simulation] draws).")
+FOLD_SEGMENT = segment_option(BACKTEST_SEGMENTS, "Also score / review each segment of this dimension.")
 
 _CALLS_TEXT = ["scope", "made_by", "when", "calls", "bias_pct", "abs_error", "model_crps",
                "vs_model", "interval_score", "model_interval_score", "coverage"]
@@ -44,9 +42,8 @@ def _warn(messages: list[str]) -> None:
 @data_argument
 @click.option("--quarters", "n_quarters", type=click.IntRange(1, 40), default=4, show_default=True,
               help="Number of folds: the last K complete quarters, each forecast from its start.")
-@click.option("--horizon", type=click.IntRange(1, 8), default=1, show_default=True,
-              help="Quarters forecast by each fold (later ones scored when complete).")
-@by_option
+@horizon_option("Quarters forecast by each fold (later ones scored when complete).")
+@FOLD_SEGMENT
 @click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
               help="Folds run in parallel in this many local processes (or Dask workers with "
                    "--scheduler local).")
@@ -56,9 +53,9 @@ def _warn(messages: list[str]) -> None:
 @click.option("--progress-bar/--no-progress-bar", "progress_bar", default=None,
               help="A bar over the folds on stderr (folds done, ETA) instead of a line per fold "
                    "[default: when stderr is a terminal].")
-@draws_option
-@seed_option
-@config_option
+@FOLD_DRAWS
+@seed_option()
+@config_option()
 @workspace_option
 @output_options()
 def backtest(data: Path, n_quarters: int, horizon: int, by: str | None, workers: int,
@@ -115,16 +112,15 @@ def backtest(data: Path, n_quarters: int, horizon: int, by: str | None, workers:
 
 @main.command()
 @data_argument
-@click.option("--quarter", required=True, callback=_parse_quarter,
-              help="The quarter to review, e.g. 2026Q3.")
+@quarter_option("The quarter to review, e.g. 2026Q3.", required=True)
 @click.option("--run", "run_id", default=None,
               help="Ledger run to review (default: the latest forecast of the quarter made on or "
                    "before its start from the same data; one is made and recorded if there is "
                    "none, announced with how long its fit is likely to take).")
-@by_option
-@draws_option
-@seed_option
-@config_option
+@FOLD_SEGMENT
+@FOLD_DRAWS
+@seed_option()
+@config_option()
 @workspace_option
 @output_options()
 def variance(data: Path, quarter: str, run_id: str | None, by: str | None, draws: int | None,

@@ -7,12 +7,13 @@ from pathlib import Path
 import click
 
 from partner_forecast.cli.common import (
-    _parse_quarter,
     by_option,
+    config_option,
     data_argument,
     emit,
     main,
     output_options,
+    quarter_option,
     workspace_option,
 )
 
@@ -25,15 +26,13 @@ _DRIVERS_TEXT = ["move", "driver", "deals", "value", "top_deals"]
 
 @main.command()
 @data_argument
-@click.option("--quarter", callback=_parse_quarter,
-              help="The quarter whose forecasts to list, e.g. 2026Q4 (default: the one "
-                   "containing the data's as-of date).")
+@quarter_option("The quarter whose forecasts to list, e.g. 2026Q4 (default: the one "
+                "containing the data's as-of date).")
 @by_option
 @click.option("--between", nargs=2, metavar="RUN_A RUN_B", default=None,
               help="Explain the move between these two ledger runs only, from the earlier "
                    "to the later (default: each consecutive pair of runs).")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True),
-              help="TOML config merged over the defaults (calendar, attribution weights).")
+@config_option("TOML config merged over the defaults (calendar, attribution weights).")
 @workspace_option
 @output_options(("table", "csv", "json"))
 def history(data: Path, quarter: str | None, by: str | None, between: tuple[str, str] | None,

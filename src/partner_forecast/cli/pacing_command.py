@@ -7,14 +7,16 @@ from pathlib import Path
 import click
 
 from partner_forecast.cli.common import (
-    SEED,
-    _parse_date,
-    _parse_quarter,
+    as_of_option,
+    config_option,
     data_argument,
+    draws_option,
     emit,
     main,
     model_source,
     output_options,
+    quarter_option,
+    seed_option,
     workspace_option,
 )
 
@@ -25,17 +27,12 @@ _SUMMARY_TEXT = ["quarter", "as_of", "day", "days", "won_to_date", "expected_p10
 
 @main.command()
 @data_argument
-@click.option("--quarter", callback=_parse_quarter,
-              help="The quarter to pace, e.g. 2026Q4 (default: the one containing --as-of).")
-@click.option("--as-of", "as_of", callback=_parse_date,
-              help="The pacing date, inside the quarter: wins dated before it count (default: "
-                   "the data's as-of date, or the quarter's end when the data runs past it).")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True),
-              help="TOML config merged over the defaults.")
-@click.option("--draws", type=click.IntRange(1, 200_000), default=None,
-              help="Monte Carlo draws of a forecast made here (default from [simulation]).")
-@click.option("--seed", type=SEED, default=None,
-              help="Random seed of a forecast made here (same seed, same output).")
+@quarter_option("The quarter to pace, e.g. 2026Q4 (default: the one containing --as-of).")
+@as_of_option("The pacing date, inside the quarter: wins dated before it count (default: "
+              "the data's as-of date, or the quarter's end when the data runs past it).")
+@config_option()
+@draws_option("Monte Carlo draws of a forecast made here (default from [simulation]).")
+@seed_option("Random seed of a forecast made here (same seed, same output).")
 @workspace_option
 @output_options(("table", "csv", "json"))
 def pacing(data: Path, quarter: str | None, as_of, config_path: str | None, draws: int | None,

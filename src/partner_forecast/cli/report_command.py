@@ -7,12 +7,14 @@ from pathlib import Path
 import click
 
 from partner_forecast.cli.common import (
-    SEED,
     UserError,
     common_options,
     data_argument,
+    draws_option,
+    horizon_option,
     main,
     model_source,
+    seed_option,
     workspace_option,
 )
 
@@ -22,8 +24,7 @@ REPORT_FORMATS = ("html", "pdf")
 @main.command()
 @data_argument
 @common_options
-@click.option("--horizon", type=click.IntRange(1, 8), default=4, show_default=True,
-              help="Quarters forecast in the fan chart, from --quarter.")
+@horizon_option("Quarters forecast in the fan chart, from --quarter.", default=4)
 @click.option("--scenario", "scenario_files", multiple=True,
               type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Scenario TOML file compared with the baseline (repeatable).")
@@ -37,9 +38,8 @@ REPORT_FORMATS = ("html", "pdf")
                    "so). With it, the review reuses the ledger's forecast of that quarter (no "
                    "fit), else forecasts as of its start: a fit of the models on that data unless "
                    "saved, announced on stderr with how long it is likely to take.")
-@click.option("--draws", type=click.IntRange(1, 200_000), default=None,
-              help="Monte Carlo draws (default from [simulation] draws: 4000).")
-@click.option("--seed", type=SEED, default=None, help="Random seed (same seed, same numbers).")
+@draws_option()
+@seed_option("Random seed (same seed, same numbers).")
 @workspace_option
 @click.option("--no-ledger", is_flag=True, help="Do not record the report's forecast in the ledger.")
 @click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS), default=None,
