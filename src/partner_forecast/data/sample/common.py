@@ -6,6 +6,7 @@ Days are integer offsets from the window start (day 0); :data:`NO_DAY` marks a m
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +24,7 @@ def r6(x: np.ndarray) -> np.ndarray:
     return np.round(np.asarray(x, dtype=float), 6)
 
 
-def probs(table: dict[str, tuple[float, ...]] | dict[str, float], keys: tuple[str, ...]
+def probs(table: Mapping[str, tuple[float, ...]] | Mapping[str, float], keys: tuple[str, ...]
           ) -> np.ndarray:
     """Probabilities of ``keys`` from a table of weights, normalised along the last axis."""
     arr = np.array([table[k] for k in keys], dtype=float)
@@ -63,7 +64,7 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def zero_sum(d: dict[str, float], keys: tuple[str, ...]) -> np.ndarray:
+def zero_sum(d: Mapping[str, float], keys: tuple[str, ...]) -> np.ndarray:
     """Effects by label, centred to sum to zero (rounded as in truth.json)."""
     v = np.array([d[k] for k in keys], dtype=float)
     return r6(v - v.mean())

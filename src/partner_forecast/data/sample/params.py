@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import TypedDict
 
 import numpy as np
 
@@ -31,6 +32,48 @@ ENGAGEMENT_FULL_AT = _DEFAULTS.confidence.engagement_full_at  # engagement = min
 DAYS_PER_QUARTER = 365.25 / 4
 CALIBRATION_SEED = 20261123  # fixed population on which conv_logit is calibrated
 
+
+
+# -- shapes of the model-parameter tables (each holds scalars and label-keyed effects) ---------
+class ActParams(TypedDict):
+    """Activation: logit intercept, effects by type and tier, sds, ramp and trend (per quarter)."""
+
+    act_intercept: float
+    act_type: dict[str, float]
+    act_tier: dict[str, float]
+    act_partner_sigma: float
+    act_ramp: float
+    act_trend: float
+    act_noise_sigma: float
+
+
+class ProdParams(TypedDict):
+    """Productivity: log opportunities per active seller-quarter, effects, NegBinomial alpha."""
+
+    prod_intercept: float
+    prod_type: dict[str, float]
+    prod_partner_sigma: float
+    opp_alpha: float
+
+
+class ConvParams(TypedDict):
+    """Conversion: partner sd, covariate and duration slopes, quarter-shock sd (logit scale)."""
+
+    conv_partner_sigma: float
+    conv_beta: dict[str, float]
+    conv_duration: dict[str, float]
+    conv_shock_sigma: float
+
+
+class SizeParams(TypedDict):
+    """Deal size: role effects, partner sd, residual sd and StudentT dof of log ARR."""
+
+    size_role: dict[str, float]
+    size_partner_sigma: float
+    size_sigma: float
+    size_nu: float
+
+
 # -- fixed parameters (the truth); label-keyed, effects by label sum to zero ------------------
 TYPE_MIX = {"msp": .25, "reseller": .28, "distributor": .06, "si": .12, "gsi": .05,
             "tech_alliance": .14, "marketplace": .10}
@@ -51,7 +94,7 @@ SELLER_ROLES = {"Account Executive": .35, "Inside Sales Representative": .2,
                 "Sales Engineer": .15, "Partner Sales Manager": .1, "Solutions Architect": .1,
                 "Sales Director": .1}
 
-ACT = {
+ACT: ActParams = {
     "act_intercept": -1.6,
     "act_type": {"msp": .2, "reseller": .3, "distributor": -.4, "si": 0.0, "gsi": -.3,
                  "tech_alliance": -.2, "marketplace": .4},
@@ -61,7 +104,7 @@ ACT = {
     "act_trend": 0.03,
     "act_noise_sigma": 0.25,
 }
-PROD = {
+PROD: ProdParams = {
     "prod_intercept": round(math.log(2.0), 6),
     "prod_type": {"msp": .1, "reseller": .25, "distributor": .3, "si": -.2, "gsi": -.35,
                   "tech_alliance": -.25, "marketplace": .15},
@@ -79,7 +122,7 @@ WIN_FROM_STAGE = {
     "tech_alliance": (.09, .22, .42, .68),
     "marketplace": (.18, .34, .52, .76),
 }
-CONV = {
+CONV: ConvParams = {
     "conv_partner_sigma": 0.35,
     "conv_beta": {"technical_validation": 0.5, "executive_sponsor": 0.4, "engagement": 0.8},
     "conv_duration": {"discovery": -.3, "qualified": -.3, "proposal": -.4, "negotiation": -.5},
@@ -93,7 +136,7 @@ TIME_SIGMA_EXTRA = {"si": .1, "gsi": .1}
 DEAL_MEDIAN_BY_TYPE = {"msp": 25_000.0, "reseller": 12_000.0, "distributor": 6_000.0,
                        "si": 70_000.0, "gsi": 140_000.0, "tech_alliance": 40_000.0,
                        "marketplace": 15_000.0}
-SIZE = {
+SIZE: SizeParams = {
     "size_role": {"sourced": -.05, "co_sell": .15, "influenced": .1, "fulfillment": -.2},
     "size_partner_sigma": 0.35,
     "size_sigma": 0.5,

@@ -16,7 +16,9 @@ partner's quality and ``quarter_end_push`` moves closes to the end of their quar
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -177,7 +179,7 @@ def walk_paths(r: np.random.Generator, opps: Opportunities, deals: Deals, cal: C
 
 
 def _push_to_quarter_end(r: np.random.Generator, outcome_day: np.ndarray, won: np.ndarray,
-                         last_entry: np.ndarray, cal: Calendar, p: dict) -> np.ndarray:
+                         last_entry: np.ndarray, cal: Calendar, p: Mapping[str, Any]) -> np.ndarray:
     """Closes bunched into the last ``window_days`` days of their quarter.
 
     A won deal closing in the first ``pull_days`` days of a quarter is pulled, with probability

@@ -17,7 +17,9 @@ moves the flags from creation to later stages, ``heavy_tails`` adds a Pareto tai
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -175,14 +177,14 @@ def draw_deals(r: np.random.Generator, opps: Opportunities, partners: int,
     return deals
 
 
-def _pareto_tail(r: np.random.Generator, arr: np.ndarray, p: dict) -> np.ndarray:
+def _pareto_tail(r: np.random.Generator, arr: np.ndarray, p: Mapping[str, Any]) -> np.ndarray:
     """ARR with a share of deals multiplied by ``min(1 + Lomax(alpha), cap)``."""
     tail = r.random(len(arr)) < p["tail_share"]
     mult = np.minimum(1.0 + r.pareto(p["tail_alpha"], len(arr)), p["tail_cap"])
     return np.where(tail, np.rint(arr * mult), arr)
 
 
-def _progress_flags(r: np.random.Generator, deals: Deals, p: dict) -> None:
+def _progress_flags(r: np.random.Generator, deals: Deals, p: Mapping[str, Any]) -> None:
     """Creation values and "set later" draws of both flags (``progress_flags`` profile)."""
     n = len(deals.tv)
     tvp, esp = p["technical_validation"], p["executive_sponsor"]

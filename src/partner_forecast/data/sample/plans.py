@@ -29,7 +29,8 @@ def plans(r: np.random.Generator, cal: Calendar, attr_by_type: np.ndarray, won_a
         r.normal(0.0, 0.08, (T, horizon)))
     target = np.round(np.concatenate([window, future], axis=1), -3)
     labels = cal.labels(Q + horizon)
-    rows = [(lbl, None, float(target[:, j].sum())) for j, lbl in enumerate(labels)]
+    rows: list[tuple[str, str | None, float]] = [
+        (lbl, None, float(target[:, j].sum())) for j, lbl in enumerate(labels)]
     rows += [(lbl, TYPES[i], float(target[i, j])) for j, lbl in enumerate(labels) for i in range(T)]
     targets = pd.DataFrame(rows, columns=["quarter", "partner_type", "arr_target"])
     targets["partner_type"] = targets["partner_type"].astype(object)
