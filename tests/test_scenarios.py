@@ -28,6 +28,8 @@ from partner_forecast.scenarios import (
     predictive_for,
 )
 from partner_forecast.scenarios.constraints import _read, maturity_hint
+from partner_forecast.scenarios.effects import LEVER_EFFECTS
+from partner_forecast.scenarios.levers import LEVER_TABLE
 from partner_forecast.scenarios.recruit import activation_path
 from partner_forecast.scenarios.sensitivity import typical_partner
 from partner_forecast.simulate import SegmentSpec, simulate
@@ -223,6 +225,12 @@ def test_set_rescales_each_partner_posterior_keeping_its_relative_spread():
     np.testing.assert_allclose(after.mean(axis=0), 0.2, atol=0.01)  # clipping at 1 aside
     cv = lambda a: a.std(axis=0) / a.mean(axis=0)  # noqa: E731
     np.testing.assert_allclose(cv(after), cv(before), rtol=0.05)
+
+
+def test_every_lever_a_file_takes_has_exactly_one_effect():
+    # recruit adds partners before the levers act: apply_scenario applies it itself
+    assert set(LEVER_EFFECTS) | {"recruit"} == set(LEVER_TABLE)
+    assert "recruit" not in LEVER_EFFECTS
 
 
 def test_levers_start_in_a_later_quarter():

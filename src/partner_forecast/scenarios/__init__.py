@@ -6,6 +6,8 @@
   of a file reported at once.
 - :mod:`~partner_forecast.scenarios.apply`: a scenario applied to simulation inputs ->
   :class:`ScenarioPlan` (changed inputs + engine :class:`~partner_forecast.simulate.Levers`).
+- :mod:`~partner_forecast.scenarios.effects`: what each lever changes, one function per lever
+  in a table by lever name.
 - :mod:`~partner_forecast.scenarios.recruit`: new partners' draws from the models' population
   predictive.
 - :mod:`~partner_forecast.scenarios.run`: baseline and scenarios with common random numbers,

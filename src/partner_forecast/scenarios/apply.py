@@ -24,7 +24,11 @@ a run with the baseline's seed consumes the baseline's random numbers decision b
   quarter where needed).
 
 Changes apply in file order (recruits first, so later changes may select the new partners);
-levers starting after the last simulated quarter have no effect and are noted.
+levers starting after the last simulated quarter have no effect and are noted. Each lever's
+change is one function of :mod:`partner_forecast.scenarios.effects`, found by the lever's name
+in its table :data:`~partner_forecast.scenarios.effects.LEVER_EFFECTS` (``recruit``:
+:func:`~partner_forecast.scenarios.effects.recruit`); this module resolves what is common to
+every change (selected partners, start, random numbers, notes, checks) and dispatches.
 """
 
 from __future__ import annotations
@@ -40,15 +44,18 @@ import pandas as pd
 from partner_forecast.calendar import Quarter
 from partner_forecast.data.schema import OPEN_STAGES, normalise_label
 from partner_forecast.errors import ConfigError
+from partner_forecast.scenarios.effects import (
+    LEVER_EFFECTS,
+    UNKNOWN_REGION,
+    LeverArrays,
+    Start,
+    Step,
+    recruit,
+)
 from partner_forecast.scenarios.recruit import InputsPredictive, NewPartnerPredictive
 from partner_forecast.scenarios.spec import SELECTOR_KEYS, Change, Scenario, Selector
 from partner_forecast.simulate.inputs import SimulationInputs
 from partner_forecast.simulate.levers import Levers
-
-#: Odds multiplier used to lose a sunset partner's open deals (log odds - 460).
-DEAD_ODDS = 1e-200
-_TOL = 1e-9
-UNKNOWN_REGION = "unknown"
 
 
 @dataclass(frozen=True)
@@ -160,18 +167,10 @@ class ScenarioPlan:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-@dataclass(frozen=True)
-class _Start:
-    h0: int  # first simulated quarter index affected (may be >= H: after the horizon)
-    share: float  # share of quarter h0's simulated days on/after the start date (1 at starts)
-    quarter: Quarter
-    early: bool = False  # the start lies before the forecast: applied from its start instead
-
-
-def _resolve_start(change: Change, inputs: SimulationInputs, fym: int) -> _Start:
+def _resolve_start(change: Change, inputs: SimulationInputs, fym: int) -> Start:
     first = inputs.quarters[0]
     if change.start is None:
-        return _Start(0, 1.0, first)
+        return Start(0, 1.0, first)
     try:
         quarter = Quarter.parse(change.start, fym)
         date = None
@@ -180,16 +179,16 @@ def _resolve_start(change: Change, inputs: SimulationInputs, fym: int) -> _Start
         quarter = Quarter.containing(date, fym)
     # Before the first simulated quarter, or (a date) before as-of inside it: already history.
     if quarter < first or (date is not None and date < inputs.as_of):
-        return _Start(0, 1.0, first, early=True)
+        return Start(0, 1.0, first, early=True)
     date = quarter.start if date is None else date
     sim_start = max(quarter.start, inputs.as_of)
     share = 1.0
     if date > sim_start:
         share = float((quarter.end - date) / (quarter.end - sim_start))
-    return _Start(int(quarter.index - first.index), share, quarter)
+    return Start(int(quarter.index - first.index), share, quarter)
 
 
-def _early_start_notes(scenario: Scenario, starts: dict[int, _Start],
+def _early_start_notes(scenario: Scenario, starts: dict[int, Start],
                        inputs: SimulationInputs) -> list[str]:
     """One warning per change whose ``start`` lies before the forecast (it is moved there)."""
     return [f"{scenario.where(change, 'start')}: {change.start} is before the forecast starts "
@@ -226,10 +225,6 @@ def _extend_inputs(inputs: SimulationInputs, new: list[dict[str, Any]]) -> Simul
                                    axis=1),
         size_mu=np.concatenate([inputs.size_mu, np.stack([n["size_mu"] for n in new], 1)], axis=1),
     ).check()
-
-
-def _round_half_away(x: np.ndarray) -> np.ndarray:
-    return (np.sign(x) * np.floor(np.abs(x) + 0.5)).astype(np.int64)
 
 
 def apply_scenario(scenario: Scenario, inputs: SimulationInputs, *,
@@ -278,7 +273,7 @@ def apply_scenario(scenario: Scenario, inputs: SimulationInputs, *,
     starts = {c.position: _resolve_start(c, inputs, fym) for c in scenario.changes}
     notes += _early_start_notes(scenario, starts, inputs)
 
-    def no_effect(change: Change, start: _Start) -> bool:
+    def no_effect(change: Change, start: Start) -> bool:
         if start.h0 < H:
             return False
         notes.append(f"{scenario.name}: change {change.position} ({change.lever}) starts in "
@@ -308,55 +303,22 @@ def apply_scenario(scenario: Scenario, inputs: SimulationInputs, *,
         payload = json.dumps(change.to_dict(), sort_keys=True)
         seen[payload] = seen.get(payload, 0) + 1
         rng = _change_rng(seed, change, seen[payload])
-        for k in range(change.count):
-            try:
-                draws = predictive.draw(inputs, change.partner_type, change.tier, start.quarter, rng)
-            except (KeyError, ValueError, IndexError) as exc:
-                raise scenario.error(f"cannot draw a new {change.partner_type}/{change.tier} "
-                                     f"partner from the models: {exc}", change, "partner_type") from None
-            asr = np.array(draws.asr, dtype=np.float64, copy=True)
-            asr[:, :start.h0] = 0.0
-            pool = np.zeros(H, dtype=np.int64)
-            pool[start.h0:] = change.sellers
-            pid = f"new_{change.partner_type}_{change.tier}_{change.position}_{k + 1}"
-            new.append({"id": pid, "type": inputs.types.index(change.partner_type),
-                        "tier": inputs.tiers.index(change.tier), "pool": pool, "asr": asr,
-                        "opp_rate": np.asarray(draws.opp_rate, dtype=np.float64),
-                        "adv_partner": np.asarray(draws.adv_partner, dtype=np.float64),
-                        "size_mu": np.asarray(draws.size_mu, dtype=np.float64),
-                        "region": change.region or UNKNOWN_REGION, "h0": start.h0,
-                        "share": start.share})
-            recruited.append({"partner_id": pid, "partner_type": change.partner_type,
-                              "tier": change.tier, "region": change.region or UNKNOWN_REGION,
-                              "sellers": change.sellers, "from_quarter": str(start.quarter),
-                              "asr_first_mean": float(asr[:, start.h0].mean()),
-                              "asr_last_mean": float(asr[:, -1].mean()),
-                              "source": getattr(predictive, "source", type(predictive).__name__)})
-            for note in draws.notes:
-                if note not in notes:
-                    notes.append(note)
+        added, rows_added = recruit(scenario, change, start, inputs, predictive, rng, notes)
+        new += added
+        recruited += rows_added
     ext = _extend_inputs(inputs, new)
     if new:
         attrs = attrs.extended([n["id"] for n in new], [inputs.types[n["type"]] for n in new],
                                [inputs.tiers[n["tier"]] for n in new], [n["region"] for n in new])
-    P = len(ext.partner_ids)
 
-    # -- 2. levers over the extended partner set ----------------------------------------------
-    base_mean = ext.asr.mean(axis=0)  # (P, H)
-    pool = np.asarray(ext.pool, dtype=np.int64)
-    asr_m, asr_a = np.ones((P, H)), np.zeros((P, H))
-    prod, size = np.ones((P, H)), np.ones((P, H))
-    pool_add = np.zeros((P, H), dtype=np.int64)
-    gone = np.zeros((P, H), dtype=bool)
-    # Share of a quarter's simulated days a partner is in the program (recruited or sunset
-    # inside it): multiplies the ASR after every rate change, so rates stay rates.
-    exposure = np.ones((P, H))
+    # -- 2. levers over the extended partner set, each by its entry of LEVER_EFFECTS -----------
+    a = LeverArrays.neutral(ext.asr.mean(axis=0), np.asarray(ext.pool, dtype=np.int64), S)
     for k, n in enumerate(new):
-        exposure[P0 + k, n["h0"]] = n["share"]
-    odds, time = np.ones((P, S, H)), np.ones((P, S, H))
+        a.exposure[P0 + k, n["h0"]] = n["share"]
     for change in scenario.changes:
         if change.lever == "recruit":
             continue
+        effect = LEVER_EFFECTS[change.lever]
         start = starts[change.position]
         sel = attrs.mask(change.select)
         if not sel.any():
@@ -367,75 +329,24 @@ def apply_scenario(scenario: Scenario, inputs: SimulationInputs, *,
                      "from_quarter": str(start.quarter)})
         if no_effect(change, start):
             continue
-        h0, idx = start.h0, np.flatnonzero(sel)
-        cells = np.ix_(idx, np.arange(h0, H))
-        if change.start is not None and start.share < 1.0 and change.lever not in ("sunset",):
+        if change.start is not None and start.share < 1.0 and effect.whole_quarters:
             notes.append(f"{scenario.name}: change {change.position} ({change.lever}) applies from "
                          f"the start of {start.quarter} (levers change by whole quarters)")
-        stages = np.array([OPEN_STAGES.index(s) for s in (change.stages or OPEN_STAGES)])
-        stage_cells = np.ix_(idx, stages, np.arange(h0, H))
         amount = float(change.value) if change.value is not None else 0.0
-        if change.lever == "activation_rate":
-            if change.operation == "set":
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    scale = np.where(base_mean > 0, amount / base_mean, 1.0)
-                asr_m[cells] = scale[cells]
-                asr_a[cells] = np.where(base_mean[cells] > 0, 0.0, amount)
-            elif change.operation == "add_pp":
-                asr_a[cells] += amount / 100.0
-            else:
-                asr_m[cells] *= amount
-                asr_a[cells] *= amount
-            after = base_mean * asr_m + asr_a
-            bad = ((after < -_TOL) | (after > 1 + _TOL)) & (pool + pool_add > 0) & ~gone
-            if strict and bad.any():
-                p, h = np.argwhere(bad)[0]
-                raise scenario.error(
-                    f"pushes the mean activation rate of partner {attrs.partner_id[p]} in "
-                    f"{ext.quarters[h]} to {after[p, h]:.3f}, outside [0, 1] (posterior mean "
-                    f"{base_mean[p, h]:.3f} before the scenario)", change, change.operation)
-        elif change.lever == "productivity":
-            prod[cells] *= amount
-        elif change.lever == "deal_size":
-            size[cells] *= amount
-        elif change.lever == "win_rate":
-            odds[stage_cells] *= amount
-        elif change.lever == "sales_cycle":
-            time[stage_cells] *= amount
-        elif change.lever == "sellers":
-            if change.operation == "add":
-                pool_add[cells] += int(amount)
-            else:
-                pool_add[cells] += _round_half_away(pool[cells] * amount / 100.0)
-            below = (pool + pool_add < 0) & ~gone
-            if below.any():
-                if strict:
-                    p, h = np.argwhere(below)[0]
-                    raise scenario.error(
-                        f"leaves partner {attrs.partner_id[p]} with {pool[p, h] + pool_add[p, h]} "
-                        f"sellers in {ext.quarters[h]} (it has {pool[p, h]})", change,
-                        change.operation)
-                pool_add = np.maximum(pool_add, -pool)
-        elif change.lever == "sunset":
-            first_gone = h0
-            if start.share < 1.0:  # inside a quarter: its sellers work until the date
-                exposure[idx, h0] *= 1.0 - start.share
-                first_gone = h0 + 1
-            gone[np.ix_(idx, np.arange(first_gone, H))] = True
-            if change.drop_open_deals:
-                odds[np.ix_(idx, np.arange(S), np.arange(h0, H))] = DEAD_ODDS
-                if start.share < 1.0:
-                    notes.append(f"{scenario.name}: change {change.position} (sunset) loses open "
-                                 f"deals from the start of {start.quarter}")
+        effect.apply(Step(scenario=scenario, change=change, idx=np.flatnonzero(sel), start=start,
+                          amount=amount, partner_ids=attrs.partner_id, quarters=ext.quarters,
+                          strict=strict, notes=notes), a)
 
     # -- 3. new inputs and engine levers -------------------------------------------------------
-    changes_asr = not (np.all(asr_m == 1.0) and np.all(asr_a == 0.0) and np.all(exposure == 1.0))
+    changes_asr = not (np.all(a.asr_m == 1.0) and np.all(a.asr_a == 0.0)
+                       and np.all(a.exposure == 1.0))
     asr = ext.asr
     if changes_asr:
-        asr = np.clip(ext.asr * asr_m[None] + asr_a[None], 0.0, 1.0) * exposure[None]
-    new_pool = np.where(gone, 0, np.maximum(pool + pool_add, 0))
-    final = ext.replace(asr=asr, pool=new_pool) if (changes_asr or pool_add.any() or gone.any()) else ext
-    levers = _levers(prod, size, odds, time)
+        asr = np.clip(ext.asr * a.asr_m[None] + a.asr_a[None], 0.0, 1.0) * a.exposure[None]
+    new_pool = np.where(a.gone, 0, np.maximum(a.pool + a.pool_add, 0))
+    changed = changes_asr or a.pool_add.any() or a.gone.any()
+    final = ext.replace(asr=asr, pool=new_pool) if changed else ext
+    levers = _levers(a.prod, a.size, a.odds, a.time)
     _check_engine(levers, final, scenario)
     changes = pd.DataFrame(rows, columns=["position", "lever", "change", "partners", "from_quarter"])
     changes = changes.sort_values("position", kind="stable").reset_index(drop=True)
@@ -479,4 +390,4 @@ def _check_engine(levers: Levers, inputs: SimulationInputs, scenario: Scenario) 
             f"engine levers") from None
 
 
-__all__ = ["DEAD_ODDS", "PartnerAttributes", "ScenarioPlan", "apply_scenario"]
+__all__ = ["PartnerAttributes", "ScenarioPlan", "apply_scenario"]
