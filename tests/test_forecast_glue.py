@@ -91,7 +91,7 @@ def test_the_cli_forecasts_with_the_model_source_of_its_context(tiny, tmp_path):
     from partner_forecast.cli import main
 
     fitted = []
-    models = DegenerateModels(fits=lambda export, workspace: fitted.append(workspace))
+    models = DegenerateModels(on_fit=lambda export, workspace: fitted.append(workspace))
     args = ["forecast", str(tiny), "--as-of", "2026-10-01", "--draws", "400", "--seed", "2",
             "--workspace", str(tmp_path / "ws"), "--no-ledger", "--format", "json"]
     r = CliRunner().invoke(main, args, obj={"models": models})

@@ -289,7 +289,7 @@ def test_report_usage_errors_exit_2(sample, tmp_path):
     bad.write_text('[[scenario]]\nname = "x"\n  [[scenario.change]]\n  lever = "nope"\n  set = 1\n')
     fitted = []
     r = invoke("report", sample, "--scenario", bad, "--output", tmp_path / "r.html",
-               models=fake_models(fits=lambda export, workspace: fitted.append(1)))
+               models=fake_models(on_fit=lambda export, workspace: fitted.append(1)))
     assert r.exit_code == 2 and "bad.toml" in r.output and "Traceback" not in r.output
     assert not fitted  # scenario files are checked before any fit
     assert not (tmp_path / "r.html").exists()

@@ -62,7 +62,7 @@ class DegenerateModels:
     activation, curves : DataFrame, optional
         What ``posterior_activation`` and ``conversion_curves`` return (None: the models offer
         none, and reports fall back to raw rates).
-    fits : callable, optional
+    on_fit : callable, optional
         Called with ``(export, workspace)`` by ``fit_all`` (tests count fits with it).
     """
 
@@ -75,13 +75,13 @@ class DegenerateModels:
     broken: bool = False
     activation: pd.DataFrame | None = field(default=None, compare=False)
     curves: pd.DataFrame | None = field(default=None, compare=False)
-    fits: Callable[[Export, Path | str | None], None] | None = field(default=None, compare=False)
+    on_fit: Callable[[Export, Path | str | None], None] | None = field(default=None, compare=False)
 
     def fit_all(self, export: Export, settings: Settings, workspace: Path | str | None,
                 progress: bool | Callable[[str], None] = True) -> FakeFits:
         """Passing fake fits (no sampling)."""
-        if self.fits is not None:
-            self.fits(export, workspace)
+        if self.on_fit is not None:
+            self.on_fit(export, workspace)
         return FakeFits()
 
     def simulation_inputs(self, fits: Any, export: Export, settings: Settings,

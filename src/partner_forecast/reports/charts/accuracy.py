@@ -23,7 +23,7 @@ from partner_forecast.reports.charts.style import (
     WIDE,
     Layout,
     axis_label,
-    category_height,
+    bar_rows_figure,
     legend_above,
     money_axis,
     new_figure,
@@ -52,12 +52,7 @@ def waterfall_chart(start_label: str, start: float, steps: Sequence[tuple[str, f
     """
     labels = [start_label, *(s for s, _ in steps), end_label]
     n = len(labels)
-    fig, axes = new_figure(layout, layout.size(category_height(n, layout),
-                                               category_height(n, layout)))
-    ax = axes[0, 0]
-    ax.grid(False)
-    ax.grid(axis="x", color=GRID, linewidth=0.6)
-    y = np.arange(n)[::-1]
+    fig, ax, y = bar_rows_figure(n, layout)
     level = float(start)
     ax.barh(y[0], start, color=FORECAST, height=0.6)
     lows, highs = [0.0, start, end], [start, end]

@@ -12,13 +12,12 @@ from partner_forecast.reports.charts.style import (
     BAD,
     FORECAST,
     GOOD,
-    GRID,
     INK,
     PALETTE,
     WIDE,
     Layout,
     axis_label,
-    category_height,
+    bar_rows_figure,
     legend_above,
     money_axis,
     new_figure,
@@ -40,12 +39,7 @@ def coverage_chart(coverage: pd.DataFrame, layout: Layout = WIDE) -> Figure:
         Wide (desktop) or narrow (phone).
     """
     n = len(coverage)
-    fig, axes = new_figure(layout, layout.size(category_height(n, layout),
-                                               category_height(n, layout)))
-    ax = axes[0, 0]
-    ax.grid(False)
-    ax.grid(axis="x", color=GRID, linewidth=0.6)
-    y = np.arange(n)[::-1]
+    fig, ax, y = bar_rows_figure(n, layout)
     cov = coverage["coverage"].to_numpy(dtype=float)
     req = coverage["required_coverage"].to_numpy(dtype=float)
     # One partner type far above the rest would flatten every other bar: cap the axis.
@@ -79,12 +73,7 @@ def pipeline_bars(pipeline: pd.DataFrame, layout: Layout = WIDE) -> Figure:
         Wide (desktop) or narrow (phone).
     """
     n = len(pipeline)
-    fig, axes = new_figure(layout, layout.size(category_height(n, layout),
-                                               category_height(n, layout)))
-    ax = axes[0, 0]
-    ax.grid(False)
-    ax.grid(axis="x", color=GRID, linewidth=0.6)
-    y = np.arange(n)[::-1]
+    fig, ax, y = bar_rows_figure(n, layout)
     ax.barh(y, pipeline["pipeline_arr"].to_numpy(dtype=float), color=FORECAST, height=0.6)
     ax.set_yticks(y, [tex_safe(t) for t in pipeline["partner_type"]])
     money_axis(ax, "x", layout)

@@ -11,13 +11,11 @@ from partner_forecast.formatting import pct
 from partner_forecast.reports.charts.style import (
     BAD,
     GOOD,
-    GRID,
     INK,
     WIDE,
     Layout,
     axis_label,
-    category_height,
-    new_figure,
+    bar_rows_figure,
     tex_safe,
 )
 
@@ -33,12 +31,7 @@ def completeness_chart(audit: pd.DataFrame, layout: Layout = WIDE) -> Figure:
         Wide (desktop) or narrow (phone).
     """
     n = len(audit)
-    fig, axes = new_figure(layout, layout.size(category_height(n, layout),
-                                               category_height(n, layout)))
-    ax = axes[0, 0]
-    ax.grid(False)
-    ax.grid(axis="x", color=GRID, linewidth=0.6)
-    y = np.arange(n)[::-1]
+    fig, ax, y = bar_rows_figure(n, layout)
     share = audit["completeness"].to_numpy(dtype=float)
     ax.barh(y, np.nan_to_num(share), color=[GOOD if s >= 1 else BAD for s in np.nan_to_num(share)],
             height=0.6)

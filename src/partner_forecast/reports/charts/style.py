@@ -155,7 +155,17 @@ def category_height(n: int, layout: Layout) -> float:
     return 0.9 + (0.3 if layout.narrow else 0.32) * max(n, 2)
 
 
+def bar_rows_figure(n: int, layout: Layout) -> tuple[Figure, Axes, np.ndarray]:
+    """A horizontal bar chart of ``n`` rows: figure, axes (x grid only), y positions (top first)."""
+    fig, axes = new_figure(layout, layout.size(category_height(n, layout),
+                                               category_height(n, layout)))
+    ax = axes[0, 0]
+    ax.grid(False)
+    ax.grid(axis="x", color=GRID, linewidth=0.6)
+    return fig, ax, np.arange(n)[::-1]
+
+
 __all__ = ["ACTUAL", "BAD", "BAND", "CSS_PX_PER_INCH", "FORECAST", "GOOD", "GRID", "INK", "LAYOUTS",
            "Layout", "MUTED", "NARROW", "PALETTE", "SEED", "WARN", "WIDE", "axis_label",
-           "category_height", "legend_above", "money_axis", "new_figure", "png_bytes",
+           "bar_rows_figure", "category_height", "legend_above", "money_axis", "new_figure", "png_bytes",
            "quarter_labels", "tex_safe", "wrap"]
